@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Developer entry point that needs nothing but Python >= 3.11.
+
+    python3 dev.py run    # virtualenv + install + server on an embedded PostgreSQL
+    python3 dev.py test   # virtualenv + dev install + the whole test suite
+    python3 dev.py lint   # ruff check, ruff format --check, mypy
+
+Extra arguments go to the underlying command (`python3 dev.py test -k ledger`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = Path(os.environ.get("MONEYRAIL_VENV", ROOT / ".venv"))
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+
+
+def _python() -> str:
+    return str(BIN / "python")
+
+
+def _ensure_env(extras: str) -> None:
+    if sys.version_info < (3, 11):
+        sys.exit("moneyrail needs Python 3.11 or newer")
+    if not (BIN / "python").exists():
+        print(f"creating virtualenv in {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    stamp = VENV / ".moneyrail-installed"
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    print(f"installing moneyrail{extras} into {VENV}", flush=True)
+    pip = [_python(), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "--upgrade", "pip"], check=True)  # noqa: S603
+    subprocess.run([*pip, "-e", f"{ROOT}{extras}"], check=True)  # noqa: S603
+    stamp.write_text(digest)
+
+
+def _exec(args: list[str]) -> None:
+    os.chdir(ROOT)
+    completed = subprocess.run(args, check=False)  # noqa: S603
+    sys.exit(completed.returncode)
+
+
+def main() -> None:
+    command, rest = (sys.argv[1], sys.argv[2:]) if len(sys.argv) > 1 else ("help", [])
+    if command == "run":
+        _ensure_env("")
+        _exec([str(BIN / "moneyrail"), "serve", *rest])
+    elif command == "test":
+        _ensure_env("[dev]")
+        workers = os.environ.get("MONEYRAIL_TEST_WORKERS", "2")
+        _exec([_python(), "-m", "pytest", "-n", workers, "--dist", "loadfile", *rest])
+    elif command == "lint":
+        _ensure_env("[dev]")
+        os.chdir(ROOT)
+        steps = [
+            [_python(), "-m", "ruff", "check", "src", "tests", "bench", "migrations", "dev.py"],
+            [_python(), "-m", "ruff", "format", "--check", "src", "tests", "bench", "migrations"],
+            [_python(), "-m", "mypy", "src"],
+        ]
+        failed = [s for s in steps if subprocess.run(s, check=False).returncode != 0]  # noqa: S603
+        sys.exit(1 if failed else 0)
+    else:
+        print(__doc__)
+        sys.exit(0 if command in ("help", "-h", "--help") else 2)
+
+
+if __name__ == "__main__":
+    main()

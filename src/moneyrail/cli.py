@@ -1,0 +1,150 @@
+"""The `moneyrail` command line."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from moneyrail import __version__
+from moneyrail.core.settings import ConfigurationError, Settings, get_settings
+
+app = typer.Typer(
+    help="moneyrail: a self-hosted ledger, banking, payments and messaging service.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+migrate_app = typer.Typer(help="Apply or inspect database migrations.", no_args_is_help=True)
+app.add_typer(migrate_app, name="migrate")
+console = Console(stderr=True)
+
+
+@app.callback()
+def _configure() -> None:
+    from moneyrail.core.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging(level=settings.log_level, json=settings.json_logs)
+
+
+def _settings_or_exit() -> Settings:
+    settings = get_settings()
+    try:
+        settings.check_safe_to_start()
+    except ConfigurationError as exc:
+        console.print(f"moneyrail: refusing to start: {exc}", soft_wrap=True, highlight=False)
+        raise typer.Exit(code=2) from exc
+    return settings
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """DATABASE_URL when set; otherwise start the embedded PostgreSQL in DATA_DIR."""
+    if settings.database_url:
+        return settings.database_url
+    from moneyrail.core import embedded_pg
+
+    url = embedded_pg.start(Path(settings.data_dir))
+    # Child processes (uvicorn workers, reloader) inherit the running server's URL.
+    os.environ["DATABASE_URL"] = url
+    get_settings.cache_clear()
+    return url
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default: HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default: PORT).")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
+    demo: Annotated[
+        bool, typer.Option(help="Create a demo tenant, admin user and API key on first start.")
+    ] = False,
+    migrate: Annotated[bool, typer.Option(help="Apply migrations before serving.")] = True,
+) -> None:
+    """Run the API server (on an embedded PostgreSQL when DATABASE_URL is unset)."""
+    import uvicorn
+
+    settings = _settings_or_exit()
+    url = resolve_database_url(settings)
+    if migrate:
+        from moneyrail.core import migrate as migrations
+
+        migrations.upgrade(url)
+    if demo:
+        from moneyrail.domains import optional_module
+
+        demo_module = optional_module("identity.demo")
+        if demo_module is None:
+            console.print("moneyrail: --demo needs the identity module", highlight=False)
+            raise typer.Exit(code=2)
+        demo_module.ensure_demo(url)
+    bind_host = host or settings.host
+    bind_port = port or settings.port
+    console.print(
+        f"moneyrail {__version__} on http://{bind_host}:{bind_port} "
+        f"(docs: http://{bind_host}:{bind_port}/docs)",
+        highlight=False,
+    )
+    uvicorn.run(
+        "moneyrail.main:create_app",
+        factory=True,
+        host=bind_host,
+        port=bind_port,
+        workers=None if reload else workers,
+        reload=reload,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        timeout_graceful_shutdown=settings.request_timeout,
+    )
+
+
+@migrate_app.command("upgrade")
+def migrate_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "heads",
+) -> None:
+    """Apply migrations up to REVISION (default: all heads)."""
+    from moneyrail.core import migrate as migrations
+
+    migrations.upgrade(resolve_database_url(get_settings()), revision)
+    console.print("migrations applied", highlight=False)
+
+
+@migrate_app.command("downgrade")
+def migrate_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision, e.g. -1 or base.")],
+) -> None:
+    """Revert migrations down to REVISION."""
+    from moneyrail.core import migrate as migrations
+
+    migrations.downgrade(resolve_database_url(get_settings()), revision)
+    console.print(f"downgraded to {revision}", highlight=False)
+
+
+@migrate_app.command("current")
+def migrate_current() -> None:
+    """Print the revisions the database is at."""
+    from moneyrail.core import migrate as migrations
+
+    heads = migrations.current(resolve_database_url(get_settings()))
+    typer.echo("\n".join(heads) if heads else "(empty database)")
+
+
+@app.command("db-url")
+def db_url() -> None:
+    """Print the database URL in use, in libpq form for psql."""
+    url = resolve_database_url(get_settings())
+    typer.echo(url.replace("postgresql+asyncpg://", "postgresql://", 1))
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+def main() -> None:  # pragma: no cover - console entry for `python -m moneyrail`
+    sys.exit(app())

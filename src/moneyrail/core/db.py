@@ -1,0 +1,135 @@
+"""Database engine, the request-owned session, and the tenant scope for row-level security.
+
+The request owns the transaction: `get_session` opens one session per request inside a
+transaction, commits it when the handler succeeds and rolls it back when anything raises.
+Services only `flush()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import MetaData, text
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase
+
+from moneyrail.core import limits
+from moneyrail.core.settings import Settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+TENANT_SETTING = "app.tenant_id"
+BYPASS_SETTING = "app.bypass_rls"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def create_engine(
+    settings: Settings, *, url: str | None = None, app_role: bool = True
+) -> AsyncEngine:
+    """An engine for `url` (default: the settings'); `app_role` switches to the RLS-bound role."""
+    database_url = url or settings.database_url
+    if not database_url:
+        raise RuntimeError("DATABASE_URL is not set and no embedded database was started")
+    server_settings: dict[str, str] = {"application_name": "moneyrail"}
+    if app_role and settings.database_app_role:
+        server_settings["role"] = settings.database_app_role
+    return create_async_engine(
+        database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+        pool_timeout=settings.database_pool_timeout,
+        pool_pre_ping=True,
+        echo=settings.database_echo,
+        connect_args={
+            "server_settings": server_settings,
+            "timeout": limits.database_connect_timeout_seconds,
+        },
+    )
+
+
+@dataclass
+class Database:
+    """The process's engine and session factory, kept on `app.state.db`."""
+
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def database_of(request: Request) -> Database:
+    db = request.app.state.db
+    assert isinstance(db, Database)
+    return db
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session per request, committed when the handler returns, rolled back if it raises."""
+    session_factory = getattr(request.app.state, "session_factory", None)
+    if session_factory is not None:
+        # Tests substitute a factory bound to a connection that is rolled back afterwards.
+        async with session_factory() as session, session.begin():
+            yield session
+        return
+    async with database_of(request).sessionmaker() as session, session.begin():
+        yield session
+
+
+# The session closes (and commits) before the response is sent, so a client never sees a
+# success whose transaction then failed to commit.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def set_tenant(session: AsyncSession, tenant_id: str) -> None:
+    """Bind the current transaction to one tenant; RLS policies read this setting."""
+    await session.execute(
+        text("SELECT set_config(:name, :value, true)"), {"name": TENANT_SETTING, "value": tenant_id}
+    )
+
+
+async def bypass_tenant_scope(session: AsyncSession) -> None:
+    """Let this transaction see every tenant: platform jobs, credential lookup, the outbox relay."""
+    await session.execute(text("SELECT set_config(:name, 'on', true)"), {"name": BYPASS_SETTING})
+
+
+async def ping(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+
+
+def rls_statements(table: str, *, app_role: str = "moneyrail_app") -> list[str]:
+    """DDL enabling tenant isolation on a table with a `tenant_id` column (used by migrations)."""
+    predicate = (
+        f"(current_setting('{BYPASS_SETTING}', true) = 'on' "
+        f"OR tenant_id = current_setting('{TENANT_SETTING}', true))"
+    )
+    return [
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
+        f"CREATE POLICY tenant_isolation ON {table} USING {predicate} WITH CHECK {predicate}",
+    ]
+
+
+def row_to_dict(row: Any) -> dict[str, Any]:
+    return {column.key: getattr(row, column.key) for column in row.__table__.columns}

@@ -1,0 +1,247 @@
+"""The error model: domain errors with stable codes, rendered as RFC 9457 problem+json."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any, ClassVar
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://moneyrail.dev/problems/"
+
+log = structlog.get_logger(__name__)
+
+
+class AppError(Exception):
+    """Base of every expected failure. Subclasses fix `code`, `status` and `title`."""
+
+    code: ClassVar[str] = "error"
+    status: ClassVar[int] = 400
+    title: ClassVar[str] = "Request failed"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        extra: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.detail = detail or self.title
+        self.extra = dict(extra or {})
+        self.headers = dict(headers or {})
+        super().__init__(self.detail)
+
+
+class NotFound(AppError):
+    code = "not_found"
+    status = 404
+    title = "Not found"
+
+
+class Conflict(AppError):
+    code = "conflict"
+    status = 409
+    title = "Conflict"
+
+
+class Unprocessable(AppError):
+    code = "unprocessable"
+    status = 422
+    title = "Unprocessable request"
+
+
+class BadRequest(AppError):
+    code = "bad_request"
+    status = 400
+    title = "Bad request"
+
+
+class Unauthorized(AppError):
+    code = "unauthorized"
+    status = 401
+    title = "Authentication required"
+
+    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+        headers = {"WWW-Authenticate": "Bearer", **kwargs.pop("headers", {})}
+        super().__init__(detail, headers=headers, **kwargs)
+
+
+class Forbidden(AppError):
+    code = "forbidden"
+    status = 403
+    title = "Forbidden"
+
+
+class RateLimited(AppError):
+    code = "rate_limited"
+    status = 429
+    title = "Too many requests"
+
+
+class ServiceUnavailable(AppError):
+    code = "service_unavailable"
+    status = 503
+    title = "Service unavailable"
+
+
+class InvariantViolation(BaseException):
+    """A broken internal invariant. Derives from BaseException so `except Exception` cannot hide it."""
+
+
+def invariant(condition: bool, message: str) -> None:
+    """Check an invariant that must hold whatever the input; unlike `assert`, never stripped."""
+    if not condition:
+        raise InvariantViolation(message)
+
+
+_STATUS_CODES: dict[int, str] = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "service_unavailable",
+}
+
+
+def request_id_of(request: Request) -> str | None:
+    value = getattr(request.state, "request_id", None)
+    return value if isinstance(value, str) else None
+
+
+def problem_response(
+    request: Request,
+    *,
+    status: int,
+    code: str,
+    title: str | None = None,
+    detail: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + code,
+        "title": title or _phrase(status),
+        "status": status,
+        "detail": detail or title or _phrase(status),
+        "code": code,
+        "request_id": request_id_of(request),
+    }
+    if extra:
+        body.update({k: v for k, v in extra.items() if k not in body})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Flatten pydantic errors into `{field, location, message, type}` items, one per bad field."""
+    items: list[dict[str, Any]] = []
+    for error in errors:
+        loc = [str(part) for part in error.get("loc", ())]
+        field_path = [p for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+        items.append(
+            {
+                "field": ".".join(field_path) or (loc[0] if loc else ""),
+                "location": loc[0] if loc else "body",
+                "message": str(error.get("msg", "invalid value")),
+                "type": str(error.get("type", "value_error")),
+            }
+        )
+    return items
+
+
+async def _app_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return problem_response(
+        request,
+        status=exc.status,
+        code=exc.code,
+        title=exc.title,
+        detail=exc.detail,
+        extra=exc.extra,
+        headers=exc.headers,
+    )
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = validation_errors(exc.errors())
+    fields = ", ".join(sorted({e["field"] for e in errors if e["field"]}))
+    return problem_response(
+        request,
+        status=422,
+        code="validation_error",
+        title="Request validation failed",
+        detail=f"Invalid fields: {fields}" if fields else "The request is not valid",
+        extra={"errors": errors},
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _STATUS_CODES.get(exc.status_code, "http_error")
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    if exc.status_code == 404 and detail in (None, "Not Found"):
+        detail = f"No route matches {request.method} {request.url.path}"
+    return problem_response(
+        request,
+        status=exc.status_code,
+        code=code,
+        title=_phrase(exc.status_code),
+        detail=detail,
+        headers=exc.headers,
+    )
+
+
+async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+    log.error(
+        "http.unhandled_error",
+        error_type=type(exc).__name__,
+        path=request.url.path,
+        method=request.method,
+        exc_info=exc,
+    )
+    return problem_response(
+        request,
+        status=500,
+        code="internal_error",
+        title="Internal server error",
+        detail="An unexpected error occurred; quote the request id when reporting it",
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unhandled)
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries documenting the problem+json failures of an endpoint."""
+    return {
+        status: {
+            "description": _phrase(status),
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }

@@ -1,0 +1,149 @@
+"""Money as integer minor units plus an ISO 4217 currency. No float anywhere."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Annotated
+
+from babel.core import get_global
+from babel.numbers import get_currency_precision
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from moneyrail.core.errors import Unprocessable
+
+# Minor-unit exponents from ISO 4217 where CLDR's cash/accounting precision differs.
+_ISO_EXPONENT_OVERRIDES = {"CLP": 0, "ISK": 0, "UGX": 0, "TWD": 2, "HUF": 2, "IDR": 2, "COP": 2}
+AMOUNT_ABS_MAX = 10**18  # fits BIGINT with headroom for sums of many postings
+
+
+class UnknownCurrency(Unprocessable):
+    code = "unknown_currency"
+    title = "Unknown currency"
+
+
+class CurrencyMismatch(Unprocessable):
+    code = "currency_mismatch"
+    title = "Currencies differ"
+
+
+class InvalidAmount(Unprocessable):
+    code = "invalid_amount"
+    title = "Invalid amount"
+
+
+@lru_cache(maxsize=1)
+def _known_currencies() -> frozenset[str]:
+    # Babel's currency_fractions covers non-default exponents; the territory map lists active codes.
+    territory_currencies = get_global("territory_currencies")
+    codes: set[str] = set()
+    for entries in territory_currencies.values():
+        for entry in entries:
+            codes.add(entry[0])
+    return frozenset(code for code in codes if len(code) == 3 and code.isalpha())
+
+
+def is_currency(code: str) -> bool:
+    return code in _known_currencies()
+
+
+def exponent(currency: str) -> int:
+    """Number of minor-unit digits (INR 2, JPY 0, KWD 3)."""
+    if not is_currency(currency):
+        raise UnknownCurrency(f"{currency!r} is not an ISO 4217 currency code")
+    if currency in _ISO_EXPONENT_OVERRIDES:
+        return _ISO_EXPONENT_OVERRIDES[currency]
+    return int(get_currency_precision(currency))
+
+
+def _check_currency(value: str) -> str:
+    upper = value.upper()
+    if not is_currency(upper):
+        raise ValueError(f"{value!r} is not an ISO 4217 currency code")
+    return upper
+
+
+CurrencyCode = Annotated[str, Field(min_length=3, max_length=3), AfterValidator(_check_currency)]
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    amount: int
+    currency: str
+
+    def __post_init__(self) -> None:
+        if isinstance(self.amount, bool) or not isinstance(self.amount, int):
+            raise InvalidAmount("amount must be an integer number of minor units")
+        if abs(self.amount) > AMOUNT_ABS_MAX:
+            raise InvalidAmount("amount is out of range")
+        exponent(self.currency)
+
+    def _same(self, other: Money) -> None:
+        if other.currency != self.currency:
+            raise CurrencyMismatch(f"cannot combine {self.currency} with {other.currency}")
+
+    def __add__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount, self.currency)
+
+    @property
+    def is_zero(self) -> bool:
+        return self.amount == 0
+
+    def to_decimal(self) -> Decimal:
+        return Decimal(self.amount).scaleb(-exponent(self.currency))
+
+    def format(self) -> str:
+        """Major units with the currency's exponent, e.g. `8884.88 INR`."""
+        digits = exponent(self.currency)
+        return f"{self.to_decimal():.{digits}f} {self.currency}"
+
+    @classmethod
+    def parse(cls, major: str | Decimal, currency: str) -> Money:
+        """Major units (`"12.34"`) to Money; refuses more decimals than the currency has."""
+        digits = exponent(currency)
+        try:
+            value = Decimal(major)
+        except (InvalidOperation, ValueError) as exc:
+            raise InvalidAmount(f"{major!r} is not a number") from exc
+        if not value.is_finite():
+            raise InvalidAmount(f"{major!r} is not a finite number")
+        scaled = value.scaleb(digits)
+        if scaled != scaled.to_integral_value():
+            raise InvalidAmount(f"{currency} takes at most {digits} decimal places")
+        return cls(int(scaled), currency)
+
+    @classmethod
+    def from_decimal(cls, value: Decimal, currency: str) -> Money:
+        """Round a computed major-unit Decimal to the currency's minor unit (banker's rounding)."""
+        digits = exponent(currency)
+        quantum = Decimal(1).scaleb(-digits)
+        return cls(int(value.quantize(quantum, rounding=ROUND_HALF_EVEN).scaleb(digits)), currency)
+
+
+class MoneyModel(BaseModel):
+    """`{"amount": 12345, "currency": "INR"}` in the API: minor units, never floats."""
+
+    model_config = ConfigDict(frozen=True)
+
+    amount: int = Field(ge=-AMOUNT_ABS_MAX, le=AMOUNT_ABS_MAX, strict=True)
+    currency: CurrencyCode
+
+    def to_money(self) -> Money:
+        return Money(self.amount, self.currency)
+
+    @classmethod
+    def of(cls, money: Money) -> MoneyModel:
+        return cls(amount=money.amount, currency=money.currency)
+
+
+class PositiveMoneyModel(MoneyModel):
+    amount: int = Field(gt=0, le=AMOUNT_ABS_MAX, strict=True)

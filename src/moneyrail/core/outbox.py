@@ -1,0 +1,74 @@
+"""The transactional outbox: events are rows written in the business transaction.
+
+A worker delivers them after commit, so an event exists exactly when its change does.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from moneyrail.core.ids import new_id
+from moneyrail.core.models import OutboxEvent
+
+EVENT_ID_PREFIX = "evt"
+
+
+class EventEnvelope(BaseModel):
+    id: str
+    type: str
+    created_at: datetime
+    tenant_id: str
+    data: dict[str, Any]
+
+
+async def emit(
+    session: AsyncSession, *, tenant_id: str, type: str, data: dict[str, Any]
+) -> EventEnvelope:
+    """Write one event into the outbox within the caller's transaction."""
+    envelope = EventEnvelope(
+        id=new_id(EVENT_ID_PREFIX),
+        type=type,
+        created_at=datetime.now(UTC),
+        tenant_id=tenant_id,
+        data=data,
+    )
+    await session.execute(
+        insert(OutboxEvent).values(
+            id=envelope.id,
+            tenant_id=tenant_id,
+            type=type,
+            payload=envelope.model_dump(mode="json"),
+            created_at=envelope.created_at,
+        )
+    )
+    return envelope
+
+
+async def emit_many(
+    session: AsyncSession, *, tenant_id: str, events: list[tuple[str, dict[str, Any]]]
+) -> None:
+    """Write several events with one statement (batch endpoints)."""
+    if not events:
+        return
+    now = datetime.now(UTC)
+    rows = []
+    for type_, data in events:
+        event_id = new_id(EVENT_ID_PREFIX)
+        payload = EventEnvelope(
+            id=event_id, type=type_, created_at=now, tenant_id=tenant_id, data=data
+        ).model_dump(mode="json")
+        rows.append(
+            {
+                "id": event_id,
+                "tenant_id": tenant_id,
+                "type": type_,
+                "payload": payload,
+                "created_at": now,
+            }
+        )
+    await session.execute(insert(OutboxEvent), rows)

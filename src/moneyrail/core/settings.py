@@ -1,0 +1,116 @@
+"""Process-wide settings, read from environment variables and an optional `.env` file."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "change-me-in-production"  # noqa: S105 - a marker value, refused in production
+SECRET_KEY_MIN_LENGTH = 32
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class ConfigurationError(RuntimeError):
+    """Settings that make it unsafe to start; the message is one line meant for an operator."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    environment: Environment = Environment.development
+    debug: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    log_json: bool | None = None
+    data_dir: Path = Path(".moneyrail")
+
+    database_url: str | None = None
+    database_pool_size: int = 10
+    database_max_overflow: int = 20
+    database_pool_timeout: int = 30
+    database_echo: bool = False
+    # The app switches to this non-superuser role on every connection so that row-level
+    # security applies to it; empty when DATABASE_URL already names such a role.
+    database_app_role: str = "moneyrail_app"
+
+    redis_url: str | None = None
+    cache_ttl: int = 300
+    cache_prefix: str = "moneyrail:"
+
+    secret_key: str = DEFAULT_SECRET_KEY
+    access_token_expire_minutes: int = 30
+    refresh_token_expire_days: int = 7
+
+    rate_limit_requests: int = 100
+    rate_limit_period: int = 60
+
+    request_timeout: int = 30
+    max_retries: int = 3
+    retry_delay: float = 1.0
+
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "moneyrail <no-reply@localhost>"
+    smtp_starttls: bool = False
+
+    public_base_url: str = Field(default="http://127.0.0.1:8000")
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str | None) -> str | None:
+        return normalize_database_url(value) if value else None
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.production
+
+    @property
+    def json_logs(self) -> bool:
+        return self.log_json if self.log_json is not None else self.is_production
+
+    def check_safe_to_start(self) -> None:
+        """Raise ConfigurationError when production would run with unsafe settings."""
+        if not self.is_production:
+            return
+        if not self.secret_key or self.secret_key == DEFAULT_SECRET_KEY:
+            raise ConfigurationError(
+                "SECRET_KEY is missing or left at its default; set a random value of at least "
+                f"{SECRET_KEY_MIN_LENGTH} characters before starting in production"
+            )
+        if len(self.secret_key) < SECRET_KEY_MIN_LENGTH:
+            raise ConfigurationError(
+                f"SECRET_KEY is shorter than {SECRET_KEY_MIN_LENGTH} characters; "
+                "use a longer random value in production"
+            )
+        if self.debug:
+            raise ConfigurationError("DEBUG must be off in production")
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept plain `postgresql://` URLs and point them at the asyncpg driver."""
+    for prefix in (
+        "postgresql://",
+        "postgres://",
+        "postgresql+psycopg://",
+        "postgresql+psycopg2://",
+    ):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    return url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
