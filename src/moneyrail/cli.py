@@ -146,5 +146,23 @@ def version() -> None:
     typer.echo(__version__)
 
 
+def _mount_domain_commands() -> None:
+    """Each domain may contribute commands through `moneyrail.<domain>.cli`: a Typer `app`
+    mounted under the domain's name, or `register(root_app)` adding top-level commands."""
+    from moneyrail.domains import DOMAINS, optional_module
+
+    for domain in (*DOMAINS, "sandbox", "jobs"):
+        module = optional_module(f"{domain}.cli")
+        if module is None:
+            continue
+        if hasattr(module, "register"):
+            module.register(app)
+        elif hasattr(module, "app"):
+            app.add_typer(module.app, name=domain)
+
+
+_mount_domain_commands()
+
+
 def main() -> None:  # pragma: no cover - console entry for `python -m moneyrail`
     sys.exit(app())

@@ -79,6 +79,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if module is not None:
             app.include_router(module.router, prefix=API_PREFIX)
 
+    sandbox = optional_module("sandbox.app")
+    if sandbox is not None and settings.sandbox_mounted:
+        # Provider simulators served in-process at /sandbox/<provider> (never in production).
+        app.mount("/sandbox", sandbox.create_sandbox_app())
+
     @app.get("/metrics", include_in_schema=False)
     async def root_metrics(request: Request) -> Response:
         from moneyrail.monitoring.api import metrics_response

@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
 
     public_base_url: str = Field(default="http://127.0.0.1:8000")
+    # Serve the provider sandboxes in-process under /sandbox (ignored in production).
+    sandbox_mount: bool = True
+
+    @property
+    def sandbox_mounted(self) -> bool:
+        return self.sandbox_mount and not self.is_production
 
     @field_validator("database_url")
     @classmethod
