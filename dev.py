@@ -61,9 +61,10 @@ def main() -> None:
     elif command == "lint":
         _ensure_env("[dev]")
         os.chdir(ROOT)
+        paths = [p for p in ("src", "tests", "bench", "migrations", "dev.py") if Path(p).exists()]
         steps = [
-            [_python(), "-m", "ruff", "check", "src", "tests", "bench", "migrations", "dev.py"],
-            [_python(), "-m", "ruff", "format", "--check", "src", "tests", "bench", "migrations"],
+            [_python(), "-m", "ruff", "check", *paths],
+            [_python(), "-m", "ruff", "format", "--check", *paths],
             [_python(), "-m", "mypy", "src"],
         ]
         failed = [s for s in steps if subprocess.run(s, check=False).returncode != 0]  # noqa: S603
