@@ -7,7 +7,7 @@ Services only `flush()`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -84,16 +84,38 @@ def database_of(request: Request) -> Database:
     return db
 
 
+PreCommitHook = Callable[[AsyncSession], Awaitable[None]]
+_PRE_COMMIT_KEY = "moneyrail.pre_commit"
+
+
+def on_before_commit(session: AsyncSession, key: str, hook: PreCommitHook) -> None:
+    """Run `hook` once, as the last statement before this transaction commits.
+
+    For work that must hold a lock only briefly (e.g. appending to a hash chain), so the
+    lock is taken at the end of the transaction instead of in the middle of it.
+    """
+    hooks: dict[str, PreCommitHook] = session.info.setdefault(_PRE_COMMIT_KEY, {})
+    hooks.setdefault(key, hook)
+
+
+async def run_before_commit(session: AsyncSession) -> None:
+    hooks: dict[str, PreCommitHook] = session.info.pop(_PRE_COMMIT_KEY, {})
+    for hook in hooks.values():
+        await hook(session)
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request, committed when the handler returns, rolled back if it raises."""
     session_factory = getattr(request.app.state, "session_factory", None)
-    if session_factory is not None:
-        # Tests substitute a factory bound to a connection that is rolled back afterwards.
-        async with session_factory() as session, session.begin():
+    # Tests substitute a factory bound to a connection that is rolled back afterwards.
+    factory = session_factory or database_of(request).sessionmaker
+    async with factory() as session, session.begin():
+        try:
             yield session
-        return
-    async with database_of(request).sessionmaker() as session, session.begin():
-        yield session
+        except BaseException:
+            session.info.pop(_PRE_COMMIT_KEY, None)
+            raise
+        await run_before_commit(session)
 
 
 # The session closes (and commits) before the response is sent, so a client never sees a
