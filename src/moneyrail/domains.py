@@ -41,3 +41,9 @@ def load_models() -> None:
     for domain in DOMAINS:
         optional_module(f"{domain}.models")
     optional_module("core.models")
+
+
+def load_tasks() -> None:
+    """Import every domain's `tasks` module so its outbox handlers register."""
+    for domain in DOMAINS:
+        optional_module(f"{domain}.tasks")

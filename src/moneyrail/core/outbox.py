@@ -5,6 +5,7 @@ A worker delivers them after commit, so an event exists exactly when its change 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -72,3 +73,30 @@ async def emit_many(
             }
         )
     await session.execute(insert(OutboxEvent), rows)
+
+
+# --- handlers -------------------------------------------------------------------------------
+
+EventHandler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
+_handlers: dict[str, list[EventHandler]] = {}
+
+
+def handles(*event_types: str) -> Callable[[EventHandler], EventHandler]:
+    """Register an outbox handler for event types (domains do this in their `tasks.py`)."""
+
+    def decorator(handler: EventHandler) -> EventHandler:
+        for event_type in event_types:
+            registered = _handlers.setdefault(event_type, [])
+            if handler not in registered:
+                registered.append(handler)
+        return handler
+
+    return decorator
+
+
+def handlers_for(event_type: str) -> list[EventHandler]:
+    """The handlers for an event type; loads every domain's `tasks` module first."""
+    from moneyrail.domains import load_tasks
+
+    load_tasks()
+    return list(_handlers.get(event_type, ()))

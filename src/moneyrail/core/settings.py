@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     cache_prefix: str = "moneyrail:"
 
     secret_key: str = DEFAULT_SECRET_KEY
+    # AES-256-GCM keys for stored secrets: `id:base64(32 bytes),…`, the first one current.
+    encryption_keys: str | None = None
     access_token_expire_minutes: int = 30
     refresh_token_expire_days: int = 7
 
