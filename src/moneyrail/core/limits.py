@@ -25,3 +25,78 @@ webhook_attempts_max: Final = 6
 webhook_response_body_bytes_max: Final = 2_048
 
 memory_cache_entries_max: Final = 10_000
+
+# Retries of safe provider calls (verify/fetch, and creates made idempotent by a reference).
+provider_retry_wait_initial_seconds: Final = 0.2
+provider_retry_wait_max_seconds: Final = 2.0
+provider_reference_length_max: Final = 64
+
+# Provider sandboxes: bounds on their test hooks.
+sandbox_fault_requests_max: Final = 100
+sandbox_delay_seconds_max: Final = 60.0
+sandbox_webhook_delivery_timeout_seconds: Final = 5.0
+
+# Payment connectors (Stripe, PayPal, Razorpay) and their sandboxes.
+provider_deadline_margin_seconds: Final = 0.5
+stripe_webhook_tolerance_seconds: Final = 300
+webhook_secrets_max: Final = 5
+paypal_token_refresh_margin_seconds: Final = 60
+paypal_cert_cache_entries_max: Final = 16
+paypal_cert_bytes_max: Final = 65_536
+sandbox_objects_max: Final = 100_000
+
+# Audit log: field bounds and the rows read per batch when verifying a chain.
+audit_action_length_max: Final = 100
+audit_target_type_length_max: Final = 64
+audit_target_id_length_max: Final = 128
+audit_verify_batch_size_max: Final = 1_000
+audit_page_size_max: Final = 200
+
+# Core banking: loans, statements, search, account numbers and the interest job.
+loan_annual_rate_percent_max: Final = 60
+loan_tenure_months_max: Final = 480
+statement_range_days_max: Final = 366
+statement_lines_max: Final = 5_000
+customer_search_query_length_max: Final = 100
+account_numbers_per_day_max: Final = 999_999
+savings_rate_percent_max: Final = 20
+interest_accrual_batch_size_max: Final = 500
+
+# Outbox worker, tenant webhooks and messaging.
+worker_lease_seconds_min: Final = 1.0
+worker_concurrency_max: Final = 256
+worker_shutdown_grace_seconds: Final = 30.0
+worker_job_interval_seconds_min: Final = 1.0
+outbox_attempts_max: Final = 8
+webhook_timeout_seconds_max: Final = 30.0
+webhook_retry_delay_seconds_max: Final = 172_800.0
+webhook_endpoints_per_tenant_max: Final = 50
+webhook_event_types_per_endpoint_max: Final = 100
+webhook_url_length_max: Final = 2_048
+webhook_description_length_max: Final = 500
+webhook_secret_overlap_hours_max: Final = 168
+webhook_attempt_error_chars_max: Final = 500
+message_body_chars_max: Final = 1_600
+email_body_chars_max: Final = 200_000
+email_subject_chars_max: Final = 998
+template_body_chars_max: Final = 200_000
+template_variables_max: Final = 100
+template_name_length_max: Final = 100
+provider_event_payload_bytes_max: Final = 65_536
+
+# Payments: the unified API, routing, credentials, inbound webhooks and status polling.
+# Whole-call bound on one provider operation (connector retries included); a create that
+# overruns it is treated as sent-but-unanswered and resolved by polling.
+payment_provider_call_deadline_seconds: Final = 15.0
+payment_routing_rules_max: Final = 50
+payment_routing_providers_max: Final = 6
+payment_metadata_keys_max: Final = 20
+payment_metadata_value_length_max: Final = 500
+payment_text_length_max: Final = 500
+payment_poll_batch_size_max: Final = 100
+payment_poll_min_age_seconds: Final = 5
+payment_webhook_body_bytes_max: Final = 262_144
+provider_credential_fields_max: Final = 10
+provider_credential_value_length_max: Final = 4_096
+credential_rotation_batch_size_max: Final = 500
+subscription_billing_cycles_max: Final = 1_000

@@ -20,6 +20,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from moneyrail.audit.context import bind_request
 from moneyrail.core.db import SessionDep, set_tenant
 from moneyrail.core.errors import Forbidden, Unauthorized
 from moneyrail.identity import keys
@@ -53,6 +54,7 @@ async def authenticate(
     """
     from moneyrail.identity.service import identity as identity_service
 
+    bind_request(request)
     token = api_key or (bearer.credentials if bearer is not None else None)
     if not token:
         raise Unauthorized("send an API key (X-API-Key) or a bearer token")
