@@ -117,6 +117,9 @@ class CreatePayment:
     customer: Customer = field(default_factory=Customer)
     return_url: str | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
+    # The provider's payment-method token when the server confirms the payment itself
+    # (Stripe `pm_…`); without it the customer completes the payment (next_action_url).
+    payment_method: str | None = None
 
 
 @dataclass(frozen=True)
@@ -224,3 +227,60 @@ async def send(client: httpx.AsyncClient, request: httpx.Request) -> httpx.Respo
     except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
         raise ProviderTimeout(f"connection lost after sending: {type(exc).__name__}") from exc
     return response
+
+
+# --- subscriptions (providers that have them: Stripe, PayPal, Razorpay) ---------------------
+
+
+class SubscriptionStatus(StrEnum):
+    """moneyrail's subscription states; connectors map provider statuses onto these."""
+
+    requires_action = "requires_action"  # the customer must approve or authenticate first
+    active = "active"
+    past_due = "past_due"
+    paused = "paused"
+    cancelled = "cancelled"
+    completed = "completed"
+
+
+class PlanInterval(StrEnum):
+    day = "day"
+    week = "week"
+    month = "month"
+    year = "year"
+
+
+@dataclass(frozen=True)
+class CreatePlan:
+    """A recurring price at the provider (Stripe price, PayPal billing plan, Razorpay plan)."""
+
+    name: str
+    amount: Money
+    interval: PlanInterval
+    idempotency_key: str
+    interval_count: int = 1
+
+
+@dataclass(frozen=True)
+class CreateSubscription:
+    reference: str  # our subscription id
+    plan_id: str  # the provider's plan/price id
+    idempotency_key: str
+    customer: Customer = field(default_factory=Customer)
+    quantity: int = 1
+    total_count: int | None = None  # billing cycles; None means until cancelled
+    payment_method: str | None = None
+    return_url: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProviderSubscription:
+    provider: str
+    provider_subscription_id: str
+    status: SubscriptionStatus
+    plan_id: str
+    quantity: int = 1
+    next_action_url: str | None = None
+    current_period_end: datetime | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
