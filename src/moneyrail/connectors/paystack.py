@@ -1,0 +1,342 @@
+"""Paystack connector: hosted checkout (`/transaction/initialize`), verification, refunds and
+webhook verification, over Paystack's REST API (`https://api.paystack.co`, JSON bodies,
+`Authorization: Bearer sk_…`, amounts in the currency's subunit: kobo, pesewas, cents).
+
+- Our idempotency key becomes Paystack's transaction `reference` (reduced to the characters
+  Paystack allows), so a retried initialize can never open a second transaction: Paystack
+  answers "Duplicate Transaction Reference" and we read the existing one back. The provider
+  payment id is that reference, since `/transaction/verify/{reference}` is keyed by it.
+- Paystack captures when the customer pays: there is no manual capture and no cancel.
+- Webhooks: `x-paystack-signature` is the hex HMAC-SHA512 of the raw body keyed with the
+  secret key. Paystack events carry no id, so the event id is derived as
+  `"{event}:{data.id}:{data.status}"` (transaction id for `charge.*`, refund id for
+  `refund.*`): stable across redeliveries of one event, distinct for each state change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import httpx
+import structlog
+
+from moneyrail.connectors._common import (
+    ProviderHttp,
+    json_body,
+    raise_for_client_error,
+    require_value,
+    resolve_base_url,
+)
+from moneyrail.connectors.base import (
+    CaptureMode,
+    CreatePayment,
+    Credentials,
+    InvalidWebhookSignature,
+    PaymentStatus,
+    ProviderDeclined,
+    ProviderNotSupported,
+    ProviderPayment,
+    ProviderRefund,
+    RefundStatus,
+    WebhookEvent,
+)
+from moneyrail.core import limits
+from moneyrail.core.money import Money
+
+log = structlog.get_logger(__name__)
+
+SIGNATURE_HEADER = "x-paystack-signature"
+# Paystack's published currency list. Each takes amounts in hundredths (kobo, pesewas, cents),
+# which is our minor unit for all five; others are declined before anything is sent.
+CURRENCIES = frozenset({"NGN", "GHS", "ZAR", "KES", "USD"})
+
+_REFERENCE_ALLOWED = re.compile(r"^[A-Za-z0-9.=-]+$")
+
+_PAYMENT_STATUS = {
+    "abandoned": PaymentStatus.requires_action,  # initialized, customer has not paid yet
+    "ongoing": PaymentStatus.requires_action,
+    "pending": PaymentStatus.processing,
+    "processing": PaymentStatus.processing,
+    "queued": PaymentStatus.processing,
+    "success": PaymentStatus.captured,
+    "failed": PaymentStatus.failed,
+    "reversed": PaymentStatus.refunded,
+}
+_REFUND_STATUS = {
+    "pending": RefundStatus.pending,
+    "processing": RefundStatus.pending,
+    "needs-attention": RefundStatus.pending,
+    "processed": RefundStatus.succeeded,
+    "failed": RefundStatus.failed,
+}
+_OBJECT_TYPES = {
+    "charge": "payment",
+    "refund": "refund",
+    "subscription": "subscription",
+    "invoice": "subscription",
+}
+
+
+def provider_reference(idempotency_key: str) -> str:
+    """The Paystack `reference` for an idempotency key: the key itself when Paystack allows
+    its characters (`-`, `.`, `=` and alphanumerics), otherwise a digest of it. Either way the
+    same key always yields the same reference."""
+    if len(idempotency_key) <= limits.provider_reference_length_max and _REFERENCE_ALLOWED.match(
+        idempotency_key
+    ):
+        return idempotency_key
+    return "mr-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]
+
+
+def signature(key: str, body: bytes) -> str:
+    """`x-paystack-signature`: hex HMAC-SHA512 of the raw body keyed with the secret key."""
+    return hmac.new(key.encode(), body, hashlib.sha512).hexdigest()
+
+
+def verify_signature(*, header: str | None, body: bytes, keys: tuple[str, ...]) -> None:
+    """Constant-time check of the header against every key (all are compared, whichever
+    matches). Raises: InvalidWebhookSignature."""
+    presented = (header or "").strip().lower().encode()
+    usable = [k for k in keys if k][: limits.webhook_secrets_max]
+    matched = False
+    for key in usable:
+        matched |= hmac.compare_digest(signature(key, body).encode(), presented)
+    if not presented or not matched:
+        raise InvalidWebhookSignature("x-paystack-signature does not match the body")
+
+
+def _timestamp(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+class PaystackConnector:
+    """`PaymentConnector` for Paystack. Raises the errors of `connectors.base`."""
+
+    name = "paystack"
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        base_url: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout_seconds: float = limits.provider_timeout_seconds,
+    ) -> None:
+        self._secret_key = require_value(credentials, "secret_key")
+        self._webhook_secrets = credentials.webhook_secrets
+        self._http = ProviderHttp(
+            provider=self.name,
+            base_url=resolve_base_url(self.name, credentials, base_url),
+            transport=transport,
+            headers={"Authorization": f"Bearer {self._secret_key}", "Accept": "application/json"},
+            timeout_seconds=timeout_seconds,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _call(
+        self, method: str, path: str, *, body: Mapping[str, Any] | None = None, retry: bool
+    ) -> dict[str, Any]:
+        """One API call and Paystack's envelope: `{"status": true, "message", "data"}` on
+        success, `{"status": false, "message", "code"?}` on failure."""
+        response = await self._http.request(method, path, json=body, retry=retry)
+        payload = json_body(response)
+        raise_for_client_error(
+            response,
+            message=str(payload.get("message") or "") or None,
+            provider_code=payload.get("code") if isinstance(payload.get("code"), str) else None,
+        )
+        if payload.get("status") is not True:
+            raise ProviderDeclined(str(payload.get("message") or "paystack refused the request"))
+        return payload
+
+    # --- payments ---------------------------------------------------------------------------
+
+    async def create_payment(self, request: CreatePayment) -> ProviderPayment:
+        """Initialize a transaction and return its checkout URL (`requires_action`).
+
+        Raises:
+            ProviderNotSupported: manual capture was asked for.
+            ProviderDeclined: Paystack refused the request (no customer e-mail, bad currency…).
+            ProviderUnavailable: Paystack could not be reached or failed before accepting.
+            ProviderTimeout: the request was sent but no answer came.
+        """
+        if request.capture == CaptureMode.manual:
+            raise ProviderNotSupported("paystack captures payments when the customer pays")
+        if not request.customer.email:
+            raise ProviderDeclined("paystack needs the customer's e-mail address")
+        if request.amount.currency not in CURRENCIES:
+            raise ProviderDeclined(f"paystack does not take {request.amount.currency}")
+        reference = provider_reference(request.idempotency_key)
+        metadata = {**request.metadata, "moneyrail_payment_id": request.reference}
+        body: dict[str, Any] = {
+            "email": request.customer.email,
+            "amount": request.amount.amount,
+            "currency": request.amount.currency,
+            "reference": reference,
+            "metadata": metadata,
+        }
+        if request.return_url:
+            body["callback_url"] = request.return_url
+        try:
+            # Safe to repeat: Paystack refuses a second transaction with the same reference.
+            payload = await self._call("POST", "/transaction/initialize", body=body, retry=True)
+        except ProviderDeclined as exc:
+            if exc.extra.get("provider_code") != "duplicate_reference":
+                raise
+            # A retry of a request Paystack already took: return the transaction it holds.
+            log.info("paystack.duplicate_reference", reference=reference)
+            return await self.get_payment(reference)
+        data = payload.get("data") or {}
+        log.info("paystack.initialized", reference=reference)
+        return ProviderPayment(
+            provider=self.name,
+            provider_payment_id=str(data.get("reference") or reference),
+            status=PaymentStatus.requires_action,
+            amount=request.amount,
+            next_action_url=data.get("authorization_url"),
+            raw=data,
+        )
+
+    async def get_payment(self, provider_payment_id: str) -> ProviderPayment:
+        """Raises: ProviderObjectNotFound (unknown reference), ProviderUnavailable, ProviderTimeout."""
+        payload = await self._call("GET", f"/transaction/verify/{provider_payment_id}", retry=True)
+        return self._payment(payload.get("data") or {})
+
+    def _payment(self, data: Mapping[str, Any]) -> ProviderPayment:
+        amount = Money(int(data["amount"]), str(data["currency"]).upper())
+        raw_status = str(data.get("status") or "")
+        status = _PAYMENT_STATUS.get(raw_status, PaymentStatus.processing)
+        captured = (
+            amount.amount if status in (PaymentStatus.captured, PaymentStatus.refunded) else 0
+        )
+        fees = data.get("fees")
+        return ProviderPayment(
+            provider=self.name,
+            provider_payment_id=str(data["reference"]),
+            status=status,
+            amount=amount,
+            captured_amount=captured,
+            refunded_amount=amount.amount if status == PaymentStatus.refunded else 0,
+            fee=int(fees) if isinstance(fees, int) else None,
+            raw=dict(data),
+        )
+
+    async def capture(
+        self, provider_payment_id: str, *, amount: Money | None, idempotency_key: str
+    ) -> ProviderPayment:
+        """Paystack captures on payment: returns the payment when it is already captured.
+
+        Raises: ProviderNotSupported (not yet paid, or a partial capture).
+        """
+        payment = await self.get_payment(provider_payment_id)
+        if amount is not None and amount != payment.amount:
+            raise ProviderNotSupported("paystack does not capture part of a payment")
+        if payment.status in (
+            PaymentStatus.captured,
+            PaymentStatus.partially_refunded,
+            PaymentStatus.refunded,
+        ):
+            return payment
+        raise ProviderNotSupported("paystack captures payments when the customer pays")
+
+    async def cancel(self, provider_payment_id: str, *, idempotency_key: str) -> ProviderPayment:
+        raise ProviderNotSupported("paystack transactions cannot be cancelled")
+
+    # --- refunds ----------------------------------------------------------------------------
+
+    async def refund(
+        self,
+        provider_payment_id: str,
+        *,
+        amount: Money,
+        idempotency_key: str,
+        reason: str | None = None,
+    ) -> ProviderRefund:
+        """Refund all or part of a paid transaction. Never retried: Paystack refunds take no
+        idempotency key, so a repeat could refund twice.
+
+        Raises: ProviderDeclined (over-refund, unpaid transaction), ProviderUnavailable,
+        ProviderTimeout (outcome unknown: list the transaction's refunds before retrying).
+        """
+        body: dict[str, Any] = {
+            "transaction": provider_payment_id,
+            "amount": amount.amount,
+            "currency": amount.currency,
+        }
+        if reason:
+            body["merchant_note"] = reason
+        payload = await self._call("POST", "/refund", body=body, retry=False)
+        data = payload.get("data") or {}
+        log.info("paystack.refund_created", reference=provider_payment_id, refund_id=data.get("id"))
+        return self._refund(data, fallback_reference=provider_payment_id)
+
+    async def get_refund(self, provider_refund_id: str) -> ProviderRefund:
+        payload = await self._call("GET", f"/refund/{provider_refund_id}", retry=True)
+        return self._refund(payload.get("data") or {}, fallback_reference="")
+
+    def _refund(self, data: Mapping[str, Any], *, fallback_reference: str) -> ProviderRefund:
+        transaction = data.get("transaction")
+        reference = data.get("transaction_reference")
+        if isinstance(transaction, Mapping):
+            reference = transaction.get("reference") or reference
+        return ProviderRefund(
+            provider=self.name,
+            provider_refund_id=str(data["id"]),
+            provider_payment_id=str(reference or fallback_reference),
+            status=_REFUND_STATUS.get(str(data.get("status")), RefundStatus.pending),
+            amount=Money(int(data["amount"]), str(data["currency"]).upper()),
+            raw=dict(data),
+        )
+
+    # --- webhooks ---------------------------------------------------------------------------
+
+    def verify_webhook(
+        self, *, headers: Mapping[str, str], body: bytes, secrets: tuple[str, ...], url: str
+    ) -> WebhookEvent:
+        """Check `x-paystack-signature` against every given secret key (several are valid
+        during a key rotation; with none given, the connector's own secret key), then parse.
+
+        Raises: InvalidWebhookSignature (missing, malformed or mismatched signature).
+        """
+        header = next((v for k, v in headers.items() if k.lower() == SIGNATURE_HEADER), None)
+        verify_signature(
+            header=header, body=body, keys=secrets or self._webhook_secrets or (self._secret_key,)
+        )
+        try:
+            payload = json.loads(body)
+        except ValueError as exc:
+            raise InvalidWebhookSignature("webhook body is not JSON") from exc
+        if not isinstance(payload, dict) or not isinstance(payload.get("data"), dict):
+            raise InvalidWebhookSignature("webhook body is not a Paystack event")
+        event_type = str(payload.get("event") or "")
+        data: dict[str, Any] = payload["data"]
+        object_type = _OBJECT_TYPES.get(event_type.split(".", 1)[0], "other")
+        if object_type == "payment":
+            object_id = data.get("reference")
+        elif object_type == "subscription":
+            object_id = data.get("subscription_code") or data.get("id")
+        else:
+            object_id = data.get("id")
+        return WebhookEvent(
+            provider=self.name,
+            event_id=f"{event_type}:{data.get('id')}:{data.get('status')}",
+            event_type=event_type,
+            object_type=object_type,
+            object_id=str(object_id) if object_id is not None else None,
+            occurred_at=_timestamp(data.get("paid_at") or data.get("createdAt"))
+            or _timestamp(data.get("created_at")),
+            payload=payload,
+        )
