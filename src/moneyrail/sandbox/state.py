@@ -250,3 +250,10 @@ def bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     return value.strip() or None if scheme.lower() == "bearer" else None
+
+
+def mount_url(request: Request) -> str:
+    """This sandbox's own base URL as the client reached it (including where it is mounted),
+    for the links it hands out (approval pages, certificate URLs)."""
+    root = str(request.scope.get("root_path", "")).rstrip("/")
+    return f"{request.url.scheme}://{request.url.netloc}{root}"
