@@ -1,0 +1,420 @@
+"""Flutterwave sandbox (API v3): payment links, transaction verification by id and by
+`tx_ref`, refunds, and webhooks, in Flutterwave's wire format: the
+`{"status": "success"|"error", "message", "data"}` envelope, amounts in major units as JSON
+numbers, numeric transaction ids, statuses `successful`/`failed`.
+
+Accounts are secret keys (`FLWSECK_TEST-…` or `FLWSECK-…`); anything else answers 401
+`{"status": "error", "message": "Invalid authorization key", "data": null}`. As on
+Flutterwave, a transaction exists only once the customer pays on the hosted page; before
+that, verification answers 400 "No transaction was found for this id". Test hooks (under
+`/_sandbox`, never on the real API):
+- `GET|POST /_sandbox/checkout/{token}`: the hosted payment page; POST
+  `{"outcome": "success"|"failed"}` (JSON or a form) pays or declines.
+- `POST /_sandbox/webhooks` `{"tx_ref"|"refund_id", "event"?, "secret_hash"?, "url"?}` with
+  the account's key: the signed webhook (`verif-hash` and `flutterwave-signature`), POSTed to
+  `url` when given. The secret hash is the one given, else the account's setting.
+- `POST /_sandbox/settings` `{"webhook_url"?, "secret_hash"?}`: the dashboard's webhook
+  settings; events are then delivered as they happen.
+- `POST /_sandbox/faults`, `POST /_sandbox/reset`: see `sandbox.state`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from html import escape
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from moneyrail.connectors.flutterwave import dumps, loads, signature
+from moneyrail.core.money import exponent, is_currency
+from moneyrail.sandbox.state import (
+    HOOK_PREFIX,
+    FaultMiddleware,
+    SandboxState,
+    bearer_token,
+    deliver,
+    hook_routes,
+    new_id,
+    signed_webhook_response,
+)
+
+_KEY = re.compile(r"^FLWSECK(_TEST)?-[A-Za-z0-9]+(-X)?$")
+CURRENCIES = frozenset(
+    "NGN USD EUR GBP GHS KES UGX TZS RWF ZAR XAF XOF ZMW MWK EGP ETB".split()  # noqa: SIM905
+)
+_FEE_RATE = Decimal("0.014")
+_FIRST_TRANSACTION_ID = 288_200_000
+_FIRST_REFUND_ID = 8_600
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def reply(status: int, body: Any) -> Response:
+    return Response(dumps(body), status_code=status, media_type="application/json")
+
+
+def fail(status: int, message: str) -> Response:
+    return reply(status, {"status": "error", "message": message, "data": None})
+
+
+def ok(message: str, data: Any) -> Response:
+    return reply(200, {"status": "success", "message": message, "data": data})
+
+
+def _account(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+async def _body(request: Request) -> dict[str, Any] | None:
+    raw = await request.body()
+    if not raw:
+        return {}
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return dict((await request.form()).items())
+    try:
+        parsed = loads(raw)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _amount(value: Any, currency: str) -> Decimal | None:
+    """A positive major-unit amount with no more decimals than the currency has."""
+    if isinstance(value, bool):
+        return None
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    if not amount.is_finite() or amount <= 0:
+        return None
+    scaled = amount.scaleb(exponent(currency))
+    return amount if scaled == scaled.to_integral_value() else None
+
+
+class FlutterwaveSandbox:
+    def __init__(self) -> None:
+        self.state = SandboxState()
+        self.transaction_ids = _FIRST_TRANSACTION_ID
+        self.refund_ids = _FIRST_REFUND_ID
+
+    def link(self, account: str, tx_ref: str) -> dict[str, Any] | None:
+        return self.state.get(f"link:{tx_ref}", owner=account)
+
+    def transaction(self, account: str, transaction_id: str) -> dict[str, Any] | None:
+        tx_ref = self.state.extra.setdefault("ids", {}).get(transaction_id)
+        link = self.link(account, tx_ref) if tx_ref else None
+        return link["transaction"] if link else None
+
+    def settings_of(self, account: str) -> dict[str, str]:
+        settings: dict[str, dict[str, str]] = self.state.extra.setdefault("settings", {})
+        return settings.setdefault(account, {})
+
+    # --- JSON shapes ------------------------------------------------------------------------
+
+    @staticmethod
+    def transaction_json(link: dict[str, Any]) -> dict[str, Any]:
+        txn = link["transaction"]
+        paid = txn["status"] == "successful"
+        return {
+            "id": txn["id"],
+            "tx_ref": link["tx_ref"],
+            "flw_ref": txn["flw_ref"],
+            "device_fingerprint": "N/A",
+            "amount": link["amount"],
+            "currency": link["currency"],
+            "charged_amount": link["amount"],
+            "app_fee": txn["app_fee"],
+            "merchant_fee": 0,
+            "processor_response": "Approved by Financial Institution" if paid else "Declined",
+            "auth_model": "PIN",
+            "ip": "127.0.0.1",
+            "narration": "CARD Transaction ",
+            "status": txn["status"],
+            "payment_type": "card",
+            "created_at": txn["created_at"],
+            "account_id": 17321,
+            "card": {
+                "first_6digits": "553188",
+                "last_4digits": "2950",
+                "issuer": "MASTERCARD  CREDIT",
+                "country": "NIGERIA NG",
+                "type": "MASTERCARD",
+                "token": f"flw-t1nf-{txn['flw_ref'][-12:].lower()}-m03k",
+                "expiry": "09/32",
+            },
+            "meta": link["meta"],
+            "amount_settled": link["amount"] - txn["app_fee"] if paid else None,
+            "customer": {
+                "id": 216519823,
+                "name": link["customer"].get("name") or "Anonymous customer",
+                "phone_number": link["customer"].get("phonenumber") or "N/A",
+                "email": link["customer"]["email"],
+                "created_at": txn["created_at"],
+            },
+        }
+
+    @staticmethod
+    def refund_json(refund: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": refund["id"],
+            "account_id": 17321,
+            "tx_id": refund["tx_id"],
+            "flw_ref": refund["flw_ref"],
+            "wallet_id": 74639,
+            "amount_refunded": refund["amount"],
+            "status": refund["status"],
+            "destination": "payment_source",
+            "meta": {"source": "availablebalance"},
+            "created_at": refund["created_at"],
+        }
+
+    # --- API --------------------------------------------------------------------------------
+
+    async def create_link(self, request: Request, account: str, key: str) -> Response:
+        body = await _body(request)
+        if body is None:
+            return fail(400, "Invalid request body")
+        tx_ref = body.get("tx_ref")
+        if not isinstance(tx_ref, str) or not tx_ref:
+            return fail(400, "tx_ref is required")
+        currency = str(body.get("currency") or "NGN").upper()
+        if currency not in CURRENCIES or not is_currency(currency):
+            return fail(400, "Invalid currency provided")
+        amount = _amount(body.get("amount"), currency)
+        if amount is None:
+            return fail(400, "Invalid amount provided")
+        customer = body.get("customer")
+        if not isinstance(customer, dict) or not isinstance(customer.get("email"), str):
+            return fail(400, "customer.email is required")
+        existing = self.link(account, tx_ref)
+        if existing is not None:
+            if existing["amount"] != amount or existing["currency"] != currency:
+                return fail(400, "Duplicate transaction reference")
+            return ok("Hosted Link", {"link": self.checkout_url(request, existing["token"])})
+        link: dict[str, Any] = {
+            "tx_ref": tx_ref,
+            "token": new_id("", 12).lower(),
+            "amount": amount,
+            "currency": currency,
+            "customer": customer,
+            "meta": body.get("meta") if isinstance(body.get("meta"), dict) else None,
+            "redirect_url": body.get("redirect_url"),
+            "transaction": None,
+        }
+        self.state.put(f"link:{tx_ref}", link, owner=account)
+        self.state.extra.setdefault("tokens", {})[link["token"]] = (account, tx_ref)
+        return ok("Hosted Link", {"link": self.checkout_url(request, link["token"])})
+
+    @staticmethod
+    def checkout_url(request: Request, token: str) -> str:
+        return str(request.url_for("checkout", token=token))
+
+    async def verify_by_reference(self, request: Request, account: str, key: str) -> Response:
+        link = self.link(account, request.query_params.get("tx_ref", ""))
+        if link is None or link["transaction"] is None:
+            return fail(400, "No transaction was found for this id")
+        return ok("Transaction fetched successfully", self.transaction_json(link))
+
+    async def verify(self, request: Request, account: str, key: str) -> Response:
+        tx_ref = self.state.extra.setdefault("ids", {}).get(request.path_params["id"])
+        link = self.link(account, tx_ref) if tx_ref else None
+        if link is None:
+            return fail(400, "No transaction was found for this id")
+        return ok("Transaction fetched successfully", self.transaction_json(link))
+
+    async def refund(self, request: Request, account: str, key: str) -> Response:
+        txn = self.transaction(account, request.path_params["id"])
+        if txn is None:
+            return fail(400, "No transaction was found for this id")
+        link = self.link(account, txn["tx_ref"])
+        assert link is not None
+        body = await _body(request)
+        if body is None:
+            return fail(400, "Invalid request body")
+        if txn["status"] != "successful":
+            return fail(400, "Only successful transactions can be refunded")
+        remaining = link["amount"] - txn["refunded"]
+        amount = (
+            remaining if body.get("amount") is None else _amount(body["amount"], link["currency"])
+        )
+        if amount is None:
+            return fail(400, "Invalid amount provided")
+        if amount > remaining:
+            return fail(400, "Refund amount cannot be greater than the amount left to refund")
+        self.refund_ids += 1
+        refund = {
+            "id": self.refund_ids,
+            "tx_id": txn["id"],
+            "flw_ref": txn["flw_ref"],
+            "amount": amount,
+            "status": "completed",
+            "created_at": _now(),
+            "comments": body.get("comments"),
+        }
+        self.state.put(f"refund:{refund['id']}", refund, owner=account)
+        txn["refunded"] += amount
+        self._notify(account, "refund.completed", self.refund_json(refund))
+        return ok("Transaction refund initiated", self.refund_json(refund))
+
+    async def fetch_refund(self, request: Request, account: str, key: str) -> Response:
+        refund = self.state.get(f"refund:{request.path_params['id']}", owner=account)
+        if refund is None:
+            return fail(400, "No refund was found for this id")
+        return ok("Refund fetched", self.refund_json(refund))
+
+    # --- hosted page and hooks ----------------------------------------------------------------
+
+    async def checkout(self, request: Request) -> Response:
+        found = self.state.extra.get("tokens", {}).get(request.path_params["token"])
+        link = self.link(found[0], found[1]) if found else None
+        if link is None or found is None:
+            return HTMLResponse("<h1>This payment link is not valid</h1>", status_code=404)
+        if request.method == "GET":
+            return HTMLResponse(_checkout_page(link))
+        is_form = request.headers.get("content-type", "").startswith(
+            "application/x-www-form-urlencoded"
+        )
+        body = await _body(request) or {}
+        outcome = body.get("outcome", "success")
+        if outcome not in ("success", "failed"):
+            return fail(400, "outcome must be success or failed")
+        if link["transaction"] is not None and link["transaction"]["status"] == "successful":
+            return fail(400, "This payment link has already been paid")
+        self.transaction_ids += 1
+        paid = outcome == "success"
+        quantum = Decimal(1).scaleb(-exponent(link["currency"]))
+        link["transaction"] = {
+            "id": self.transaction_ids,
+            "tx_ref": link["tx_ref"],
+            "flw_ref": f"FLW-MOCK-{new_id('', 24).lower()}",
+            "status": "successful" if paid else "failed",
+            "app_fee": (link["amount"] * _FEE_RATE).quantize(quantum) if paid else Decimal(0),
+            "created_at": _now(),
+            "refunded": Decimal(0),
+        }
+        self.state.extra.setdefault("ids", {})[str(self.transaction_ids)] = link["tx_ref"]
+        self._notify(found[0], "charge.completed", self.transaction_json(link))
+        status = link["transaction"]["status"]
+        redirect = link.get("redirect_url")
+        if is_form and isinstance(redirect, str) and redirect:
+            query = urlencode(
+                {"status": status, "tx_ref": link["tx_ref"], "transaction_id": self.transaction_ids}
+            )
+            return RedirectResponse(f"{redirect}{'&' if '?' in redirect else '?'}{query}", 303)
+        return ok("Payment completed", {"tx_ref": link["tx_ref"], "status": status})
+
+    @staticmethod
+    def signed(event: str, data: dict[str, Any], secret_hash: str) -> tuple[dict[str, str], bytes]:
+        body = dumps({"event": event, "data": data, "event.type": "CARD_TRANSACTION"})
+        headers = {
+            "content-type": "application/json",
+            "verif-hash": secret_hash,
+            "flutterwave-signature": signature(secret_hash, body),
+        }
+        return headers, body
+
+    def _notify(self, account: str, event: str, data: dict[str, Any]) -> None:
+        settings = self.settings_of(account)
+        url, secret_hash = settings.get("webhook_url"), settings.get("secret_hash")
+        if url and secret_hash:
+            headers, body = self.signed(event, data, secret_hash)
+            task = asyncio.get_running_loop().create_task(deliver(url, headers=headers, body=body))
+            self.state.extra.setdefault("deliveries", set()).add(task)
+            task.add_done_callback(self.state.extra["deliveries"].discard)
+
+    async def webhook(self, request: Request, account: str, key: str) -> Response:
+        body = await _body(request) or {}
+        secret_hash = body.get("secret_hash") or self.settings_of(account).get("secret_hash")
+        if not isinstance(secret_hash, str) or not secret_hash:
+            return fail(400, "Set a secret hash first (secret_hash)")
+        if body.get("refund_id") is not None:
+            refund = self.state.get(f"refund:{body['refund_id']}", owner=account)
+            if refund is None:
+                return fail(400, "No refund was found for this id")
+            event, data = str(body.get("event") or "refund.completed"), self.refund_json(refund)
+        else:
+            link = self.link(account, str(body.get("tx_ref") or ""))
+            if link is None or link["transaction"] is None:
+                return fail(400, "No transaction was found for this id")
+            event, data = str(body.get("event") or "charge.completed"), self.transaction_json(link)
+        headers, raw = self.signed(event, data, secret_hash)
+        url = body.get("url")
+        return await signed_webhook_response(
+            headers=headers, body=raw, url=url if isinstance(url, str) else None
+        )
+
+    async def settings(self, request: Request, account: str, key: str) -> Response:
+        body = await _body(request) or {}
+        settings = self.settings_of(account)
+        for name in ("webhook_url", "secret_hash"):
+            value = body.get(name)
+            if isinstance(value, str) and value:
+                settings[name] = value
+            elif name in body:
+                settings.pop(name, None)
+        return ok("Settings saved", {"webhook_url": settings.get("webhook_url")})
+
+
+def _checkout_page(link: dict[str, Any]) -> str:
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>Flutterwave sandbox checkout"
+        "</title></head><body style='font-family:sans-serif;max-width:28rem;margin:3rem auto'>"
+        f"<h1>Pay {escape(link['currency'])} {link['amount']}</h1>"
+        f"<p>{escape(link['customer']['email'])} &middot; {escape(link['tx_ref'])}</p>"
+        "<form method='post'><button name='outcome' value='success'>Pay</button> "
+        "<button name='outcome' value='failed'>Decline</button></form></body></html>"
+    )
+
+
+def create_app() -> Starlette:
+    sandbox = FlutterwaveSandbox()
+
+    def api(handler: Any) -> Any:
+        async def endpoint(request: Request) -> Response:
+            key = bearer_token(request) or ""
+            if not _KEY.match(key):
+                return fail(401, "Invalid authorization key")
+            return await handler(request, _account(key), key)  # type: ignore[no-any-return]
+
+        return endpoint
+
+    routes = [
+        Route("/v3/payments", api(sandbox.create_link), methods=["POST"]),
+        Route(
+            "/v3/transactions/verify_by_reference",
+            api(sandbox.verify_by_reference),
+            methods=["GET"],
+        ),
+        Route("/v3/transactions/{id}/verify", api(sandbox.verify), methods=["GET"]),
+        Route("/v3/transactions/{id}/refund", api(sandbox.refund), methods=["POST"]),
+        Route("/v3/refunds/{id}", api(sandbox.fetch_refund), methods=["GET"]),
+        Route(
+            f"{HOOK_PREFIX}/checkout/{{token}}",
+            sandbox.checkout,
+            methods=["GET", "POST"],
+            name="checkout",
+        ),
+        Route(f"{HOOK_PREFIX}/webhooks", api(sandbox.webhook), methods=["POST"]),
+        Route(f"{HOOK_PREFIX}/settings", api(sandbox.settings), methods=["POST"]),
+        *hook_routes(sandbox.state),
+    ]
+    app = Starlette(routes=routes)
+    app.add_middleware(
+        FaultMiddleware,
+        state=sandbox.state,
+        unavailable=lambda: fail(503, "Service unavailable, please try again later"),
+    )
+    app.state.sandbox = sandbox
+    return app
