@@ -151,7 +151,7 @@ def _mount_domain_commands() -> None:
     mounted under the domain's name, or `register(root_app)` adding top-level commands."""
     from moneyrail.domains import DOMAINS, optional_module
 
-    for domain in (*DOMAINS, "sandbox", "jobs"):
+    for domain in (*DOMAINS, "sandbox", "jobs", "worker"):
         module = optional_module(f"{domain}.cli")
         if module is None:
             continue

@@ -71,6 +71,45 @@ class Settings(BaseSettings):
     # Serve the provider sandboxes in-process under /sandbox (ignored in production).
     sandbox_mount: bool = True
 
+    # Outbox worker and tenant webhooks. Retry delays are the waits before retries 1..n
+    # (default: 5 retries over about a day), each spread by +/- the jitter ratio.
+    worker_poll_interval_seconds: float = 1.0
+    worker_lease_seconds: float = 60.0
+    worker_batch_size: int = 100
+    worker_concurrency: int = 32
+    outbox_retry_schedule_seconds: list[float] = Field(
+        default_factory=lambda: [5.0, 30.0, 120.0, 600.0, 3600.0]
+    )
+    webhook_retry_schedule_seconds: list[float] = Field(
+        default_factory=lambda: [300.0, 1800.0, 7200.0, 21600.0, 57600.0]
+    )
+    webhook_retry_jitter_ratio: float = 0.2
+    webhook_timeout_seconds: float = 10.0
+    webhook_secret_overlap_hours: float = 24.0
+    # Deliveries to private, loopback and link-local addresses; None means allowed outside
+    # production only.
+    webhook_allow_private_targets: bool | None = None
+
+    # Messaging: platform credentials (live mode) and sandbox routing (test mode).
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from: str | None = None
+    twilio_api_url: str = "https://api.twilio.com"
+    resend_api_key: str | None = None
+    resend_webhook_secret: str | None = None
+    resend_from: str = "moneyrail <no-reply@localhost>"
+    resend_api_url: str = "https://api.resend.com"
+    # Where test-mode messages go; empty means the sandbox mounted under PUBLIC_BASE_URL.
+    messaging_sandbox_url: str | None = None
+    # "resend", "smtp", or "auto" (Resend when a key is set, else SMTP when a host is set).
+    email_provider: str = "auto"
+
+    @property
+    def webhook_private_targets_allowed(self) -> bool:
+        if self.webhook_allow_private_targets is not None:
+            return self.webhook_allow_private_targets
+        return not self.is_production
+
     @property
     def sandbox_mounted(self) -> bool:
         return self.sandbox_mount and not self.is_production

@@ -1,0 +1,1 @@
+"""SMS and e-mail: templates, messages sent from the outbox, delivery status."""

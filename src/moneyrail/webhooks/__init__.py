@@ -1,0 +1,1 @@
+"""Signed outbound webhooks to tenants: endpoints, deliveries, attempts."""

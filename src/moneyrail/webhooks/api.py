@@ -1,0 +1,242 @@
+"""Tenant webhooks: endpoints, secrets, test events, delivery logs and manual retries."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from moneyrail.core.db import SessionDep
+from moneyrail.core.errors import problem_responses
+from moneyrail.core.pagination import Page, PageParams, make_page, page_params
+from moneyrail.core.settings import Settings
+from moneyrail.identity.deps import require
+from moneyrail.identity.subject import AuthSubject
+from moneyrail.webhooks.events import catalogue_markdown
+from moneyrail.webhooks.schemas import (
+    DeliveryDetail,
+    DeliveryOut,
+    DeliveryStatus,
+    ProcessPending,
+    ProcessPendingOut,
+    RotateSecret,
+    WebhookCreate,
+    WebhookOut,
+    WebhookUpdate,
+    WebhookWithSecret,
+)
+from moneyrail.webhooks.service import webhooks
+
+router = APIRouter(tags=["webhooks"])
+
+WebhooksRead = Annotated[AuthSubject, Depends(require(scope="webhooks:read"))]
+WebhooksWrite = Annotated[AuthSubject, Depends(require(scope="webhooks:write"))]
+AdminWrite = Annotated[AuthSubject, Depends(require(scope="admin:write"))]
+Paging = Annotated[PageParams, Depends(page_params)]
+
+
+def _settings(request: Request) -> Settings:
+    settings = request.app.state.settings
+    assert isinstance(settings, Settings)
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+
+
+def _with_secret(endpoint: object, secret: str) -> WebhookWithSecret:
+    return WebhookWithSecret.model_validate(
+        {**WebhookOut.model_validate(endpoint).model_dump(), "secret": secret}
+    )
+
+
+@router.get(
+    "/webhooks/events",
+    summary="The event types endpoints can subscribe to",
+    description=catalogue_markdown(),
+)
+async def event_catalogue(_: WebhooksRead) -> dict[str, list[dict[str, str]]]:
+    from moneyrail.webhooks.events import EVENT_TYPES
+
+    return {"data": [{"type": name, "description": text} for name, text in EVENT_TYPES.items()]}
+
+
+@router.get("/webhooks/logs", summary="Delivery log", response_model=Page[DeliveryOut])
+async def delivery_logs(
+    subject: WebhooksRead,
+    session: SessionDep,
+    page: Paging,
+    endpoint_id: Annotated[str | None, Query(max_length=40)] = None,
+    event_type: Annotated[str | None, Query(max_length=100)] = None,
+    status: DeliveryStatus | None = None,
+) -> Page[DeliveryOut]:
+    rows = await webhooks.list_deliveries(
+        session,
+        tenant_id=subject.tenant_id,
+        page=page,
+        endpoint_id=endpoint_id,
+        event_type=event_type,
+        status=status,
+    )
+    items, cursor = make_page(rows, page, lambda r: r.id)
+    return Page(data=[DeliveryOut.model_validate(r) for r in items], next_cursor=cursor)
+
+
+@router.get(
+    "/webhooks/deliveries/{delivery_id}",
+    summary="A delivery with every attempt",
+    responses=problem_responses(404),
+)
+async def get_delivery(
+    delivery_id: str, subject: WebhooksRead, session: SessionDep
+) -> DeliveryDetail:
+    import json
+
+    delivery, attempts = await webhooks.get_delivery(
+        session, tenant_id=subject.tenant_id, delivery_id=delivery_id
+    )
+    return DeliveryDetail.model_validate(
+        {
+            **DeliveryOut.model_validate(delivery).model_dump(),
+            "payload": json.loads(delivery.body),
+            "attempt_log": attempts,
+        }
+    )
+
+
+@router.post(
+    "/webhooks/deliveries/{delivery_id}/retry",
+    summary="Attempt a failed delivery again",
+    status_code=202,
+    responses=problem_responses(404, 409),
+)
+async def retry_delivery(
+    delivery_id: str, subject: WebhooksWrite, session: SessionDep
+) -> DeliveryOut:
+    delivery = await webhooks.retry_delivery(
+        session, tenant_id=subject.tenant_id, delivery_id=delivery_id
+    )
+    return DeliveryOut.model_validate(delivery)
+
+
+@router.get("/webhooks", summary="List webhook endpoints", response_model=Page[WebhookOut])
+async def list_webhooks(subject: WebhooksRead, session: SessionDep, page: Paging) -> Page[WebhookOut]:
+    rows = await webhooks.list_endpoints(session, tenant_id=subject.tenant_id, page=page)
+    items, cursor = make_page(rows, page, lambda r: r.id)
+    return Page(data=[WebhookOut.model_validate(r) for r in items], next_cursor=cursor)
+
+
+@router.post(
+    "/webhooks",
+    summary="Create a webhook endpoint (the secret is shown once)",
+    status_code=201,
+    responses=problem_responses(422),
+)
+async def create_webhook(
+    body: WebhookCreate, subject: WebhooksWrite, session: SessionDep, settings: SettingsDep
+) -> WebhookWithSecret:
+    endpoint, secret = await webhooks.create_endpoint(
+        session,
+        settings=settings,
+        tenant_id=subject.tenant_id,
+        url=body.url,
+        description=body.description,
+        event_types=body.event_types,
+        enabled=body.enabled,
+    )
+    return _with_secret(endpoint, secret)
+
+
+@router.get("/webhooks/{webhook_id}", summary="A webhook endpoint", responses=problem_responses(404))
+async def get_webhook(webhook_id: str, subject: WebhooksRead, session: SessionDep) -> WebhookOut:
+    endpoint = await webhooks.get_endpoint(
+        session, tenant_id=subject.tenant_id, endpoint_id=webhook_id
+    )
+    return WebhookOut.model_validate(endpoint)
+
+
+@router.patch(
+    "/webhooks/{webhook_id}",
+    summary="Change a webhook endpoint",
+    responses=problem_responses(404, 422),
+)
+async def update_webhook(
+    webhook_id: str,
+    body: WebhookUpdate,
+    subject: WebhooksWrite,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> WebhookOut:
+    endpoint = await webhooks.update_endpoint(
+        session,
+        settings=settings,
+        tenant_id=subject.tenant_id,
+        endpoint_id=webhook_id,
+        changes=body.model_dump(exclude_unset=True),
+    )
+    return WebhookOut.model_validate(endpoint)
+
+
+@router.delete(
+    "/webhooks/{webhook_id}",
+    summary="Delete a webhook endpoint",
+    status_code=204,
+    responses=problem_responses(404),
+)
+async def delete_webhook(webhook_id: str, subject: WebhooksWrite, session: SessionDep) -> Response:
+    await webhooks.delete_endpoint(session, tenant_id=subject.tenant_id, endpoint_id=webhook_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/webhooks/{webhook_id}/rotate-secret",
+    summary="Rotate the signing secret (the old one keeps signing during the overlap)",
+    responses=problem_responses(404),
+)
+async def rotate_secret(
+    webhook_id: str,
+    subject: WebhooksWrite,
+    session: SessionDep,
+    settings: SettingsDep,
+    body: RotateSecret | None = None,
+) -> WebhookWithSecret:
+    endpoint, secret = await webhooks.rotate_secret(
+        session,
+        settings=settings,
+        tenant_id=subject.tenant_id,
+        endpoint_id=webhook_id,
+        overlap_hours=body.overlap_hours if body else None,
+    )
+    return _with_secret(endpoint, secret)
+
+
+@router.post(
+    "/webhooks/{webhook_id}/test",
+    summary="Send a webhook.test event to this endpoint",
+    status_code=202,
+    responses=problem_responses(404),
+)
+async def test_webhook(
+    webhook_id: str, subject: WebhooksWrite, session: SessionDep, settings: SettingsDep
+) -> DeliveryOut:
+    delivery = await webhooks.send_test(
+        session, settings=settings, tenant_id=subject.tenant_id, endpoint_id=webhook_id
+    )
+    return DeliveryOut.model_validate(delivery)
+
+
+@router.post(
+    "/admin/webhooks/process-pending",
+    summary="Make the tenant's waiting deliveries due now",
+    tags=["admin"],
+)
+async def process_pending(
+    subject: AdminWrite, session: SessionDep, body: ProcessPending | None = None
+) -> JSONResponse:
+    count = await webhooks.process_pending(
+        session,
+        tenant_id=subject.tenant_id,
+        include_failed=bool(body and body.include_failed),
+    )
+    return JSONResponse(ProcessPendingOut(scheduled=count).model_dump())

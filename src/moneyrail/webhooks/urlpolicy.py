@@ -1,0 +1,79 @@
+"""Which webhook URLs we deliver to: https in production, and never (unless allowed) to
+private, loopback, link-local or otherwise internal addresses, checked after DNS resolution
+both when the endpoint is saved and before every attempt."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+from moneyrail.core import limits
+from moneyrail.core.errors import Unprocessable
+
+
+class WebhookUrlRefused(Unprocessable):
+    code = "webhook_url_refused"
+    title = "Webhook URL not allowed"
+
+
+def _is_internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return (
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+        or not address.is_global
+    )
+
+
+def check_syntax(url: str, *, require_https: bool) -> tuple[str, int]:
+    """The host and port of an acceptable URL.
+
+    Raises:
+        WebhookUrlRefused: not http(s), https missing in production, credentials in the URL.
+    """
+    if len(url) > limits.webhook_url_length_max:
+        raise WebhookUrlRefused("the URL is too long")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise WebhookUrlRefused("webhook URLs must use http or https")
+    if require_https and parts.scheme != "https":
+        raise WebhookUrlRefused("webhook URLs must use https")
+    if parts.username or parts.password:
+        raise WebhookUrlRefused("webhook URLs must not carry credentials")
+    if not parts.hostname:
+        raise WebhookUrlRefused("the URL has no host")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise WebhookUrlRefused("the URL has an invalid port") from exc
+    return parts.hostname, port
+
+
+async def resolve(host: str, port: int) -> list[str]:
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            host, port, type=socket.SOCK_STREAM
+        )
+    except socket.gaierror as exc:
+        raise WebhookUrlRefused(f"the host {host!r} does not resolve") from exc
+    return sorted({str(info[4][0]) for info in infos})
+
+
+async def check(url: str, *, require_https: bool, allow_private: bool) -> None:
+    """Raises WebhookUrlRefused when `url` must not receive deliveries."""
+    host, port = check_syntax(url, require_https=require_https)
+    if allow_private:
+        return
+    for address in await resolve(host, port):
+        parsed = ipaddress.ip_address(address.split("%", 1)[0])
+        if _is_internal(parsed):
+            raise WebhookUrlRefused(
+                "the URL resolves to a private, loopback or link-local address"
+            )

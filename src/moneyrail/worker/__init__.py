@@ -1,0 +1,1 @@
+"""The outbox worker: event relay, webhook deliveries and scheduled jobs."""

@@ -1,0 +1,128 @@
+"""The outbox relay: run each event's handlers and fan it out to webhook endpoints.
+
+Claim (short transaction: lease + commit) → per event, one transaction that runs its
+handlers, inserts one delivery per subscribed endpoint and marks it done only while this
+worker's lease still holds. A worker that dies leaves the lease to expire; another picks
+the event up (at-least-once for handlers, exactly-once for the fan-out).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from moneyrail.core import limits
+from moneyrail.core.db import Database, bypass_tenant_scope
+from moneyrail.core.outbox import EventEnvelope, handlers_for
+from moneyrail.core.settings import Settings
+from moneyrail.webhooks import retry
+from moneyrail.webhooks.service import webhooks
+from moneyrail.worker.repository import ClaimedEvent, repository
+
+log = structlog.get_logger(__name__)
+
+
+class LeaseLost(Exception):
+    """Another worker took the row over after this worker's lease ran out."""
+
+
+class EventRelay:
+    def __init__(self, *, settings: Settings, db: Database, worker_id: str) -> None:
+        self.settings = settings
+        self.db = db
+        self.worker_id = worker_id
+        self.semaphore = asyncio.Semaphore(
+            max(1, min(settings.worker_concurrency, limits.worker_concurrency_max))
+        )
+
+    async def claim(self, limit: int) -> list[ClaimedEvent]:
+        async with self.db.sessionmaker() as session, session.begin():
+            await bypass_tenant_scope(session)
+            return await repository.claim_events(
+                session,
+                limit=limit,
+                lease_seconds=max(self.settings.worker_lease_seconds, limits.worker_lease_seconds_min),
+            )
+
+    async def process(self, claimed: list[ClaimedEvent]) -> None:
+        plain = [e for e in claimed if not handlers_for(e.type)]
+        handled = [e for e in claimed if handlers_for(e.type)]
+        if plain:
+            try:
+                await self._complete_plain(plain)
+            except _PartialBatch:
+                # Some leases were lost: the batch rolled back; handle each on its own.
+                handled = plain + handled
+        await asyncio.gather(*(self._guarded(e) for e in handled))
+
+    async def release(self, claimed: list[ClaimedEvent]) -> None:
+        async with self.db.sessionmaker() as session, session.begin():
+            await bypass_tenant_scope(session)
+            await repository.release_events(session, claimed)
+
+    async def _complete_plain(self, events: list[ClaimedEvent]) -> None:
+        """Events without handlers: fan out and complete the whole batch in one transaction."""
+        async with self.db.sessionmaker() as session, session.begin():
+            await bypass_tenant_scope(session)
+            for event in events:
+                await webhooks.fan_out(session, settings=self.settings, envelope=event.payload)
+            done = await repository.complete_events(session, events)
+            if done != len(events):
+                raise _PartialBatch
+        log.debug("worker.events_done", count=len(events), worker_id=self.worker_id)
+
+    async def _guarded(self, event: ClaimedEvent) -> None:
+        async with self.semaphore:
+            await self._one(event)
+
+    async def _one(self, event: ClaimedEvent) -> None:
+        async with self.db.sessionmaker() as session:
+            try:
+                async with session.begin():
+                    await bypass_tenant_scope(session)
+                    await self._run_handlers(session, event)
+                    await webhooks.fan_out(session, settings=self.settings, envelope=event.payload)
+                    if await repository.complete_events(session, [event]) != 1:
+                        raise LeaseLost(event.id)
+            except LeaseLost:
+                log.warning("worker.event_lease_lost", event_id=event.id, worker_id=self.worker_id)
+                return
+            except Exception as exc:  # a handler failed: retry later, never crash the worker
+                await self._reschedule(session, event, exc)
+
+    async def _run_handlers(self, session: AsyncSession, event: ClaimedEvent) -> None:
+        envelope = EventEnvelope.model_validate(event.payload)
+        for handler in handlers_for(event.type):
+            await handler(session, envelope)
+
+    async def _reschedule(self, session: AsyncSession, event: ClaimedEvent, exc: Exception) -> None:
+        schedule = self.settings.outbox_retry_schedule_seconds
+        allowed = min(retry.attempts_allowed(schedule), limits.outbox_attempts_max)
+        retry_in = (
+            retry.delay_before_retry(
+                schedule, retry=event.attempts, jitter_ratio=self.settings.webhook_retry_jitter_ratio
+            )
+            if event.attempts < allowed
+            else None
+        )
+        error = f"{type(exc).__name__}: {exc}"[: limits.webhook_attempt_error_chars_max]
+        log.warning(
+            "worker.event_failed",
+            event_id=event.id,
+            event_type=event.type,
+            attempt=event.attempts,
+            error=type(exc).__name__,
+            dead_letter=retry_in is None,
+        )
+        async with session.begin():
+            await bypass_tenant_scope(session)
+            await repository.reschedule_event(
+                session, event=event, error=error, retry_in_seconds=retry_in
+            )
+
+
+class _PartialBatch(Exception):
+    pass
+
