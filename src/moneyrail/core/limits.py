@@ -100,3 +100,28 @@ provider_credential_fields_max: Final = 10
 provider_credential_value_length_max: Final = 4_096
 credential_rotation_batch_size_max: Final = 500
 subscription_billing_cycles_max: Final = 1_000
+
+# Identity: passwords, tokens, one-time codes, lockout.
+password_length_min: Final = 8
+password_length_max: Final = 256
+opaque_token_random_length: Final = 43  # base62, ≈ 256 bits
+login_failures_max: Final = 10
+login_lockout_minutes: Final = 30
+otp_ttl_minutes: Final = 5
+otp_attempts_max: Final = 5
+otp_resend_interval_seconds: Final = 60
+client_scopes_max: Final = 64
+jwt_leeway_seconds: Final = 30
+jwt_length_max: Final = 8_192
+
+# Ledger.
+ledger_transfer_id_length_max: Final = 64
+ledger_description_length_max: Final = 500
+ledger_entry_postings_max: Final = 100
+ledger_batch_transfers_max: Final = 1_000
+ledger_pending_timeout_seconds_max: Final = 31_536_000  # one year
+ledger_overdraft_limit_minor_max: Final = 10**15
+ledger_expire_batch_size_max: Final = 500
+ledger_expire_batches_max: Final = 100
+jwt_hs_secret_length_min: Final = 32
+razorpay_subscription_cycles_default: Final = 120

@@ -1,0 +1,549 @@
+"""Razorpay's API in memory: orders, payments, captures, refunds, plans and subscriptions.
+
+Wire format as Razorpay's: JSON bodies, HTTP Basic `key_id:key_secret` (test keys
+`rzp_test_…`; the first secret seen for a key id is bound to it, a different one is then
+refused), ids like `order_` + 14 characters, amounts in paise, errors as
+`{"error": {code, description, field, source, step, reason, metadata}}`.
+
+Razorpay's Checkout (a browser widget) is stood in for by test hooks:
+`GET /_sandbox/checkout/{order_id}?outcome=succeed|fail` pays an order the way a customer
+would and answers Checkout's `razorpay_payment_id`, `razorpay_order_id` and
+`razorpay_signature` (HMAC-SHA256 of `order_id|payment_id` with the key secret);
+`GET /_sandbox/subscriptions/{id}/authenticate` completes a subscription's mandate;
+`POST /_sandbox/payments/{order_or_payment_id}/succeed|fail`; and
+`POST /_sandbox/webhooks` `{event, object_id, secret, url?}` signs (and delivers) a webhook
+with `X-Razorpay-Signature` and `X-Razorpay-Event-Id`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from moneyrail.connectors.webhook_signatures import hmac_sha256_hex, razorpay_signature
+from moneyrail.sandbox.state import (
+    HOOK_PREFIX,
+    FaultMiddleware,
+    SandboxError,
+    SandboxState,
+    basic_credentials,
+    hook_routes,
+    mount_url,
+    new_id,
+    signed_webhook_response,
+)
+
+PERIODS = {"daily": 86_400, "weekly": 604_800, "monthly": 2_592_000, "yearly": 31_536_000}
+Body = dict[str, Any]
+Handler = Callable[[Body, str, Request], Awaitable[Body]]
+
+
+def error(
+    status: int, description: str, *, code: str = "BAD_REQUEST_ERROR", field: str | None = None
+) -> SandboxError:
+    return SandboxError(
+        status,
+        {
+            "error": {
+                "code": code,
+                "description": description,
+                "source": "business" if status < 500 else "internal",
+                "step": "payment_initiation",
+                "reason": "input_validation_failed" if status < 500 else "server_error",
+                "metadata": {},
+                "field": field,
+            }
+        },
+    )
+
+
+def notes_of(body: Body) -> Any:
+    notes = body.get("notes")
+    return notes if isinstance(notes, dict) and notes else []
+
+
+def _amount(body: Body, name: str = "amount", *, minimum: int = 100) -> int:
+    value = body.get(name)
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise error(
+            400,
+            f"The {name} field is required."
+            if value is None
+            else f"The {name} must be an integer.",
+            field=name,
+        )
+    if value < minimum:
+        raise error(400, f"The {name} must be atleast INR {minimum / 100:.2f}.", field=name)
+    return value
+
+
+class RazorpaySandbox:
+    def __init__(self, state: SandboxState) -> None:
+        self.state = state
+        self.secrets: dict[str, str] = state.extra.setdefault("razorpay_secrets", {})
+
+    def account(self, request: Request) -> str:
+        creds = basic_credentials(request)
+        if creds is None or not creds[0]:
+            raise error(401, "Please provide your api key for authentication purposes.")
+        key_id, key_secret = creds
+        if not key_id.startswith("rzp_test_") or not key_secret:
+            raise error(401, "The api key provided is invalid")
+        bound = self.secrets.setdefault(key_id, key_secret)
+        if bound != key_secret:
+            raise error(401, "The api key/secret provided is invalid")
+        return key_id
+
+    def get(self, entity: str, obj_id: str, owner: str) -> Body:
+        obj = self.state.get(obj_id, owner=owner)
+        if obj is None or obj.get("entity") != entity:
+            raise error(400, "The id provided does not exist", field="id")
+        return obj
+
+    def endpoint(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def run(request: Request) -> Response:
+            try:
+                owner = self.account(request)
+                body: Body = {}
+                if request.method == "POST":
+                    raw = await request.body()
+                    try:
+                        body = json.loads(raw) if raw else {}
+                    except ValueError as exc:
+                        raise error(400, "The request body is not valid JSON.") from exc
+                    if not isinstance(body, dict):
+                        raise error(400, "The request body must be a JSON object.")
+                else:
+                    body = dict(request.query_params)
+                return JSONResponse(await handler(body, owner, request))
+            except SandboxError as exc:
+                return exc.response()
+
+        return run
+
+    # --- orders and payments ----------------------------------------------------------------
+
+    async def create_order(self, body: Body, owner: str, request: Request) -> Body:
+        amount = _amount(body)
+        currency = body.get("currency")
+        if not isinstance(currency, str) or len(currency) != 3:
+            raise error(400, "The currency field is required.", field="currency")
+        receipt = body.get("receipt")
+        if receipt is not None and (not isinstance(receipt, str) or len(receipt) > 40):
+            raise error(400, "receipt: the length must be no more than 40.", field="receipt")
+        capture = body.get(
+            "payment_capture", (body.get("payment") or {}).get("capture", "automatic")
+        )
+        order_id = new_id("order_")
+        order = {
+            "id": order_id,
+            "entity": "order",
+            "amount": amount,
+            "amount_paid": 0,
+            "amount_due": amount,
+            "currency": currency.upper(),
+            "receipt": receipt,
+            "offer_id": None,
+            "status": "created",
+            "attempts": 0,
+            "notes": notes_of(body),
+            "created_at": int(time.time()),
+            "_auto_capture": capture in (True, 1, "1", "true", "automatic"),
+        }
+        self.state.put(order_id, order, owner=owner)
+        return public(order)
+
+    async def list_orders(self, body: Body, owner: str, request: Request) -> Body:
+        receipt = body.get("receipt")
+        items = [
+            public(o)
+            for i, o in self.state.objects.items()
+            if o.get("entity") == "order"
+            and self.state.owner_of(i) == owner
+            and (receipt is None or o.get("receipt") == receipt)
+        ]
+        items.reverse()
+        return {"entity": "collection", "count": len(items), "items": items}
+
+    async def get_order(self, body: Body, owner: str, request: Request) -> Body:
+        return public(self.get("order", request.path_params["id"], owner))
+
+    async def order_payments(self, body: Body, owner: str, request: Request) -> Body:
+        order = self.get("order", request.path_params["id"], owner)
+        items = [public(self.state.objects[p]) for p in order.get("_payments", [])]
+        return {"entity": "collection", "count": len(items), "items": items}
+
+    async def get_payment(self, body: Body, owner: str, request: Request) -> Body:
+        return public(self.get("payment", request.path_params["id"], owner))
+
+    async def capture(self, body: Body, owner: str, request: Request) -> Body:
+        payment = self.get("payment", request.path_params["id"], owner)
+        amount = _amount(body, minimum=1)
+        if payment["status"] != "authorized":
+            if payment["captured"]:
+                raise error(400, "This payment has already been captured")
+            raise error(
+                400, "Only payments which have been authorized and not yet captured can be captured"
+            )
+        if amount != payment["amount"]:
+            raise error(
+                400, "Capture amount must be equal to the amount authorized", field="amount"
+            )
+        if body.get("currency") and str(body["currency"]).upper() != payment["currency"]:
+            raise error(
+                400, "The currency should be same as the payment currency", field="currency"
+            )
+        self._capture(payment)
+        return public(payment)
+
+    def _capture(self, payment: Body) -> None:
+        payment.update(status="captured", captured=True)
+        order = self.state.objects.get(payment.get("order_id") or "")
+        if order is not None:
+            order.update(status="paid", amount_paid=payment["amount"], amount_due=0)
+
+    async def refund(self, body: Body, owner: str, request: Request) -> Body:
+        payment = self.get("payment", request.path_params["id"], owner)
+        if not payment["captured"]:
+            raise error(
+                400, "The payment has not been captured. Only captured payments can be refunded"
+            )
+        remaining = payment["amount"] - payment["amount_refunded"]
+        if remaining <= 0:
+            raise error(400, "The payment has been fully refunded already")
+        amount = _amount(body, minimum=1) if body.get("amount") is not None else remaining
+        if amount > remaining:
+            raise error(
+                400, "The refund amount provided is greater than amount captured", field="amount"
+            )
+        refund_id = new_id("rfnd_")
+        refund = {
+            "id": refund_id,
+            "entity": "refund",
+            "amount": amount,
+            "currency": payment["currency"],
+            "payment_id": payment["id"],
+            "notes": notes_of(body),
+            "receipt": body.get("receipt"),
+            "acquirer_data": {"arn": None},
+            "created_at": int(time.time()),
+            "batch_id": None,
+            "status": "processed",
+            "speed_processed": "normal",
+            "speed_requested": body.get("speed") or "normal",
+        }
+        payment["amount_refunded"] += amount
+        full = payment["amount_refunded"] >= payment["amount"]
+        payment.update(
+            refund_status="full" if full else "partial", status="refunded" if full else "captured"
+        )
+        self.state.put(refund_id, refund, owner=owner)
+        return refund
+
+    async def get_refund(self, body: Body, owner: str, request: Request) -> Body:
+        return self.get("refund", request.path_params["id"], owner)
+
+    # --- plans and subscriptions ------------------------------------------------------------
+
+    async def create_plan(self, body: Body, owner: str, request: Request) -> Body:
+        period = body.get("period")
+        if period not in PERIODS:
+            raise error(
+                400,
+                "The period field is required."
+                if period is None
+                else "The selected period is invalid.",
+                field="period",
+            )
+        interval = body.get("interval")
+        if not isinstance(interval, int) or interval < 1:
+            raise error(400, "The interval must be an integer.", field="interval")
+        item = body.get("item") or {}
+        amount = _amount(item)
+        if not item.get("name") or not item.get("currency"):
+            raise error(400, "The item name and currency are required.", field="item")
+        plan_id = new_id("plan_")
+        plan = {
+            "id": plan_id,
+            "entity": "plan",
+            "interval": interval,
+            "period": period,
+            "item": {
+                "id": new_id("item_"),
+                "active": True,
+                "name": item["name"],
+                "description": item.get("description"),
+                "amount": amount,
+                "unit_amount": amount,
+                "currency": str(item["currency"]).upper(),
+                "type": "plan",
+                "unit": None,
+                "tax_inclusive": False,
+                "hsn_code": None,
+                "sac_code": None,
+                "tax_rate": None,
+                "tax_id": None,
+                "tax_group_id": None,
+                "created_at": int(time.time()),
+                "updated_at": int(time.time()),
+            },
+            "notes": notes_of(body),
+            "created_at": int(time.time()),
+        }
+        return self.state.put(plan_id, plan, owner=owner)
+
+    async def create_subscription(self, body: Body, owner: str, request: Request) -> Body:
+        plan = self.get("plan", str(body.get("plan_id") or ""), owner)
+        total = body.get("total_count")
+        if not isinstance(total, int) or total < 1:
+            raise error(400, "The total count field is required.", field="total_count")
+        now = int(time.time())
+        sub_id = new_id("sub_")
+        sub = {
+            "id": sub_id,
+            "entity": "subscription",
+            "plan_id": plan["id"],
+            "customer_id": body.get("customer_id"),
+            "status": "created",
+            "current_start": None,
+            "current_end": None,
+            "ended_at": None,
+            "quantity": int(body.get("quantity") or 1),
+            "notes": notes_of(body),
+            "charge_at": body.get("start_at") or now,
+            "start_at": body.get("start_at"),
+            "end_at": None,
+            "auth_attempts": 0,
+            "total_count": total,
+            "paid_count": 0,
+            "customer_notify": body.get("customer_notify", True) in (True, 1, "1"),
+            "created_at": now,
+            "expire_by": body.get("expire_by"),
+            "short_url": f"{mount_url(request)}{HOOK_PREFIX}/subscriptions/{sub_id}/authenticate",
+            "has_scheduled_changes": False,
+            "change_scheduled_at": None,
+            "source": "api",
+            "offer_id": body.get("offer_id"),
+            "remaining_count": total,
+        }
+        return self.state.put(sub_id, sub, owner=owner)
+
+    async def get_subscription(self, body: Body, owner: str, request: Request) -> Body:
+        return self.get("subscription", request.path_params["id"], owner)
+
+    async def subscription_action(self, body: Body, owner: str, request: Request) -> Body:
+        sub = self.get("subscription", request.path_params["id"], owner)
+        action = request.path_params["action"]
+        now = int(time.time())
+        if action == "cancel":
+            if sub["status"] in ("cancelled", "completed", "expired"):
+                raise error(400, "Subscription is not cancellable in cancelled status.")
+            sub.update(status="cancelled", ended_at=now)
+        elif action == "pause":
+            if sub["status"] == "authenticated":
+                sub.update(status="cancelled", ended_at=now)
+            elif sub["status"] != "active":
+                raise error(400, f"Subscription is not pausable in {sub['status']} status.")
+            else:
+                sub.update(status="paused", paused_at=now, pause_initiated_by="self")
+        elif action == "resume":
+            if sub["status"] != "paused":
+                raise error(400, f"Subscription is not resumable in {sub['status']} status.")
+            sub.update(status="active", paused_at=None)
+        else:
+            raise error(400, "The requested URL was not found on the server.")
+        return sub
+
+    # --- test hooks -------------------------------------------------------------------------
+
+    def pay(self, order: Body, *, succeed: bool) -> Body:
+        owner = self.state.owner_of(order["id"]) or ""
+        pay_id = new_id("pay_")
+        payment = {
+            "id": pay_id,
+            "entity": "payment",
+            "amount": order["amount"],
+            "currency": order["currency"],
+            "status": "authorized" if succeed else "failed",
+            "order_id": order["id"],
+            "invoice_id": None,
+            "international": False,
+            "method": "card",
+            "amount_refunded": 0,
+            "refund_status": None,
+            "captured": False,
+            "description": None,
+            "card_id": new_id("card_"),
+            "bank": None,
+            "wallet": None,
+            "vpa": None,
+            "email": "customer@example.com",
+            "contact": "+919000090000",
+            "notes": order["notes"],
+            "fee": None,
+            "tax": None,
+            "error_code": None if succeed else "BAD_REQUEST_ERROR",
+            "error_description": None
+            if succeed
+            else "Payment failed because the card was declined.",
+            "error_source": None if succeed else "customer",
+            "error_step": None if succeed else "payment_authorization",
+            "error_reason": None if succeed else "payment_failed",
+            "acquirer_data": {"auth_code": "828553" if succeed else None},
+            "created_at": int(time.time()),
+        }
+        self.state.put(pay_id, payment, owner=owner)
+        order.setdefault("_payments", []).append(pay_id)
+        order["attempts"] += 1
+        order["status"] = "attempted"
+        if succeed:
+            payment["fee"], payment["tax"] = (
+                order["amount"] * 2 // 100,
+                order["amount"] * 2 * 18 // 10_000,
+            )
+            if order.get("_auto_capture"):
+                self._capture(payment)
+        return payment
+
+    async def hook_checkout(self, request: Request) -> Response:
+        order = self.state.get(request.path_params["id"])
+        if order is None or order.get("entity") != "order":
+            return error(400, "The id provided does not exist", field="id").response()
+        if order["status"] == "paid":
+            return error(400, "Order is already paid").response()
+        payment = self.pay(order, succeed=request.query_params.get("outcome", "succeed") != "fail")
+        if payment["status"] == "failed":
+            return JSONResponse(
+                {
+                    "error": {
+                        "code": payment["error_code"],
+                        "description": payment["error_description"],
+                        "metadata": {"order_id": order["id"], "payment_id": payment["id"]},
+                    }
+                },
+                status_code=400,
+            )
+        secret = self.secrets.get(self.state.owner_of(order["id"]) or "", "")
+        signature = hmac_sha256_hex(secret, f"{order['id']}|{payment['id']}".encode())
+        return JSONResponse(
+            {
+                "razorpay_payment_id": payment["id"],
+                "razorpay_order_id": order["id"],
+                "razorpay_signature": signature,
+            }
+        )
+
+    async def hook_outcome(self, request: Request) -> Response:
+        obj = self.state.get(request.path_params["id"])
+        outcome = request.path_params["outcome"]
+        if obj is None or outcome not in ("succeed", "fail"):
+            return error(400, "The id provided does not exist", field="id").response()
+        if obj["entity"] == "order":
+            return JSONResponse(public(self.pay(obj, succeed=outcome == "succeed")))
+        if obj["entity"] == "payment" and obj["status"] == "authorized" and outcome == "fail":
+            obj.update(
+                status="failed",
+                error_code="BAD_REQUEST_ERROR",
+                error_description="Payment was not completed",
+            )
+        return JSONResponse(public(obj))
+
+    async def hook_authenticate(self, request: Request) -> Response:
+        sub = self.state.get(request.path_params["id"])
+        if sub is None or sub.get("entity") != "subscription":
+            return error(400, "The id provided does not exist", field="id").response()
+        if sub["status"] == "created":
+            plan = self.state.objects.get(sub["plan_id"], {})
+            now = int(time.time())
+            end = now + PERIODS.get(plan.get("period", "monthly"), 2_592_000) * int(
+                plan.get("interval", 1)
+            )
+            sub.update(
+                status="active",
+                paid_count=1,
+                remaining_count=sub["total_count"] - 1,
+                current_start=now,
+                current_end=end,
+                charge_at=end,
+                auth_attempts=0,
+            )
+        return JSONResponse(sub)
+
+    async def hook_webhook(self, request: Request) -> Response:
+        spec = await request.json()
+        obj = self.state.get(str(spec.get("object_id") or ""))
+        secret = spec.get("secret")
+        if obj is None or not isinstance(secret, str) or not secret:
+            return JSONResponse({"error": "object_id and secret are required"}, status_code=400)
+        kind = obj["entity"]
+        payload: Body = {kind: {"entity": public(obj)}}
+        if kind == "refund":
+            payload["payment"] = {"entity": public(self.state.objects[obj["payment_id"]])}
+        elif kind == "order" and obj.get("_payments"):
+            payload["payment"] = {"entity": public(self.state.objects[obj["_payments"][-1]])}
+        event = {
+            "entity": "event",
+            "account_id": f"acc_{(self.state.owner_of(obj['id']) or '')[-14:]}",
+            "event": spec.get("event") or f"{kind}.updated",
+            "contains": list(payload),
+            "payload": payload,
+            "created_at": int(time.time()),
+        }
+        body = json.dumps(event).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "X-Razorpay-Signature": razorpay_signature(body, secret),
+            "X-Razorpay-Event-Id": new_id("", 14),
+        }
+        return await signed_webhook_response(headers=headers, body=body, url=spec.get("url"))
+
+
+def public(obj: Body) -> Body:
+    return {k: v for k, v in obj.items() if not k.startswith("_")}
+
+
+def create_app() -> Starlette:
+    state = SandboxState()
+    s = RazorpaySandbox(state)
+    e = s.endpoint
+    routes = [
+        Route("/v1/orders", e(s.create_order), methods=["POST"]),
+        Route("/v1/orders", e(s.list_orders), methods=["GET"]),
+        Route("/v1/orders/{id}", e(s.get_order), methods=["GET"]),
+        Route("/v1/orders/{id}/payments", e(s.order_payments), methods=["GET"]),
+        Route("/v1/payments/{id}", e(s.get_payment), methods=["GET"]),
+        Route("/v1/payments/{id}/capture", e(s.capture), methods=["POST"]),
+        Route("/v1/payments/{id}/refund", e(s.refund), methods=["POST"]),
+        Route("/v1/refunds/{id}", e(s.get_refund), methods=["GET"]),
+        Route("/v1/plans", e(s.create_plan), methods=["POST"]),
+        Route("/v1/subscriptions", e(s.create_subscription), methods=["POST"]),
+        Route("/v1/subscriptions/{id}", e(s.get_subscription), methods=["GET"]),
+        Route("/v1/subscriptions/{id}/{action}", e(s.subscription_action), methods=["POST"]),
+        Route(f"{HOOK_PREFIX}/checkout/{{id}}", s.hook_checkout, methods=["GET"]),
+        Route(f"{HOOK_PREFIX}/payments/{{id}}/{{outcome}}", s.hook_outcome, methods=["POST"]),
+        Route(
+            f"{HOOK_PREFIX}/subscriptions/{{id}}/authenticate", s.hook_authenticate, methods=["GET"]
+        ),
+        Route(f"{HOOK_PREFIX}/webhooks", s.hook_webhook, methods=["POST"]),
+        *hook_routes(state),
+    ]
+
+    def unavailable() -> Response:
+        return error(
+            503, "The server is currently unable to handle the request.", code="SERVER_ERROR"
+        ).response()
+
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(FaultMiddleware, state=state, unavailable=unavailable)],
+    )
