@@ -1,0 +1,422 @@
+"""SQL for the ledger. The only module with SQL for ledger tables.
+
+Posting is one statement (`APPLY_SQL`): lock the touched accounts in id order, check every
+balance limit on the locked rows, insert the entry (ON CONFLICT DO NOTHING makes the id
+exactly-once), update each account once and insert the postings. Either every part
+happens or none does, so a refused transfer leaves nothing behind in the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, bindparam, func, insert, select, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from moneyrail.ledger.models import LedgerAccount, LedgerEntry, LedgerHold, LedgerPosting
+
+# The available balance of a locked row `l` after deltas `d`, and the change to it.
+_NEW_AVAILABLE = (
+    "CASE WHEN l.debit_normal"
+    " THEN (l.posted_debits + d.pd) - (l.posted_credits + d.pc) - (l.pending_credits + d.qc)"
+    " ELSE (l.posted_credits + d.pc) - (l.posted_debits + d.pd) - (l.pending_debits + d.qd) END"
+)
+_AVAILABLE_DELTA = "CASE WHEN l.debit_normal THEN d.pd - d.pc - d.qc ELSE d.pc - d.pd - d.qd END"
+_LIMIT_OK = (
+    f"(l.limit_floor IS NULL OR {_AVAILABLE_DELTA} >= 0 OR {_NEW_AVAILABLE} >= l.limit_floor)"
+)
+
+APPLY_SQL = f"""
+WITH d AS (
+    SELECT * FROM unnest(
+        CAST(:acc_ids AS text[]), CAST(:acc_currencies AS text[]),
+        CAST(:acc_pd AS bigint[]), CAST(:acc_pc AS bigint[]),
+        CAST(:acc_qd AS bigint[]), CAST(:acc_qc AS bigint[])
+    ) AS d(id, currency, pd, pc, qd, qc)
+), locked AS (
+    SELECT a.id, a.currency, a.debit_normal, a.limit_floor,
+           a.posted_debits, a.posted_credits, a.pending_debits, a.pending_credits
+    FROM ledger_accounts a
+    WHERE a.tenant_id = :tenant_id AND a.id = ANY(CAST(:acc_ids AS text[]))
+    ORDER BY a.id
+    FOR UPDATE
+), chk AS (
+    SELECT
+        count(*) AS found,
+        coalesce(array_agg(l.id) FILTER (WHERE l.currency <> d.currency), '{{}}') AS mismatched,
+        coalesce(array_agg(l.id) FILTER (WHERE NOT {_LIMIT_OK}), '{{}}') AS short
+    FROM locked l JOIN d ON d.id = l.id
+), ok AS (
+    SELECT found = cardinality(CAST(:acc_ids AS text[]))
+           AND cardinality(mismatched) = 0 AND cardinality(short) = 0 AS ok
+    FROM chk
+), ent AS (
+    INSERT INTO ledger_entries (
+        tenant_id, id, kind, pending, debit_account_id, credit_account_id, amount, currency,
+        pending_id, reverses_id, timeout_seconds, expires_at, description, metadata, legs
+    )
+    SELECT :tenant_id, :entry_id, :kind, :pending, :debit_account_id, :credit_account_id,
+           :amount, :currency, :pending_id, :reverses_id, :timeout_seconds,
+           CAST(:expires_at AS timestamptz), :description, :metadata,
+           cardinality(CAST(:leg_accounts AS text[]))
+    WHERE (SELECT ok FROM ok)
+    ON CONFLICT DO NOTHING
+    RETURNING id, created_at
+), upd AS (
+    UPDATE ledger_accounts a SET
+        posted_debits = a.posted_debits + d.pd,
+        posted_credits = a.posted_credits + d.pc,
+        pending_debits = a.pending_debits + d.qd,
+        pending_credits = a.pending_credits + d.qc
+    FROM d
+    WHERE a.tenant_id = :tenant_id AND a.id = d.id AND EXISTS (SELECT 1 FROM ent)
+    RETURNING a.id, a.debit_normal, a.posted_debits, a.posted_credits,
+              a.pending_debits, a.pending_credits
+), g AS (
+    SELECT * FROM unnest(
+        CAST(:leg_accounts AS text[]), CAST(:leg_directions AS text[]),
+        CAST(:leg_effects AS text[]), CAST(:leg_amounts AS bigint[]),
+        CAST(:leg_currencies AS text[])
+    ) WITH ORDINALITY AS g(account_id, direction, effect, amount, currency, ord)
+), pst AS (
+    INSERT INTO ledger_postings (
+        tenant_id, entry_id, leg, account_id, direction, effect, amount, currency,
+        balance_after, created_at
+    )
+    SELECT :tenant_id, e.id, g.ord - 1, g.account_id, g.direction, g.effect, g.amount,
+           g.currency,
+           (CASE WHEN u.debit_normal THEN u.posted_debits - u.posted_credits
+                 ELSE u.posted_credits - u.posted_debits END)
+           - coalesce(sum(
+                CASE WHEN g.effect <> 'posted' THEN 0
+                     WHEN (g.direction = 'debit') = u.debit_normal THEN g.amount
+                     ELSE -g.amount END
+             ) OVER (PARTITION BY g.account_id ORDER BY g.ord DESC
+                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0),
+           e.created_at
+    FROM ent e CROSS JOIN g JOIN upd u ON u.id = g.account_id
+    RETURNING 1
+), hold_add AS (
+    INSERT INTO ledger_holds (tenant_id, transfer_id, expires_at)
+    SELECT :tenant_id, e.id, CAST(:hold_expires_at AS timestamptz) FROM ent e
+    WHERE CAST(:hold_expires_at AS timestamptz) IS NOT NULL
+    RETURNING 1
+), hold_del AS (
+    DELETE FROM ledger_holds h
+    WHERE h.tenant_id = :tenant_id AND h.transfer_id = :release_hold_id
+      AND EXISTS (SELECT 1 FROM ent)
+    RETURNING 1
+)
+SELECT (SELECT ok FROM ok) AS ok,
+       (SELECT found FROM chk) AS found,
+       (SELECT mismatched FROM chk) AS mismatched,
+       (SELECT short FROM chk) AS short,
+       (SELECT created_at FROM ent) AS created_at,
+       (SELECT count(*) FROM pst) AS postings,
+       (SELECT count(*) FROM hold_add) + (SELECT count(*) FROM hold_del) AS holds
+"""
+
+_APPLY = text(APPLY_SQL).bindparams(bindparam("metadata", type_=JSONB))
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRow:
+    """The values of an entry row to insert."""
+
+    id: str
+    kind: str
+    pending: bool = False
+    debit_account_id: str | None = None
+    credit_account_id: str | None = None
+    amount: int | None = None
+    currency: str | None = None
+    pending_id: str | None = None
+    reverses_id: str | None = None
+    timeout_seconds: int | None = None
+    expires_at: datetime | None = None
+    description: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    account_id: str
+    direction: str
+    effect: str
+    amount: int
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class Delta:
+    """How one account's four counters change; `currency` is the one its legs use."""
+
+    account_id: str
+    currency: str
+    posted_debits: int = 0
+    posted_credits: int = 0
+    pending_debits: int = 0
+    pending_credits: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyResult:
+    ok: bool
+    found: int
+    mismatched: list[str]
+    short: list[str]
+    created_at: datetime | None
+    postings: int
+
+    @property
+    def inserted(self) -> bool:
+        return self.created_at is not None
+
+
+def apply_params(
+    *,
+    tenant_id: str,
+    entry: EntryRow,
+    legs: Sequence[Leg],
+    deltas: Sequence[Delta],
+    hold_expires_at: datetime | None = None,
+    release_hold_id: str | None = None,
+) -> dict[str, Any]:
+    """The bind parameters of `APPLY_SQL` (also used by the benchmark's raw-SQL client)."""
+    ordered = sorted(deltas, key=lambda delta: delta.account_id)
+    return {
+        "tenant_id": tenant_id,
+        "acc_ids": [d.account_id for d in ordered],
+        "acc_currencies": [d.currency for d in ordered],
+        "acc_pd": [d.posted_debits for d in ordered],
+        "acc_pc": [d.posted_credits for d in ordered],
+        "acc_qd": [d.pending_debits for d in ordered],
+        "acc_qc": [d.pending_credits for d in ordered],
+        "entry_id": entry.id,
+        "kind": entry.kind,
+        "pending": entry.pending,
+        "debit_account_id": entry.debit_account_id,
+        "credit_account_id": entry.credit_account_id,
+        "amount": entry.amount,
+        "currency": entry.currency,
+        "pending_id": entry.pending_id,
+        "reverses_id": entry.reverses_id,
+        "timeout_seconds": entry.timeout_seconds,
+        "expires_at": entry.expires_at,
+        "description": entry.description,
+        "metadata": entry.metadata or {},
+        "leg_accounts": [leg.account_id for leg in legs],
+        "leg_directions": [leg.direction for leg in legs],
+        "leg_effects": [leg.effect for leg in legs],
+        "leg_amounts": [leg.amount for leg in legs],
+        "leg_currencies": [leg.currency for leg in legs],
+        "hold_expires_at": hold_expires_at,
+        "release_hold_id": release_hold_id,
+    }
+
+
+class LedgerRepository:
+    # --- accounts -----------------------------------------------------------------------------
+
+    async def insert_account(self, session: AsyncSession, values: dict[str, Any]) -> bool:
+        """Insert an account; False when the tenant already has one with that code."""
+        stmt = (
+            pg_insert(LedgerAccount)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["tenant_id", "code"])
+            .returning(LedgerAccount.id)
+        )
+        return (await session.execute(stmt)).first() is not None
+
+    async def account(
+        self, session: AsyncSession, *, tenant_id: str, account_id: str
+    ) -> LedgerAccount | None:
+        stmt = select(LedgerAccount).where(
+            LedgerAccount.tenant_id == tenant_id, LedgerAccount.id == account_id
+        )
+        return (await session.execute(stmt)).scalar_one_or_none()
+
+    async def account_by_code(
+        self, session: AsyncSession, *, tenant_id: str, code: str
+    ) -> LedgerAccount | None:
+        stmt = select(LedgerAccount).where(
+            LedgerAccount.tenant_id == tenant_id, LedgerAccount.code == code
+        )
+        return (await session.execute(stmt)).scalar_one_or_none()
+
+    async def accounts(
+        self, session: AsyncSession, *, tenant_id: str, account_ids: Sequence[str]
+    ) -> dict[str, LedgerAccount]:
+        stmt = select(LedgerAccount).where(
+            LedgerAccount.tenant_id == tenant_id, LedgerAccount.id.in_(list(account_ids))
+        )
+        return {row.id: row for row in (await session.execute(stmt)).scalars()}
+
+    # --- posting ------------------------------------------------------------------------------
+
+    async def apply(
+        self,
+        session: AsyncSession,
+        *,
+        tenant_id: str,
+        entry: EntryRow,
+        legs: Sequence[Leg],
+        deltas: Sequence[Delta],
+        hold_expires_at: datetime | None = None,
+        release_hold_id: str | None = None,
+    ) -> ApplyResult:
+        params = apply_params(
+            tenant_id=tenant_id,
+            entry=entry,
+            legs=legs,
+            deltas=deltas,
+            hold_expires_at=hold_expires_at,
+            release_hold_id=release_hold_id,
+        )
+        row = (await session.execute(_APPLY, params)).one()
+        return ApplyResult(
+            ok=bool(row.ok),
+            found=int(row.found),
+            mismatched=list(row.mismatched),
+            short=list(row.short),
+            created_at=row.created_at,
+            postings=int(row.postings),
+        )
+
+    # --- entries ------------------------------------------------------------------------------
+
+    async def entry(
+        self, session: AsyncSession, *, tenant_id: str, entry_id: str
+    ) -> LedgerEntry | None:
+        stmt = select(LedgerEntry).where(
+            LedgerEntry.tenant_id == tenant_id, LedgerEntry.id == entry_id
+        )
+        return (await session.execute(stmt)).scalar_one_or_none()
+
+    async def entry_with_links(
+        self, session: AsyncSession, *, tenant_id: str, entry_id: str
+    ) -> tuple[LedgerEntry, LedgerEntry | None, LedgerEntry | None] | None:
+        """An entry with the entry that resolved it (post/void/expire) and its reversal."""
+        entry = await self.entry(session, tenant_id=tenant_id, entry_id=entry_id)
+        if entry is None:
+            return None
+        links = (
+            await session.execute(
+                select(LedgerEntry).where(
+                    LedgerEntry.tenant_id == tenant_id,
+                    (LedgerEntry.pending_id == entry_id) | (LedgerEntry.reverses_id == entry_id),
+                )
+            )
+        ).scalars()
+        resolution = reversal = None
+        for link in links:
+            if link.pending_id == entry_id:
+                resolution = link
+            else:
+                reversal = link
+        return entry, resolution, reversal
+
+    async def postings_of(
+        self, session: AsyncSession, *, tenant_id: str, entry_id: str
+    ) -> list[LedgerPosting]:
+        stmt = (
+            select(LedgerPosting)
+            .where(LedgerPosting.tenant_id == tenant_id, LedgerPosting.entry_id == entry_id)
+            .order_by(LedgerPosting.leg)
+        )
+        return list((await session.execute(stmt)).scalars())
+
+    async def account_postings(
+        self,
+        session: AsyncSession,
+        *,
+        tenant_id: str,
+        account_id: str,
+        before_seq: int | None,
+        limit: int,
+    ) -> Sequence[Row[LedgerPosting, str | None]]:
+        """Newest first; one extra row tells the caller there is a next page."""
+        stmt = (
+            select(LedgerPosting, LedgerEntry.description)
+            .join(
+                LedgerEntry,
+                (LedgerEntry.tenant_id == LedgerPosting.tenant_id)
+                & (LedgerEntry.id == LedgerPosting.entry_id),
+            )
+            .where(LedgerPosting.tenant_id == tenant_id, LedgerPosting.account_id == account_id)
+            .order_by(LedgerPosting.seq.desc())
+            .limit(limit + 1)
+        )
+        if before_seq is not None:
+            stmt = stmt.where(LedgerPosting.seq < before_seq)
+        return (await session.execute(stmt)).all()
+
+    # --- holds --------------------------------------------------------------------------------
+
+    async def expired_holds(
+        self, session: AsyncSession, *, now: datetime, limit: int
+    ) -> list[tuple[str, str]]:
+        """Claim expired holds across tenants (the caller bypasses tenant scope)."""
+        stmt = (
+            select(LedgerHold.tenant_id, LedgerHold.transfer_id)
+            .where(LedgerHold.expires_at <= now)
+            .order_by(LedgerHold.expires_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [(row.tenant_id, row.transfer_id) for row in await session.execute(stmt)]
+
+    # --- reports ------------------------------------------------------------------------------
+
+    async def trial_balance(
+        self, session: AsyncSession, *, tenant_id: str, currency: str
+    ) -> list[LedgerAccount]:
+        stmt = (
+            select(LedgerAccount)
+            .where(LedgerAccount.tenant_id == tenant_id, LedgerAccount.currency == currency)
+            .order_by(LedgerAccount.code)
+        )
+        return list((await session.execute(stmt)).scalars())
+
+    async def posting_sums(
+        self, session: AsyncSession, *, tenant_id: str
+    ) -> dict[str, tuple[int, int, int, int]]:
+        """Per account: counters recomputed from postings (for integrity checks)."""
+
+        def total(direction: str, effect: str) -> Any:
+            return func.coalesce(
+                func.sum(LedgerPosting.amount).filter(
+                    (LedgerPosting.direction == direction) & (LedgerPosting.effect == effect)
+                ),
+                0,
+            )
+
+        stmt = (
+            select(
+                LedgerPosting.account_id,
+                total("debit", "posted"),
+                total("credit", "posted"),
+                total("debit", "pending") - total("debit", "release"),
+                total("credit", "pending") - total("credit", "release"),
+            )
+            .where(LedgerPosting.tenant_id == tenant_id)
+            .group_by(LedgerPosting.account_id)
+        )
+        return {
+            row[0]: (int(row[1]), int(row[2]), int(row[3]), int(row[4]))
+            for row in await session.execute(stmt)
+        }
+
+    async def insert_rows(
+        self, session: AsyncSession, table: Any, rows: list[dict[str, Any]]
+    ) -> None:
+        if rows:
+            await session.execute(insert(table), rows)
+
+
+repository = LedgerRepository()

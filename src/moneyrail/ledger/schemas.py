@@ -1,0 +1,254 @@
+"""Pydantic models of the ledger: what the service returns and what the API accepts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from moneyrail.core import limits
+from moneyrail.core.money import CurrencyCode, MoneyModel, PositiveMoneyModel
+from moneyrail.ledger.types import AccountKind, BalanceLimit, Balances, Direction
+
+ClientId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=limits.ledger_transfer_id_length_max,
+        pattern=r"^[A-Za-z0-9._:\-/]+$",
+        description="A caller-chosen id that makes the operation exactly-once.",
+    ),
+]
+Description = Annotated[str, Field(max_length=limits.ledger_description_length_max)]
+Metadata = Annotated[dict[str, Any], Field(description="Free-form JSON kept with the record.")]
+
+TransferStatus = Literal["posted", "pending", "voided", "expired"]
+TransferKind = Literal[
+    "transfer", "entry", "post_pending", "void_pending", "expire_pending", "reversal"
+]
+
+
+class BalanceLimitModel(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    type: Literal["none", "non_negative", "overdraft"] = "none"
+    limit: int | None = Field(
+        default=None,
+        ge=0,
+        le=limits.ledger_overdraft_limit_minor_max,
+        description="Overdraft in minor units (only with type overdraft).",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> BalanceLimitModel:
+        if self.type == "overdraft" and self.limit is None:
+            raise ValueError("an overdraft balance limit needs `limit`")
+        if self.type != "overdraft" and self.limit is not None:
+            raise ValueError(f"a {self.type} balance limit takes no `limit`")
+        return self
+
+    def to_limit(self) -> BalanceLimit:
+        return BalanceLimit(self.type, self.limit)
+
+    @classmethod
+    def of(cls, limit: BalanceLimit) -> BalanceLimitModel:
+        return cls(type=limit.type, limit=limit.limit)
+
+
+class BalancesOut(BaseModel):
+    """Minor units on the account's normal side."""
+
+    currency: str
+    posted: int
+    pending: int
+    available: int
+    posted_debits: int
+    posted_credits: int
+    pending_debits: int
+    pending_credits: int
+
+    @classmethod
+    def of(cls, balances: Balances) -> BalancesOut:
+        return cls(
+            currency=balances.currency,
+            posted=balances.posted,
+            pending=balances.pending,
+            available=balances.available,
+            posted_debits=balances.posted_debits,
+            posted_credits=balances.posted_credits,
+            pending_debits=balances.pending_debits,
+            pending_credits=balances.pending_credits,
+        )
+
+
+class LedgerAccountOut(BaseModel):
+    id: str
+    code: str
+    name: str
+    currency: str
+    kind: AccountKind
+    balance_limit: BalanceLimitModel
+    posted: int
+    pending: int
+    available: int
+    balances: BalancesOut
+    metadata: dict[str, Any]
+    created_at: datetime
+
+
+class TransferOut(BaseModel):
+    """A transfer between two accounts (also a hold, its resolution or a reversal)."""
+
+    id: str
+    kind: TransferKind
+    status: TransferStatus
+    debit_account_id: str
+    credit_account_id: str
+    amount: MoneyModel
+    posted_amount: MoneyModel | None = Field(
+        default=None, description="For a posted hold: the amount actually posted."
+    )
+    pending: bool
+    timeout_seconds: int | None = None
+    expires_at: datetime | None = None
+    pending_id: str | None = None
+    reverses_id: str | None = None
+    reversed_by: str | None = None
+    resolved_by: str | None = None
+    description: str | None = None
+    metadata: dict[str, Any]
+    created_at: datetime
+
+
+class PostingOut(BaseModel):
+    account_id: str
+    direction: Direction
+    effect: Literal["posted", "pending", "release"]
+    amount: MoneyModel
+
+
+class EntryOut(BaseModel):
+    id: str
+    kind: TransferKind
+    postings: list[PostingOut]
+    description: str | None = None
+    metadata: dict[str, Any]
+    created_at: datetime
+
+
+class AccountEntryOut(BaseModel):
+    """One posting on an account, with the account's posted balance after it."""
+
+    seq: int
+    entry_id: str
+    leg: int
+    direction: Direction
+    effect: Literal["posted", "pending", "release"]
+    amount: MoneyModel
+    balance_after: int
+    description: str | None = None
+    created_at: datetime
+
+
+class TrialBalanceLine(BaseModel):
+    account_id: str
+    code: str
+    name: str
+    kind: AccountKind
+    debits: int
+    credits: int
+    balance: int
+
+
+class TrialBalanceOut(BaseModel):
+    currency: str
+    lines: list[TrialBalanceLine]
+    total_debits: int
+    total_credits: int
+    balanced: bool
+
+
+# --- requests -----------------------------------------------------------------------------------
+
+
+class AccountCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-/]+$")
+    name: str = Field(min_length=1, max_length=200)
+    currency: CurrencyCode
+    kind: AccountKind
+    balance_limit: BalanceLimitModel = BalanceLimitModel()
+    metadata: Metadata | None = None
+
+
+class TransferCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: ClientId | None = None
+    debit_account_id: str = Field(min_length=1, max_length=40)
+    credit_account_id: str = Field(min_length=1, max_length=40)
+    amount: PositiveMoneyModel
+    description: Description | None = None
+    metadata: Metadata | None = None
+    pending: bool = False
+    timeout_seconds: int | None = Field(
+        default=None, gt=0, le=limits.ledger_pending_timeout_seconds_max
+    )
+
+
+class PostingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    account_id: str = Field(min_length=1, max_length=40)
+    direction: Direction
+    amount: PositiveMoneyModel
+
+
+class EntryCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: ClientId | None = None
+    postings: list[PostingIn] = Field(min_length=2, max_length=limits.ledger_entry_postings_max)
+    description: Description | None = None
+    metadata: Metadata | None = None
+
+
+class PostPendingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: PositiveMoneyModel | None = Field(
+        default=None, description="Post part of the hold; the rest is released. Default: all."
+    )
+
+
+class ReverseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: ClientId | None = Field(default=None, description="The reversal's id (default derived).")
+    description: Description | None = None
+
+
+class BatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    atomic: bool = Field(default=False, description="All transfers or none.")
+    transfers: list[TransferCreate] = Field(
+        min_length=1, max_length=limits.ledger_batch_transfers_max
+    )
+
+
+class BatchItemOut(BaseModel):
+    index: int
+    status: Literal["created", "exists", "failed", "skipped"]
+    transfer: TransferOut | None = None
+    error: dict[str, Any] | None = None
+
+
+class BatchOut(BaseModel):
+    atomic: bool
+    applied: bool
+    created: int
+    failed: int
+    results: list[BatchItemOut]
