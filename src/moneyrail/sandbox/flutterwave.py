@@ -43,6 +43,7 @@ from moneyrail.sandbox.state import (
     bearer_token,
     deliver,
     hook_routes,
+    mount_url,
     new_id,
     signed_webhook_response,
 )
@@ -219,7 +220,7 @@ class FlutterwaveSandbox:
 
     @staticmethod
     def checkout_url(request: Request, token: str) -> str:
-        return str(request.url_for("checkout", token=token))
+        return f"{mount_url(request)}{HOOK_PREFIX}/checkout/{token}"
 
     async def verify_by_reference(self, request: Request, account: str, key: str) -> Response:
         link = self.link(account, request.query_params.get("tx_ref", ""))
@@ -404,7 +405,6 @@ def create_app() -> Starlette:
             f"{HOOK_PREFIX}/checkout/{{token}}",
             sandbox.checkout,
             methods=["GET", "POST"],
-            name="checkout",
         ),
         Route(f"{HOOK_PREFIX}/webhooks", api(sandbox.webhook), methods=["POST"]),
         Route(f"{HOOK_PREFIX}/settings", api(sandbox.settings), methods=["POST"]),

@@ -40,6 +40,7 @@ from moneyrail.sandbox.state import (
     bearer_token,
     deliver,
     hook_routes,
+    mount_url,
     signed_webhook_response,
 )
 
@@ -285,7 +286,7 @@ class PaystackSandbox:
         self.state.put(f"txn:{reference}", txn, owner=account)
         self.state.extra.setdefault("ids", {})[txn["id"]] = reference
         self.state.extra.setdefault("access_codes", {})[access_code] = (account, key, reference)
-        checkout = str(request.url_for("checkout", access_code=access_code))
+        checkout = f"{mount_url(request)}{HOOK_PREFIX}/checkout/{access_code}"
         return ok(
             "Authorization URL created",
             {"authorization_url": checkout, "access_code": access_code, "reference": reference},
@@ -499,7 +500,6 @@ def create_app() -> Starlette:
             f"{HOOK_PREFIX}/checkout/{{access_code}}",
             sandbox.checkout,
             methods=["GET", "POST"],
-            name="checkout",
         ),
         Route(f"{HOOK_PREFIX}/webhooks", api(sandbox.webhook), methods=["POST"]),
         Route(f"{HOOK_PREFIX}/settings", api(sandbox.settings), methods=["POST"]),
