@@ -51,3 +51,56 @@ async def make_live_tenant(engine: AsyncEngine, *, role: Role = Role.owner) -> T
     """A committed tenant, for tests that use `live_client` (real transactions)."""
     async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
         return await make_tenant(session, role=role)
+
+
+@dataclass(frozen=True)
+class UserContext:
+    tenant_id: str
+    user_id: str
+    email: str
+    password: str
+    role: Role
+
+
+async def add_user(
+    session: AsyncSession,
+    tenant: TenantContext,
+    *,
+    role: Role = Role.operator,
+    email: str | None = None,
+    password: str | None = None,
+) -> UserContext:
+    """A user of the tenant with a known password (argon2id-hashed like any other)."""
+    await set_tenant(session, tenant.tenant_id)
+    email = email or f"user-{uuid.uuid4().hex[:10]}@example.com"
+    password = password or f"pw-{uuid.uuid4().hex}"
+    user = await identity.create_user(
+        session, tenant_id=tenant.tenant_id, email=email, password=password, role=role
+    )
+    return UserContext(tenant.tenant_id, user.id, user.email, password, role)
+
+
+async def add_client(
+    session: AsyncSession,
+    tenant: TenantContext,
+    *,
+    role: Role = Role.operator,
+    scopes: list[str] | None = None,
+) -> tuple[str, str]:
+    """An OAuth2 client of the tenant: returns (client_id, client_secret)."""
+    from moneyrail.identity.clients import clients
+    from moneyrail.identity.roles import ROLE_SCOPES
+    from moneyrail.identity.subject import AuthSubject
+
+    await set_tenant(session, tenant.tenant_id)
+    creator = AuthSubject(
+        tenant_id=tenant.tenant_id,
+        actor_type="api_key",
+        actor_id=tenant.api_key_id,
+        role=Role.owner,
+        scopes=ROLE_SCOPES[Role.owner],
+    )
+    created = await clients.create(
+        session, subject=creator, name="test client", role=role, scopes=scopes
+    )
+    return created.record.id, created.secret

@@ -7,14 +7,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import structlog
-from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moneyrail.core.db import BYPASS_SETTING, bypass_tenant_scope
-from moneyrail.core.errors import Forbidden, Unauthorized, Unprocessable
+from moneyrail.audit.service import audit
+from moneyrail.core import limits, security
+from moneyrail.core.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 from moneyrail.core.ids import new_id
+from moneyrail.core.pagination import PageParams, make_page, paginate_by_key
 from moneyrail.identity import keys
-from moneyrail.identity.models import ApiKey, Tenant
+from moneyrail.identity.models import ApiKey, Tenant, User
 from moneyrail.identity.repository import repository
 from moneyrail.identity.roles import ROLE_SCOPES, Role, role_at_least
 from moneyrail.identity.subject import AuthSubject
@@ -31,10 +33,49 @@ class InvalidScopes(Unprocessable):
     title = "Unknown or excessive scopes"
 
 
+class ApiKeyNotFound(NotFound):
+    code = "api_key_not_found"
+    title = "API key not found"
+
+
+class UserNotFound(NotFound):
+    code = "user_not_found"
+    title = "User not found"
+
+
+class EmailTaken(Conflict):
+    code = "email_taken"
+    title = "E-mail already registered"
+
+
+class LastOwner(Conflict):
+    code = "last_owner"
+    title = "A tenant keeps at least one owner"
+
+
+class WeakPassword(Unprocessable):
+    code = "weak_password"
+    title = "Password not acceptable"
+
+
 @dataclass(frozen=True)
 class IssuedKey:
     record: ApiKey
     key: str  # shown once
+
+
+def check_password_policy(password: str, *, email: str | None = None) -> None:
+    """Raises WeakPassword for passwords that are too short, too long or the e-mail itself."""
+    if len(password) < limits.password_length_min:
+        raise WeakPassword(f"passwords need at least {limits.password_length_min} characters")
+    if len(password) > limits.password_length_max:
+        raise WeakPassword(f"passwords are limited to {limits.password_length_max} characters")
+    if email and password.strip().lower() == email.strip().lower():
+        raise WeakPassword("the password must not be the e-mail address")
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
 
 
 class IdentityService:
@@ -43,6 +84,7 @@ class IdentityService:
         await repository.add(session, tenant)
         return tenant
 
+    # --- API keys -----------------------------------------------------------------------
     async def issue_api_key(
         self,
         session: AsyncSession,
@@ -91,6 +133,85 @@ class IdentityService:
         log.info("api_key.issued", api_key_id=record.id, tenant_id=tenant_id, role=role.value)
         return IssuedKey(record=record, key=key)
 
+    async def create_api_key(
+        self,
+        session: AsyncSession,
+        *,
+        subject: AuthSubject,
+        name: str,
+        role: Role | None,
+        environment: str,
+        scopes: Iterable[str] | None = None,
+        expires_at: datetime | None = None,
+        client_id: str | None = None,
+    ) -> IssuedKey:
+        """Issue a key on behalf of `subject` (never above its role) and audit it.
+
+        Raises:
+            Forbidden: a role above the creator's. InvalidScopes: scopes beyond the role.
+        """
+        issued = await self.issue_api_key(
+            session,
+            tenant_id=subject.tenant_id,
+            name=name,
+            role=role or subject.role,
+            environment=environment,
+            scopes=scopes,
+            expires_at=expires_at,
+            client_id=client_id,
+            created_by=subject.actor_id,
+            creator_role=subject.role,
+        )
+        await audit.record(
+            session,
+            subject=subject,
+            action="identity.api_key.created",
+            target_type="api_key",
+            target_id=issued.record.id,
+            after={
+                "name": name,
+                "role": issued.record.role,
+                "environment": environment,
+                "client_id": client_id,
+                "last4": issued.record.last4,
+            },
+        )
+        return issued
+
+    async def list_api_keys(
+        self, session: AsyncSession, *, tenant_id: str, params: PageParams
+    ) -> tuple[list[ApiKey], str | None]:
+        stmt = paginate_by_key(repository.api_keys_of(tenant_id), ApiKey.id.expression, params)
+        rows = (await session.scalars(stmt)).all()
+        return make_page(rows, params, lambda row: row.id)
+
+    async def revoke_api_key(
+        self, session: AsyncSession, *, subject: AuthSubject, key_id: str
+    ) -> ApiKey:
+        """Revoke a key of the subject's tenant (revoking twice is harmless).
+
+        Raises:
+            ApiKeyNotFound: no such key in this tenant.
+            Forbidden: the key carries a higher role than the caller.
+        """
+        record = await repository.api_key(session, tenant_id=subject.tenant_id, key_id=key_id)
+        if record is None:
+            raise ApiKeyNotFound(f"no API key {key_id}")
+        if not role_at_least(subject.role, Role(record.role)):
+            raise Forbidden("a key with a higher role than yours cannot be revoked by you")
+        if record.revoked_at is None:
+            record.revoked_at = datetime.now(UTC)
+            await session.flush()
+            await audit.record(
+                session,
+                subject=subject,
+                action="identity.api_key.revoked",
+                target_type="api_key",
+                target_id=record.id,
+                after={"name": record.name, "last4": record.last4},
+            )
+        return record
+
     async def authenticate_api_key(self, session: AsyncSession, *, key: str) -> AuthSubject:
         """Find and check an API key across tenants.
 
@@ -102,8 +223,7 @@ class IdentityService:
             raise Unauthorized("the API key is not valid")
         # The tenant is not known until the key is found: look it up across tenants, then
         # the caller binds the transaction to the key's tenant.
-        await bypass_tenant_scope(session)
-        try:
+        async with repository.across_tenants(session):
             record = await repository.api_key_by_lookup(session, parsed.lookup)
             now = datetime.now(UTC)
             if record is None or not keys.matches(key, record.key_hash):
@@ -114,10 +234,6 @@ class IdentityService:
                 raise Unauthorized("the API key has expired")
             if record.last_used_at is None or now - record.last_used_at > API_KEY_TOUCH_INTERVAL:
                 await repository.touch_api_key(session, record.id, now)
-        finally:
-            await session.execute(
-                text("SELECT set_config(:name, 'off', true)"), {"name": BYPASS_SETTING}
-            )
         role = Role(record.role)
         scopes = frozenset(record.scopes) if record.scopes else ROLE_SCOPES[role]
         return AuthSubject(
@@ -130,6 +246,138 @@ class IdentityService:
             credential_id=record.id,
             client_id=record.client_id,
         )
+
+    # --- users --------------------------------------------------------------------------
+    async def create_user(
+        self,
+        session: AsyncSession,
+        *,
+        tenant_id: str | None,
+        email: str,
+        password: str,
+        role: Role,
+        name: str | None = None,
+        mobile: str | None = None,
+        platform_admin: bool = False,
+        creator: AuthSubject | None = None,
+    ) -> User:
+        """Create a user (password hashed with argon2id).
+
+        Raises:
+            WeakPassword: the password policy refuses it.
+            Forbidden: a role above the creator's.
+            EmailTaken: the e-mail is registered already (in any tenant).
+        """
+        email = normalize_email(email)
+        check_password_policy(password, email=email)
+        if creator is not None and not role_at_least(creator.role, role):
+            raise Forbidden("a user cannot be given a higher role than yours")
+        password_hash = await security.hash_password(password)
+        user = User(
+            id=new_id("usr"),
+            tenant_id=tenant_id,
+            email=email,
+            password_hash=password_hash,
+            name=name,
+            mobile=mobile,
+            role=role.value,
+            is_platform_admin=platform_admin,
+        )
+        try:
+            async with session.begin_nested():
+                await repository.add(session, user)
+        except IntegrityError as exc:
+            raise EmailTaken("an account with this e-mail exists already") from exc
+        await audit.record(
+            session,
+            subject=creator,
+            tenant_id=tenant_id,
+            actor_type=None if creator else "user",
+            actor_id=None if creator else user.id,
+            action="identity.user.created",
+            target_type="user",
+            target_id=user.id,
+            after={"email": email, "role": role.value, "platform_admin": platform_admin},
+        )
+        return user
+
+    async def list_users(
+        self, session: AsyncSession, *, tenant_id: str, params: PageParams
+    ) -> tuple[list[User], str | None]:
+        stmt = paginate_by_key(repository.users_of(tenant_id), User.id.expression, params)
+        rows = (await session.scalars(stmt)).all()
+        return make_page(rows, params, lambda row: row.id)
+
+    async def get_user(self, session: AsyncSession, *, tenant_id: str | None, user_id: str) -> User:
+        """Raises UserNotFound."""
+        user = await repository.user(session, user_id, tenant_id=tenant_id)
+        if user is None:
+            raise UserNotFound(f"no user {user_id}")
+        return user
+
+    async def set_user_role(
+        self, session: AsyncSession, *, subject: AuthSubject, user_id: str, role: Role
+    ) -> User:
+        """Change a user's role; takes effect at the user's next token refresh or sign-in.
+
+        Raises:
+            UserNotFound: not a user of the subject's tenant.
+            Forbidden: granting or changing a role above the caller's.
+            LastOwner: demoting the tenant's only owner.
+        """
+        user = await repository.user(session, user_id, tenant_id=subject.tenant_id, for_update=True)
+        if user is None:
+            raise UserNotFound(f"no user {user_id}")
+        current = Role(user.role)
+        if not role_at_least(subject.role, role) or not role_at_least(subject.role, current):
+            raise Forbidden("roles above your own cannot be granted or changed by you")
+        if current is Role.owner and role is not Role.owner:
+            owners = await repository.count_users(session, subject.tenant_id, role="owner")
+            if owners <= 1:
+                raise LastOwner("promote another owner before changing this one")
+        if current is not role:
+            user.role = role.value
+            await session.flush()
+            await audit.record(
+                session,
+                subject=subject,
+                action="identity.user.role_changed",
+                target_type="user",
+                target_id=user.id,
+                before={"role": current.value},
+                after={"role": role.value},
+            )
+        return user
+
+    async def update_profile(
+        self,
+        session: AsyncSession,
+        *,
+        subject: AuthSubject,
+        name: str | None,
+        mobile: str | None,
+    ) -> User:
+        """Raises UserNotFound when the subject is not a user."""
+        async with repository.across_tenants(session):
+            user = await repository.user(session, subject.actor_id)
+        if user is None or subject.actor_type != "user":
+            raise UserNotFound("only users have a profile to update")
+        before = {"name": user.name, "mobile": user.mobile}
+        if name is not None:
+            user.name = name
+        if mobile is not None:
+            user.mobile = mobile
+        await session.flush()
+        await audit.record(
+            session,
+            subject=subject,
+            action="identity.user.profile_updated",
+            target_type="user",
+            target_id=user.id,
+            before=before,
+            after={"name": user.name, "mobile": user.mobile},
+        )
+        return user
 
 
 identity = IdentityService()

@@ -1,0 +1,519 @@
+"""Sign-up and sign-in: password and client-credentials grants, refresh-token rotation,
+logout and revocation, and e-mailed one-time codes. Lockout after repeated failures."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from moneyrail.audit.chain import PLATFORM_TENANT_ID
+from moneyrail.audit.service import audit
+from moneyrail.core import limits, security
+from moneyrail.core.crypto import key_ring
+from moneyrail.core.db import set_tenant
+from moneyrail.core.errors import BadRequest, Unauthorized
+from moneyrail.core.ids import new_id
+from moneyrail.core.outbox import emit
+from moneyrail.identity.clients import client_scopes, clients
+from moneyrail.identity.config import AuthConfig
+from moneyrail.identity.models import OtpCode, RefreshToken, User
+from moneyrail.identity.oauth import InvalidClient, InvalidGrant, InvalidScope, TokenPair
+from moneyrail.identity.repository import repository
+from moneyrail.identity.roles import ROLE_SCOPES, Role
+from moneyrail.identity.service import (
+    UserNotFound,
+    check_password_policy,
+    identity,
+    normalize_email,
+)
+from moneyrail.identity.subject import AuthSubject
+from moneyrail.identity.tokens import PLATFORM_SCOPES, issue_access_token
+
+log = structlog.get_logger(__name__)
+
+REFRESH_TOKEN_PREFIX = "mrrt_"  # noqa: S105 - a public marker, not a secret
+OTP_EMAIL_EVENT = "identity.otp_email"
+LOCKOUT = timedelta(minutes=limits.login_lockout_minutes)
+
+
+class InvalidRefreshToken(Unauthorized):
+    code = "invalid_refresh_token"
+    title = "Invalid refresh token"
+    keep_writes = True
+
+
+class InvalidOtp(Unauthorized):
+    code = "invalid_otp"
+    title = "Invalid one-time code"
+    keep_writes = True
+
+
+def otp_aad(*, tenant_id: str, otp_id: str, email: str) -> str:
+    """Binds an encrypted code to its event, so a ciphertext copied elsewhere is useless."""
+    return f"{OTP_EMAIL_EVENT}:{tenant_id}:{otp_id}:{email}"
+
+
+def _role_scopes(user: User) -> frozenset[str]:
+    return PLATFORM_SCOPES if user.is_platform_admin else ROLE_SCOPES[Role(user.role)]
+
+
+def _requested(scope: str | None, allowed: frozenset[str]) -> frozenset[str]:
+    if not scope:
+        return allowed
+    wanted = frozenset(scope.split())
+    if not wanted <= allowed:
+        raise InvalidScope("the requested scope exceeds what this account may do")
+    return wanted
+
+
+def _tenant_key(user: User) -> str:
+    return user.tenant_id or PLATFORM_TENANT_ID
+
+
+class LoginService:
+    # --- sign-up ------------------------------------------------------------------------
+    async def signup(
+        self,
+        session: AsyncSession,
+        config: AuthConfig,
+        *,
+        email: str,
+        password: str,
+        organization_name: str,
+        name: str | None = None,
+    ) -> TokenPair:
+        """Create a tenant and its owner, and sign the owner in.
+
+        Raises:
+            WeakPassword, EmailTaken.
+        """
+        tenant = await identity.create_tenant(session, name=organization_name)
+        await set_tenant(session, tenant.id)
+        user = await identity.create_user(
+            session, tenant_id=tenant.id, email=email, password=password, role=Role.owner, name=name
+        )
+        await audit.record(
+            session,
+            tenant_id=tenant.id,
+            actor_type="user",
+            actor_id=user.id,
+            action="identity.tenant.created",
+            target_type="tenant",
+            target_id=tenant.id,
+            after={"name": organization_name},
+        )
+        return await self._issue_user_tokens(session, config, user, scopes=_role_scopes(user))
+
+    # --- password grant -----------------------------------------------------------------
+    async def password_grant(
+        self,
+        session: AsyncSession,
+        config: AuthConfig,
+        *,
+        email: str,
+        password: str,
+        scope: str | None = None,
+        environment: str = "test",
+    ) -> TokenPair:
+        """Sign a user in. Ten failures in a row lock the account for thirty minutes.
+
+        Raises:
+            InvalidGrant: unknown e-mail, wrong password, disabled or locked account.
+            InvalidScope: more scope than the user's role allows.
+        """
+        email = normalize_email(email)
+        async with repository.across_tenants(session):
+            user = await repository.user_by_email(session, email, for_update=True)
+        if user is None:
+            await security.verify_password(None, password)
+            raise InvalidGrant("the e-mail or password is wrong")
+        await set_tenant(session, _tenant_key(user))
+        now = datetime.now(UTC)
+        if user.locked_until is not None and user.locked_until > now:
+            await self._failed_login(session, user, reason="locked", now=now)
+            raise InvalidGrant("the e-mail or password is wrong, or the account is locked")
+        if not await security.verify_password(user.password_hash, password):
+            await self._failed_login(session, user, reason="password", now=now)
+            raise InvalidGrant("the e-mail or password is wrong, or the account is locked")
+        if user.status != "active":
+            raise InvalidGrant("the account is disabled")
+        scopes = _requested(scope, _role_scopes(user))
+        if user.password_hash and security.password_needs_rehash(user.password_hash):
+            user.password_hash = await security.hash_password(password)
+        await self._succeeded_login(session, user, method="password", now=now)
+        return await self._issue_user_tokens(
+            session, config, user, scopes=scopes, environment=environment
+        )
+
+    async def _failed_login(
+        self, session: AsyncSession, user: User, *, reason: str, now: datetime
+    ) -> None:
+        if reason != "locked":
+            if user.locked_until is not None and user.locked_until <= now:
+                user.failed_login_count = 0  # the previous lockout is over: count afresh
+                user.locked_until = None
+            user.failed_login_count += 1
+        locked = reason != "locked" and user.failed_login_count >= limits.login_failures_max
+        if locked:
+            user.locked_until = now + LOCKOUT
+            user.failed_login_count = 0
+        await session.flush()
+        log.info("identity.login_failed", user_id=user.id, reason=reason, locked=locked)
+        await audit.record(
+            session,
+            tenant_id=user.tenant_id,
+            actor_type="user",
+            actor_id=user.id,
+            action="identity.login.failed",
+            target_type="user",
+            target_id=user.id,
+            after={"reason": reason, "failed_logins": user.failed_login_count},
+        )
+        if locked:
+            await audit.record(
+                session,
+                tenant_id=user.tenant_id,
+                actor_type="user",
+                actor_id=user.id,
+                action="identity.user.locked",
+                target_type="user",
+                target_id=user.id,
+                after={
+                    "locked_until": user.locked_until.isoformat() if user.locked_until else None
+                },
+            )
+
+    async def _succeeded_login(
+        self, session: AsyncSession, user: User, *, method: str, now: datetime
+    ) -> None:
+        user.failed_login_count = 0
+        user.locked_until = None
+        user.last_login_at = now
+        await session.flush()
+        await audit.record(
+            session,
+            tenant_id=user.tenant_id,
+            actor_type="user",
+            actor_id=user.id,
+            action="identity.login.succeeded",
+            target_type="user",
+            target_id=user.id,
+            after={"method": method},
+        )
+
+    async def _issue_user_tokens(
+        self,
+        session: AsyncSession,
+        config: AuthConfig,
+        user: User,
+        *,
+        scopes: Iterable[str],
+        environment: str = "test",
+        family_id: str | None = None,
+    ) -> TokenPair:
+        now = datetime.now(UTC)
+        chosen = sorted(set(scopes))
+        refresh = security.generate_token(REFRESH_TOKEN_PREFIX)
+        record = RefreshToken(
+            tenant_id=_tenant_key(user),
+            id=new_id("rtk"),
+            token_hash=security.token_digest(refresh),
+            family_id=family_id or new_id("rtf"),
+            user_id=user.id,
+            environment=environment,
+            scopes=chosen,
+            expires_at=now + config.refresh_ttl,
+        )
+        await repository.add(session, record)
+        access = issue_access_token(
+            config,
+            subject_id=user.id,
+            actor_type="user",
+            tenant_id=user.tenant_id,
+            role=Role(user.role),
+            scopes=chosen,
+            environment=environment,
+            session_id=record.family_id,
+            platform_admin=user.is_platform_admin,
+            now=now,
+        )
+        return TokenPair(
+            access_token=access.token,
+            expires_in=access.expires_in,
+            scope=access.scope,
+            refresh_token=refresh,
+        )
+
+    # --- client credentials -------------------------------------------------------------
+    async def client_credentials(
+        self,
+        session: AsyncSession,
+        config: AuthConfig,
+        *,
+        client_id: str,
+        client_secret: str,
+        scope: str | None = None,
+        environment: str = "test",
+    ) -> TokenPair:
+        """An access token for an OAuth2 client; no refresh token (RFC 6749 §4.4.3).
+
+        Raises:
+            InvalidClient: unknown client, wrong secret or disabled client.
+            InvalidScope: more scope than the client was granted.
+        """
+        client = await clients.authenticate(
+            session, client_id=client_id, client_secret=client_secret
+        )
+        if client is None:
+            raise InvalidClient("client authentication failed")
+        await set_tenant(session, client.tenant_id)
+        scopes = _requested(scope, client_scopes(client))
+        access = issue_access_token(
+            config,
+            subject_id=client.id,
+            actor_type="client",
+            tenant_id=client.tenant_id,
+            role=Role(client.role),
+            scopes=scopes,
+            environment=environment,
+            client_id=client.id,
+        )
+        return TokenPair(
+            access_token=access.token, expires_in=access.expires_in, scope=access.scope
+        )
+
+    # --- refresh tokens -----------------------------------------------------------------
+    async def refresh(
+        self, session: AsyncSession, config: AuthConfig, *, refresh_token: str
+    ) -> TokenPair:
+        """Rotate a refresh token. Presenting a rotated token again revokes its whole family.
+
+        Raises:
+            InvalidRefreshToken: unknown, expired, revoked or reused token; user gone.
+        """
+        now = datetime.now(UTC)
+        record = await self._find_refresh(session, refresh_token)
+        if record is None or record.revoked_at is not None or record.expires_at <= now:
+            raise InvalidRefreshToken("the refresh token is not valid")
+        if record.rotated_at is not None:
+            await repository.revoke_family(
+                session, family_id=record.family_id, reason="reuse", when=now
+            )
+            log.warning("identity.refresh_token_reused", family_id=record.family_id)
+            await audit.record(
+                session,
+                tenant_id=record.tenant_id,
+                actor_type="user",
+                actor_id=record.user_id,
+                action="identity.refresh_token.reused",
+                target_type="refresh_token_family",
+                target_id=record.family_id,
+            )
+            raise InvalidRefreshToken("the refresh token was used already; sign in again")
+        user = await repository.user(session, record.user_id)
+        if (
+            user is None
+            or user.status != "active"
+            or (user.locked_until is not None and user.locked_until > now)
+        ):
+            await repository.revoke_family(
+                session, family_id=record.family_id, reason="user_inactive", when=now
+            )
+            raise InvalidRefreshToken("the account can no longer sign in")
+        record.rotated_at = now
+        await session.flush()
+        allowed = _role_scopes(user)
+        scopes = (frozenset(record.scopes) & allowed) if record.scopes else allowed
+        return await self._issue_user_tokens(
+            session,
+            config,
+            user,
+            scopes=scopes,
+            environment=record.environment,
+            family_id=record.family_id,
+        )
+
+    async def _find_refresh(self, session: AsyncSession, token: str) -> RefreshToken | None:
+        if not token.startswith(REFRESH_TOKEN_PREFIX) or len(token) > limits.jwt_length_max:
+            return None
+        async with repository.across_tenants(session):
+            record = await repository.refresh_token_by_hash(session, security.token_digest(token))
+        if record is not None:
+            await set_tenant(session, record.tenant_id)
+        return record
+
+    async def revoke_refresh_token(
+        self, session: AsyncSession, *, token: str, tenant_id: str | None = None, reason: str
+    ) -> bool:
+        """Revoke the token's family (logout, RFC 7009). Unknown tokens are ignored."""
+        record = await self._find_refresh(session, token)
+        if record is None or (tenant_id is not None and record.tenant_id != tenant_id):
+            return False
+        count = await repository.revoke_family(
+            session, family_id=record.family_id, reason=reason, when=datetime.now(UTC)
+        )
+        if count:
+            await audit.record(
+                session,
+                tenant_id=record.tenant_id,
+                actor_type="user",
+                actor_id=record.user_id,
+                action=f"identity.session.{reason}",
+                target_type="refresh_token_family",
+                target_id=record.family_id,
+            )
+        return True
+
+    async def revoke_session(
+        self, session: AsyncSession, *, tenant_id: str, family_id: str, reason: str
+    ) -> None:
+        """Revoke the refresh tokens of the session an access token belongs to."""
+        await set_tenant(session, tenant_id)
+        await repository.revoke_family(
+            session, family_id=family_id, reason=reason, when=datetime.now(UTC)
+        )
+
+    async def refresh_token_info(self, session: AsyncSession, *, token: str) -> RefreshToken | None:
+        return await self._find_refresh(session, token)
+
+    # --- one-time codes -----------------------------------------------------------------
+    async def request_otp(self, session: AsyncSession, config: AuthConfig, *, email: str) -> None:
+        """E-mail a login code when the address has an active account; silent otherwise.
+
+        A new code is sent at most once per resend interval; a new code retires the old.
+        """
+        email = normalize_email(email)
+        async with repository.across_tenants(session):
+            user = await repository.user_by_email(session, email, for_update=True)
+        if user is None or user.status != "active" or user.tenant_id is None:
+            return
+        await set_tenant(session, user.tenant_id)
+        now = datetime.now(UTC)
+        latest = await repository.latest_otp(session, user.id)
+        resend_after = timedelta(seconds=limits.otp_resend_interval_seconds)
+        if latest is not None and now - latest.created_at < resend_after:
+            log.info("identity.otp_throttled", user_id=user.id)
+            return
+        await repository.retire_otps(session, user_id=user.id, when=now)
+        code = security.generate_otp()
+        otp = OtpCode(
+            tenant_id=user.tenant_id,
+            id=new_id("otp"),
+            user_id=user.id,
+            code_hash="",
+            expires_at=now + config.otp_ttl,
+            created_at=now,
+        )
+        otp.code_hash = security.keyed_digest(config.pepper, otp.id, code)
+        await repository.add(session, otp)
+        sealed = key_ring().encrypt_text(
+            code, aad=otp_aad(tenant_id=user.tenant_id, otp_id=otp.id, email=user.email)
+        )
+        await emit(
+            session,
+            tenant_id=user.tenant_id,
+            type=OTP_EMAIL_EVENT,
+            data={
+                "otp_id": otp.id,
+                "user_id": user.id,
+                "to": user.email,
+                "code_encrypted": sealed,
+                "expires_at": otp.expires_at.isoformat(),
+            },
+        )
+        await audit.record(
+            session,
+            tenant_id=user.tenant_id,
+            actor_type="user",
+            actor_id=user.id,
+            action="identity.otp.requested",
+            target_type="user",
+            target_id=user.id,
+        )
+
+    async def otp_login(
+        self,
+        session: AsyncSession,
+        config: AuthConfig,
+        *,
+        email: str,
+        otp: str,
+        environment: str = "test",
+    ) -> TokenPair:
+        """Sign in with an e-mailed code: single use, expires, at most five tries per code.
+
+        Raises:
+            InvalidOtp: no live code, too many tries, a wrong code, or a locked account.
+        """
+        email = normalize_email(email)
+        async with repository.across_tenants(session):
+            user = await repository.user_by_email(session, email, for_update=True)
+        if user is None or user.tenant_id is None or user.status != "active":
+            raise InvalidOtp("the code is wrong, used or expired")
+        await set_tenant(session, user.tenant_id)
+        now = datetime.now(UTC)
+        if user.locked_until is not None and user.locked_until > now:
+            await self._failed_login(session, user, reason="locked", now=now)
+            raise InvalidOtp("the code is wrong, used or expired")
+        record = await repository.latest_otp(session, user.id, for_update=True)
+        if (
+            record is None
+            or record.consumed_at is not None
+            or record.expires_at <= now
+            or record.attempts >= limits.otp_attempts_max
+        ):
+            raise InvalidOtp("the code is wrong, used or expired")
+        expected = security.keyed_digest(config.pepper, record.id, otp.strip())
+        if not security.constant_time_equals(expected, record.code_hash):
+            record.attempts += 1
+            await self._failed_login(session, user, reason="otp", now=now)
+            raise InvalidOtp("the code is wrong, used or expired")
+        record.consumed_at = now
+        await self._succeeded_login(session, user, method="otp", now=now)
+        return await self._issue_user_tokens(
+            session, config, user, scopes=_role_scopes(user), environment=environment
+        )
+
+
+login = LoginService()
+
+
+class WrongPassword(BadRequest):
+    code = "wrong_password"
+    title = "The current password is wrong"
+    keep_writes = True
+
+
+async def change_password(
+    session: AsyncSession, *, subject: AuthSubject, current_password: str, new_password: str
+) -> None:
+    """Change the signed-in user's password and end their other sessions.
+
+    Raises:
+        UserNotFound: the subject is not a user. WrongPassword: the current one is wrong.
+        WeakPassword: the new one is refused by the policy.
+    """
+    async with repository.across_tenants(session):
+        user = await repository.user(session, subject.actor_id, for_update=True)
+    if user is None or subject.actor_type != "user":
+        raise UserNotFound("only users have passwords")
+    now = datetime.now(UTC)
+    if not await security.verify_password(user.password_hash, current_password):
+        await login._failed_login(session, user, reason="password", now=now)
+        raise WrongPassword("the current password is wrong")
+    check_password_policy(new_password, email=user.email)
+    user.password_hash = await security.hash_password(new_password)
+    await session.flush()
+    await repository.revoke_user_tokens(
+        session, user_id=user.id, reason="password_changed", when=now
+    )
+    await audit.record(
+        session,
+        subject=subject,
+        action="identity.user.password_changed",
+        target_type="user",
+        target_id=user.id,
+    )
