@@ -1,0 +1,1 @@
+"""Core banking: branches, customers, bank accounts backed by the ledger, loans, statements."""

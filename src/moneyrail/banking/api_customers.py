@@ -1,0 +1,134 @@
+"""Branches and customers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from moneyrail.banking import schemas
+from moneyrail.banking.accounts_service import accounts
+from moneyrail.banking.permissions import BankingAdmin, BankingRead, BankingWrite
+from moneyrail.banking.service import banking
+from moneyrail.core import limits
+from moneyrail.core.db import SessionDep
+from moneyrail.core.errors import problem_responses
+from moneyrail.core.idempotency import IdempotencyOptional
+from moneyrail.core.pagination import Page, PageParams, page_params
+
+router = APIRouter(tags=["banking"])
+Paging = Annotated[PageParams, Depends(page_params)]
+
+
+@router.post(
+    "/branches",
+    status_code=201,
+    response_model=schemas.BranchOut,
+    responses=problem_responses(409, 422),
+)
+async def create_branch(
+    body: schemas.BranchCreate,
+    subject: BankingAdmin,
+    session: SessionDep,
+    idem: IdempotencyOptional,
+) -> Any:
+    async def handler() -> schemas.BranchOut:
+        branch = await banking.create_branch(session, subject=subject, data=body)
+        return schemas.BranchOut.model_validate(branch)
+
+    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler, status_code=201)
+
+
+@router.get("/branches")
+async def list_branches(
+    subject: BankingRead, session: SessionDep, params: Paging
+) -> Page[schemas.BranchOut]:
+    rows, cursor = await banking.list_branches(session, tenant_id=subject.tenant_id, params=params)
+    return Page(data=[schemas.BranchOut.model_validate(r) for r in rows], next_cursor=cursor)
+
+
+@router.post(
+    "/customers",
+    status_code=201,
+    response_model=schemas.CustomerOut,
+    responses=problem_responses(409, 422),
+)
+async def create_customer(
+    body: schemas.CustomerCreate,
+    subject: BankingWrite,
+    session: SessionDep,
+    idem: IdempotencyOptional,
+) -> Any:
+    async def handler() -> schemas.CustomerOut:
+        customer = await banking.create_customer(session, subject=subject, data=body)
+        return schemas.CustomerOut.model_validate(customer)
+
+    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler, status_code=201)
+
+
+@router.get("/customers")
+async def search_customers(
+    subject: BankingRead,
+    session: SessionDep,
+    params: Paging,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=limits.customer_search_query_length_max,
+            description="Part of a name, e-mail or phone number (typos tolerated).",
+        ),
+    ] = None,
+) -> Page[schemas.CustomerOut]:
+    rows, cursor = await banking.search_customers(
+        session, tenant_id=subject.tenant_id, params=params, query=q.strip() if q else None
+    )
+    return Page(data=[schemas.CustomerOut.model_validate(r) for r in rows], next_cursor=cursor)
+
+
+@router.get(
+    "/customers/{customer_id}",
+    response_model=schemas.CustomerOut,
+    responses=problem_responses(404),
+)
+async def get_customer(customer_id: str, subject: BankingRead, session: SessionDep) -> Any:
+    customer = await banking.customer(session, tenant_id=subject.tenant_id, customer_id=customer_id)
+    return schemas.CustomerOut.model_validate(customer)
+
+
+@router.put(
+    "/customers/{customer_id}",
+    response_model=schemas.CustomerOut,
+    responses=problem_responses(404, 409, 422),
+)
+async def update_customer(
+    customer_id: str, body: schemas.CustomerUpdate, subject: BankingWrite, session: SessionDep
+) -> Any:
+    customer = await banking.update_customer(
+        session, subject=subject, customer_id=customer_id, data=body
+    )
+    return schemas.CustomerOut.model_validate(customer)
+
+
+@router.patch(
+    "/customers/{customer_id}/status",
+    response_model=schemas.CustomerOut,
+    responses=problem_responses(404, 422),
+)
+async def set_customer_status(
+    customer_id: str, body: schemas.CustomerStatusUpdate, subject: BankingAdmin, session: SessionDep
+) -> Any:
+    customer = await banking.set_customer_status(
+        session, subject=subject, customer_id=customer_id, data=body
+    )
+    return schemas.CustomerOut.model_validate(customer)
+
+
+@router.get("/customers/{customer_id}/accounts", responses=problem_responses(404))
+async def customer_accounts(
+    customer_id: str, subject: BankingRead, session: SessionDep, params: Paging
+) -> Page[schemas.AccountOut]:
+    rows, cursor = await accounts.of_customer(
+        session, tenant_id=subject.tenant_id, customer_id=customer_id, params=params
+    )
+    return Page(data=rows, next_cursor=cursor)

@@ -1,0 +1,161 @@
+"""Loans (maker-checker approval, disbursement, schedule, repayments) and banking settings."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from moneyrail.banking import schemas
+from moneyrail.banking.loans_service import loans
+from moneyrail.banking.permissions import BankingAdmin, BankingApprove, BankingRead, BankingWrite
+from moneyrail.banking.service import banking
+from moneyrail.core.db import SessionDep
+from moneyrail.core.errors import problem_responses
+from moneyrail.core.idempotency import IdempotencyOptional, IdempotencyRequired
+from moneyrail.core.pagination import Page, PageParams, page_params
+
+router = APIRouter(tags=["banking"])
+Paging = Annotated[PageParams, Depends(page_params)]
+
+
+@router.post(
+    "/loans",
+    status_code=201,
+    response_model=schemas.LoanOut,
+    responses=problem_responses(404, 422),
+)
+async def create_loan(
+    body: schemas.LoanCreate, subject: BankingWrite, session: SessionDep, idem: IdempotencyOptional
+) -> Any:
+    async def handler() -> schemas.LoanOut:
+        return await loans.create(session, subject=subject, data=body)
+
+    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler, status_code=201)
+
+
+@router.get("/loans")
+async def list_loans(
+    subject: BankingRead,
+    session: SessionDep,
+    params: Paging,
+    customer_id: Annotated[str | None, Query(max_length=40)] = None,
+    status: schemas.LoanStatus | None = None,
+) -> Page[schemas.LoanOut]:
+    rows, cursor = await loans.list_loans(
+        session,
+        tenant_id=subject.tenant_id,
+        params=params,
+        customer_id=customer_id,
+        status=status.value if status else None,
+    )
+    return Page(data=rows, next_cursor=cursor)
+
+
+@router.get("/loans/{loan_id}", response_model=schemas.LoanOut, responses=problem_responses(404))
+async def get_loan(loan_id: str, subject: BankingRead, session: SessionDep) -> Any:
+    return await loans.get(session, tenant_id=subject.tenant_id, loan_id=loan_id)
+
+
+@router.get(
+    "/loans/{loan_id}/schedule",
+    response_model=schemas.ScheduleOut,
+    responses=problem_responses(404),
+)
+async def loan_schedule(loan_id: str, subject: BankingRead, session: SessionDep) -> Any:
+    return await loans.schedule(session, tenant_id=subject.tenant_id, loan_id=loan_id)
+
+
+@router.post(
+    "/loans/{loan_id}/approve",
+    response_model=schemas.LoanOut,
+    responses=problem_responses(403, 404, 422),
+)
+async def approve_loan(
+    loan_id: str,
+    subject: BankingApprove,
+    session: SessionDep,
+    idem: IdempotencyOptional,
+    body: schemas.LoanDecision | None = None,
+) -> Any:
+    async def handler() -> schemas.LoanOut:
+        return await loans.decide(
+            session,
+            subject=subject,
+            loan_id=loan_id,
+            approve=True,
+            data=body or schemas.LoanDecision(),
+        )
+
+    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler)
+
+
+@router.post(
+    "/loans/{loan_id}/reject",
+    response_model=schemas.LoanOut,
+    responses=problem_responses(403, 404, 422),
+)
+async def reject_loan(
+    loan_id: str,
+    subject: BankingApprove,
+    session: SessionDep,
+    idem: IdempotencyOptional,
+    body: schemas.LoanDecision | None = None,
+) -> Any:
+    async def handler() -> schemas.LoanOut:
+        return await loans.decide(
+            session,
+            subject=subject,
+            loan_id=loan_id,
+            approve=False,
+            data=body or schemas.LoanDecision(),
+        )
+
+    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler)
+
+
+@router.post(
+    "/loans/{loan_id}/disburse",
+    response_model=schemas.LoanOut,
+    responses=problem_responses(400, 404, 409, 422),
+)
+async def disburse_loan(
+    loan_id: str, subject: BankingWrite, session: SessionDep, idem: IdempotencyRequired
+) -> Any:
+    async def handler() -> schemas.LoanOut:
+        return await loans.disburse(session, subject=subject, loan_id=loan_id)
+
+    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler)
+
+
+@router.post(
+    "/loans/{loan_id}/repayments",
+    status_code=201,
+    response_model=schemas.RepaymentOut,
+    responses=problem_responses(400, 404, 409, 422),
+)
+async def repay_loan(
+    loan_id: str,
+    body: schemas.RepaymentIn,
+    subject: BankingWrite,
+    session: SessionDep,
+    idem: IdempotencyRequired,
+) -> Any:
+    async def handler() -> schemas.RepaymentOut:
+        return await loans.repay(session, subject=subject, loan_id=loan_id, data=body)
+
+    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler, status_code=201)
+
+
+@router.get("/banking/settings", response_model=schemas.BankSettingsOut)
+async def get_settings(subject: BankingRead, session: SessionDep) -> Any:
+    return await banking.settings(session, tenant_id=subject.tenant_id)
+
+
+@router.put(
+    "/banking/settings", response_model=schemas.BankSettingsOut, responses=problem_responses(422)
+)
+async def update_settings(
+    body: schemas.BankSettingsIn, subject: BankingAdmin, session: SessionDep
+) -> Any:
+    return await banking.update_settings(session, subject=subject, data=body)
