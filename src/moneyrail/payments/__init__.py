@@ -1,0 +1,1 @@
+"""Payments across providers: payments, refunds, subscriptions, routing, credentials."""

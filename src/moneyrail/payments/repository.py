@@ -1,0 +1,371 @@
+"""SQL for payments: the only module here that builds queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, delete, func, select, tuple_
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from moneyrail.core import limits
+from moneyrail.core.pagination import PageParams, make_page, paginate_by_key
+from moneyrail.payments.models import (
+    InboundEvent,
+    Payment,
+    PaymentAttempt,
+    ProviderAccount,
+    ProviderCredential,
+    Refund,
+    RoutingConfig,
+    Subscription,
+)
+
+
+@dataclass(frozen=True)
+class PaymentFilters:
+    status: str | None = None
+    provider: str | None = None
+    currency: str | None = None
+    environment: str | None = None
+    subscription_id: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+class PaymentsRepository:
+    # --- provider accounts and credentials --------------------------------------------------
+
+    async def account(
+        self, session: AsyncSession, *, tenant_id: str, provider: str
+    ) -> ProviderAccount | None:
+        return await session.get(ProviderAccount, (tenant_id, provider))
+
+    async def accounts(self, session: AsyncSession, *, tenant_id: str) -> Sequence[ProviderAccount]:
+        stmt = select(ProviderAccount).where(ProviderAccount.tenant_id == tenant_id)
+        return (await session.scalars(stmt)).all()
+
+    async def ensure_account(
+        self, session: AsyncSession, *, tenant_id: str, provider: str
+    ) -> ProviderAccount:
+        await session.execute(
+            insert(ProviderAccount)
+            .values(tenant_id=tenant_id, provider=provider)
+            .on_conflict_do_nothing()
+        )
+        account = await session.get(ProviderAccount, (tenant_id, provider), populate_existing=True)
+        assert account is not None
+        return account
+
+    async def provider_setup(
+        self, session: AsyncSession, *, tenant_id: str
+    ) -> tuple[dict[str, str], set[str]]:
+        """({provider: environment}, {providers with live credentials}) in one round trip."""
+        live = select(ProviderCredential.provider).where(
+            ProviderCredential.tenant_id == tenant_id, ProviderCredential.environment == "live"
+        )
+        stmt = select(
+            ProviderAccount.provider,
+            ProviderAccount.environment,
+            ProviderAccount.provider.in_(live),
+        ).where(ProviderAccount.tenant_id == tenant_id)
+        rows = (await session.execute(stmt)).all()
+        return {r[0]: r[1] for r in rows}, {r[0] for r in rows if r[2]}
+
+    async def credential(
+        self, session: AsyncSession, *, tenant_id: str, provider: str, environment: str
+    ) -> ProviderCredential | None:
+        stmt = select(ProviderCredential).where(
+            ProviderCredential.tenant_id == tenant_id,
+            ProviderCredential.provider == provider,
+            ProviderCredential.environment == environment,
+        )
+        return await session.scalar(stmt)
+
+    async def credentials(
+        self, session: AsyncSession, *, tenant_id: str, provider: str | None = None
+    ) -> Sequence[ProviderCredential]:
+        stmt = select(ProviderCredential).where(ProviderCredential.tenant_id == tenant_id)
+        if provider is not None:
+            stmt = stmt.where(ProviderCredential.provider == provider)
+        return (await session.scalars(stmt.order_by(ProviderCredential.provider))).all()
+
+    async def credentials_batch(
+        self, session: AsyncSession, *, after: tuple[str, str] | None
+    ) -> Sequence[ProviderCredential]:
+        """Every tenant's rows in key order, locked, one batch after `after` (key rotation)."""
+        stmt = select(ProviderCredential)
+        if after is not None:
+            stmt = stmt.where(
+                tuple_(ProviderCredential.tenant_id, ProviderCredential.id) > tuple_(*after)
+            )
+        stmt = (
+            stmt.order_by(ProviderCredential.tenant_id, ProviderCredential.id)
+            .limit(limits.credential_rotation_batch_size_max)
+            .with_for_update()
+        )
+        return (await session.scalars(stmt)).all()
+
+    async def delete_provider(self, session: AsyncSession, *, tenant_id: str, provider: str) -> int:
+        creds = await session.execute(
+            delete(ProviderCredential).where(
+                ProviderCredential.tenant_id == tenant_id, ProviderCredential.provider == provider
+            )
+        )
+        accounts = await session.execute(
+            delete(ProviderAccount).where(
+                ProviderAccount.tenant_id == tenant_id, ProviderAccount.provider == provider
+            )
+        )
+        return int(creds.rowcount or 0) + int(accounts.rowcount or 0)  # type: ignore[attr-defined]
+
+    # --- payments ---------------------------------------------------------------------------
+
+    async def add(self, session: AsyncSession, row: Any) -> None:
+        session.add(row)
+        await session.flush()
+
+    async def payment(
+        self, session: AsyncSession, *, tenant_id: str, payment_id: str, lock: bool = False
+    ) -> Payment | None:
+        stmt = select(Payment).where(Payment.tenant_id == tenant_id, Payment.id == payment_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        return await session.scalar(stmt.execution_options(populate_existing=lock))
+
+    async def payment_by_provider_id(
+        self,
+        session: AsyncSession,
+        *,
+        tenant_id: str,
+        provider: str,
+        provider_payment_id: str,
+        lock: bool = False,
+    ) -> Payment | None:
+        stmt = select(Payment).where(
+            Payment.tenant_id == tenant_id,
+            Payment.provider == provider,
+            Payment.provider_payment_id == provider_payment_id,
+        )
+        if lock:
+            stmt = stmt.with_for_update()
+        return await session.scalar(stmt.execution_options(populate_existing=lock))
+
+    async def payments_page(
+        self, session: AsyncSession, *, tenant_id: str, filters: PaymentFilters, params: PageParams
+    ) -> tuple[list[Payment], str | None]:
+        stmt: Select[Any] = select(Payment).where(Payment.tenant_id == tenant_id)
+        conditions = [
+            (filters.status, Payment.status),
+            (filters.provider, Payment.provider),
+            (filters.currency, Payment.currency),
+            (filters.environment, Payment.environment),
+            (filters.subscription_id, Payment.subscription_id),
+        ]
+        for value, column in conditions:
+            if value is not None:
+                stmt = stmt.where(column == value)
+        if filters.created_after is not None:
+            stmt = stmt.where(Payment.created_at >= filters.created_after)
+        if filters.created_before is not None:
+            stmt = stmt.where(Payment.created_at < filters.created_before)
+        rows = (await session.scalars(paginate_by_key(stmt, Payment.id.expression, params))).all()
+        return make_page(rows, params, lambda row: row.id)
+
+    async def attempts(
+        self, session: AsyncSession, *, tenant_id: str, payment_ids: Sequence[str]
+    ) -> dict[str, list[PaymentAttempt]]:
+        if not payment_ids:
+            return {}
+        stmt = (
+            select(PaymentAttempt)
+            .where(
+                PaymentAttempt.tenant_id == tenant_id,
+                PaymentAttempt.payment_id.in_(payment_ids),
+            )
+            .order_by(PaymentAttempt.payment_id, PaymentAttempt.seq)
+        )
+        found: dict[str, list[PaymentAttempt]] = {}
+        for row in (await session.scalars(stmt)).all():
+            found.setdefault(row.payment_id, []).append(row)
+        return found
+
+    async def due_for_polling(
+        self, session: AsyncSession, *, statuses: Sequence[str], before: datetime, limit: int
+    ) -> Sequence[tuple[str, str]]:
+        """(tenant, payment) pairs waiting on a provider, oldest first (caller bypasses RLS)."""
+        stmt = (
+            select(Payment.tenant_id, Payment.id)
+            .where(Payment.status.in_(statuses), Payment.updated_at < before)
+            .order_by(Payment.updated_at)
+            .limit(limit)
+        )
+        return [(row[0], row[1]) for row in (await session.execute(stmt)).all()]
+
+    async def lock_for_polling(
+        self, session: AsyncSession, *, tenant_id: str, payment_id: str, statuses: Sequence[str]
+    ) -> Payment | None:
+        """The payment, locked, unless another poller holds it or it moved on."""
+        stmt = (
+            select(Payment)
+            .where(
+                Payment.tenant_id == tenant_id,
+                Payment.id == payment_id,
+                Payment.status.in_(statuses),
+            )
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+        return await session.scalar(stmt)
+
+    # --- refunds ----------------------------------------------------------------------------
+
+    async def refund(
+        self, session: AsyncSession, *, tenant_id: str, refund_id: str, lock: bool = False
+    ) -> Refund | None:
+        stmt = select(Refund).where(Refund.tenant_id == tenant_id, Refund.id == refund_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        return await session.scalar(stmt.execution_options(populate_existing=lock))
+
+    async def refund_by_provider_id(
+        self, session: AsyncSession, *, tenant_id: str, provider: str, provider_refund_id: str
+    ) -> Refund | None:
+        stmt = select(Refund).where(
+            Refund.tenant_id == tenant_id,
+            Refund.provider == provider,
+            Refund.provider_refund_id == provider_refund_id,
+        )
+        return await session.scalar(stmt.with_for_update())
+
+    async def refund_totals(
+        self, session: AsyncSession, *, tenant_id: str, payment_id: str
+    ) -> tuple[int, int]:
+        """(pending + succeeded, succeeded) refund sums of one payment, in minor units."""
+        stmt = select(
+            func.coalesce(func.sum(Refund.amount).filter(Refund.status != "failed"), 0),
+            func.coalesce(func.sum(Refund.amount).filter(Refund.status == "succeeded"), 0),
+        ).where(Refund.tenant_id == tenant_id, Refund.payment_id == payment_id)
+        reserved, succeeded = (await session.execute(stmt)).one()
+        return int(reserved), int(succeeded)
+
+    async def unlinked_pending_refund(
+        self, session: AsyncSession, *, tenant_id: str, payment_id: str, amount: int
+    ) -> Refund | None:
+        """A refund we asked for whose answer never came (no provider id yet)."""
+        stmt = (
+            select(Refund)
+            .where(
+                Refund.tenant_id == tenant_id,
+                Refund.payment_id == payment_id,
+                Refund.status == "pending",
+                Refund.provider_refund_id.is_(None),
+                Refund.amount == amount,
+            )
+            .order_by(Refund.id)
+            .limit(1)
+            .with_for_update()
+        )
+        return await session.scalar(stmt)
+
+    # --- subscriptions ----------------------------------------------------------------------
+
+    async def subscription(
+        self, session: AsyncSession, *, tenant_id: str, subscription_id: str, lock: bool = False
+    ) -> Subscription | None:
+        stmt = select(Subscription).where(
+            Subscription.tenant_id == tenant_id, Subscription.id == subscription_id
+        )
+        if lock:
+            stmt = stmt.with_for_update()
+        return await session.scalar(stmt.execution_options(populate_existing=lock))
+
+    async def subscription_by_provider_id(
+        self, session: AsyncSession, *, tenant_id: str, provider: str, provider_subscription_id: str
+    ) -> Subscription | None:
+        stmt = select(Subscription).where(
+            Subscription.tenant_id == tenant_id,
+            Subscription.provider == provider,
+            Subscription.provider_subscription_id == provider_subscription_id,
+        )
+        return await session.scalar(stmt.with_for_update())
+
+    # --- routing ----------------------------------------------------------------------------
+
+    async def routing(self, session: AsyncSession, *, tenant_id: str) -> RoutingConfig | None:
+        return await session.get(RoutingConfig, tenant_id)
+
+    async def save_routing(
+        self,
+        session: AsyncSession,
+        *,
+        tenant_id: str,
+        rules: list[dict[str, Any]],
+        default_providers: list[str],
+    ) -> RoutingConfig:
+        stmt = insert(RoutingConfig).values(
+            tenant_id=tenant_id, rules=rules, default_providers=default_providers
+        )
+        await session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[RoutingConfig.tenant_id],
+                set_={
+                    "rules": stmt.excluded.rules,
+                    "default_providers": stmt.excluded.default_providers,
+                    "updated_at": func.now(),
+                },
+            )
+        )
+        row = await session.get(RoutingConfig, tenant_id, populate_existing=True)
+        assert row is not None
+        return row
+
+    # --- inbound provider events ------------------------------------------------------------
+
+    async def record_event(
+        self,
+        session: AsyncSession,
+        *,
+        tenant_id: str,
+        provider: str,
+        event_id: str,
+        event_type: str,
+        object_type: str,
+        object_id: str | None,
+        outcome: str,
+    ) -> bool:
+        """Insert the event's key; False when it was already there (a redelivery)."""
+        stmt = (
+            insert(InboundEvent)
+            .values(
+                tenant_id=tenant_id,
+                provider=provider,
+                event_id=event_id[:255],
+                event_type=event_type[:100],
+                object_type=object_type[:32],
+                object_id=object_id[:128] if object_id else None,
+                outcome=outcome,
+            )
+            .on_conflict_do_nothing()
+            .returning(InboundEvent.event_id)
+        )
+        return (await session.scalar(stmt)) is not None
+
+    async def has_provider_footprint(
+        self, session: AsyncSession, *, tenant_id: str, provider: str
+    ) -> bool:
+        """Whether the tenant ever stored credentials for or paid through this provider."""
+        exists_account = select(ProviderAccount.provider).where(
+            and_(ProviderAccount.tenant_id == tenant_id, ProviderAccount.provider == provider)
+        )
+        exists_payment = select(Payment.id).where(
+            Payment.tenant_id == tenant_id, Payment.provider == provider
+        )
+        stmt = select(exists_account.exists() | exists_payment.exists())
+        return bool(await session.scalar(stmt))
+
+
+repository = PaymentsRepository()
