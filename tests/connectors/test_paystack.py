@@ -14,16 +14,20 @@ from moneyrail.connectors._common import ProviderCredentialsRejected, ProviderOb
 from moneyrail.connectors.base import (
     CaptureMode,
     CreatePayment,
+    CreatePlan,
+    CreateSubscription,
     Credentials,
     Customer,
     Environment,
     InvalidWebhookSignature,
     PaymentStatus,
+    PlanInterval,
     ProviderDeclined,
     ProviderNotSupported,
     ProviderTimeout,
     ProviderUnavailable,
     RefundStatus,
+    SubscriptionStatus,
 )
 from moneyrail.connectors.paystack import PaystackConnector, provider_reference
 from moneyrail.core.money import Money
@@ -260,3 +264,47 @@ async def test_refund_webhook_event(
     assert event.event_type == "refund.processed"
     assert event.object_type == "refund" and event.object_id == refund.provider_refund_id
     assert event.event_id == f"refund.processed:{refund.provider_refund_id}:processed"
+
+
+async def test_plans_and_subscriptions(
+    paystack: PaystackConnector, transport: httpx.ASGITransport
+) -> None:
+    plan = await paystack.create_plan(
+        CreatePlan(
+            name="Gold",
+            amount=Money(500_000, "NGN"),
+            interval=PlanInterval.month,
+            idempotency_key="plan-1",
+        )
+    )
+    assert plan.startswith("PLN_")
+    with pytest.raises(ProviderNotSupported):
+        await paystack.create_plan(
+            CreatePlan("Odd", Money(100, "NGN"), PlanInterval.week, "plan-2", interval_count=2)
+        )
+    subscribe = CreateSubscription(
+        reference="sub_01",
+        plan_id=plan,
+        idempotency_key="s-1",
+        customer=Customer(email="ada@example.com"),
+    )
+    with pytest.raises(ProviderDeclined):  # no saved card yet
+        await paystack.create_subscription(subscribe)
+    await paid(paystack, transport)  # the customer pays once, saving the card
+
+    sub = await paystack.create_subscription(subscribe)
+    assert sub.status is SubscriptionStatus.active
+    assert sub.plan_id == plan and sub.provider_subscription_id.startswith("SUB_")
+    assert sub.current_period_end is not None
+    assert await paystack.get_subscription(sub.provider_subscription_id) == sub
+
+    code = sub.provider_subscription_id
+    cancelled = await paystack.cancel_subscription(code, idempotency_key="c1")
+    assert cancelled.status is SubscriptionStatus.cancelled
+    assert (await paystack.cancel_subscription(code, idempotency_key="c1")).status is (
+        SubscriptionStatus.cancelled
+    )
+    with pytest.raises(ProviderNotSupported):
+        await paystack.pause_subscription(code, idempotency_key="p1")
+    resumed = await paystack.resume_subscription(code, idempotency_key="r1")
+    assert resumed.status is SubscriptionStatus.active

@@ -14,64 +14,43 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import socket
-import threading
-import time
-from collections.abc import Iterator
+import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 import yaml
 from openapi_core import Config, OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 from pypaystack2 import PaystackClient
 from pypaystack2.base_clients import AbstractAPIClient
+from pypaystack2.enums import Interval
 
 from moneyrail.connectors._common import ProviderCredentialsRejected, ProviderObjectNotFound
 from moneyrail.connectors.base import (
     CreatePayment,
+    CreatePlan,
+    CreateSubscription,
     Credentials,
     Customer,
     Environment,
     PaymentStatus,
+    PlanInterval,
     ProviderDeclined,
 )
 from moneyrail.connectors.paystack import PaystackConnector
 from moneyrail.core.money import Money
 from moneyrail.sandbox.app import create_sandbox_app
 
-KEY = "sk_test_0a1b2c3d4e5f"
+# A fresh account per run: the served sandbox lives for the whole test session.
+KEY = f"sk_test_{uuid.uuid4().hex}"
 SPEC = Path(__file__).resolve().parents[2].parent / "shared/reference/openapi/paystack.yaml"
-SERVER_START_SECONDS = 10.0
-
-
-@pytest.fixture(scope="module")
-def sandbox_url() -> Iterator[str]:
-    """The sandbox app served by uvicorn on a free local port, in a thread."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_sandbox_app(), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the sandbox server did not start")
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(SERVER_START_SECONDS)
 
 
 @pytest.fixture
-def sdk(sandbox_url: str, monkeypatch: pytest.MonkeyPatch) -> PaystackClient:
-    monkeypatch.setattr(AbstractAPIClient, "_BASE_URL", f"{sandbox_url}/paystack")
+def sdk(sandbox_server: str, monkeypatch: pytest.MonkeyPatch) -> PaystackClient:
+    monkeypatch.setattr(AbstractAPIClient, "_BASE_URL", f"{sandbox_server}/paystack")
     return PaystackClient(secret_key=KEY)
 
 
@@ -107,17 +86,38 @@ def test_sdk_initialize_verify_refund(sdk: PaystackClient) -> None:
     assert missing.status is False and missing.status_code == 404
 
 
-def test_sdk_rejected_key(sandbox_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(AbstractAPIClient, "_BASE_URL", f"{sandbox_url}/paystack")
+def test_sdk_plans_and_subscriptions(sdk: PaystackClient) -> None:
+    init = sdk.transactions.initialize(amount=20_000, email="sub@example.com", reference="o-s")
+    assert init.data is not None
+    httpx.post(init.data.authorization_url, json={"outcome": "success"})
+
+    plan = sdk.plans.create(name="Gold", amount=500_000, interval=Interval.MONTHLY)
+    assert plan.status is True and plan.data is not None, plan.raw
+    created = sdk.subscriptions.create(customer="sub@example.com", plan=plan.data.plan_code)
+    assert created.status is True and created.data is not None, created.raw
+    code, token = created.data.subscription_code, created.data.email_token
+    fetched = sdk.subscriptions.get_subscription(code)
+    assert fetched.data is not None, fetched.raw
+    assert (fetched.data.status, fetched.data.amount) == ("active", 500_000)
+
+    assert sdk.subscriptions.disable(code=code, token=token).status is True
+    assert sdk.subscriptions.disable(code=code, token=token).status is False
+    assert sdk.subscriptions.enable(code=code, token=token).status is True
+    again = sdk.subscriptions.get_subscription(code)
+    assert again.data is not None and again.data.status == "active"
+
+
+def test_sdk_rejected_key(sandbox_server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(AbstractAPIClient, "_BASE_URL", f"{sandbox_server}/paystack")
     answer = PaystackClient(secret_key="not-a-key").transactions.verify("o-1")
     assert answer.status is False and answer.status_code == 401
     assert answer.message == "Invalid key"
 
 
-def test_sdk_accepts_sandbox_webhook_signatures(sdk: PaystackClient, sandbox_url: str) -> None:
+def test_sdk_accepts_sandbox_webhook_signatures(sdk: PaystackClient, sandbox_server: str) -> None:
     sdk.transactions.initialize(amount=7_500, email="ada@example.com", reference="o-hook")
     signed = httpx.post(
-        f"{sandbox_url}/paystack/_sandbox/webhooks",
+        f"{sandbox_server}/paystack/_sandbox/webhooks",
         json={"reference": "o-hook"},
         headers={"Authorization": f"Bearer {KEY}"},
     ).json()
@@ -212,6 +212,15 @@ async def test_connector_and_sandbox_follow_the_openapi_document(openapi: OpenAP
         await paystack.get_payment("spec-unknown")
     with pytest.raises(ProviderCredentialsRejected):
         await connector("sk_bad").get_payment("spec-1")
+    plan = await paystack.create_plan(
+        CreatePlan("Gold", Money(500_000, "GHS"), PlanInterval.year, idempotency_key="p1")
+    )
+    subscription = await paystack.create_subscription(
+        CreateSubscription("sub_01", plan, "s1", customer=Customer(email="ada@example.com"))
+    )
+    code = subscription.provider_subscription_id
+    await paystack.cancel_subscription(code, idempotency_key="c1")
+    await paystack.resume_subscription(code, idempotency_key="r1")
     await paystack.aclose()
 
     checked = 0
@@ -222,4 +231,4 @@ async def test_connector_and_sandbox_follow_the_openapi_document(openapi: OpenAP
         openapi.validate_request(mock_request)
         openapi.validate_response(mock_request, mock_response)
         checked += 1
-    assert checked == 8
+    assert checked == 17

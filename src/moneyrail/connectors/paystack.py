@@ -7,6 +7,8 @@ webhook verification, over Paystack's REST API (`https://api.paystack.co`, JSON 
   answers "Duplicate Transaction Reference" and we read the existing one back. The provider
   payment id is that reference, since `/transaction/verify/{reference}` is keyed by it.
 - Paystack captures when the customer pays: there is no manual capture and no cancel.
+- Subscriptions: plans (`/plan`), subscriptions of customers with a saved card
+  (`/subscription`), cancelled and resumed with `/subscription/disable|enable`.
 - Webhooks: `x-paystack-signature` is the hex HMAC-SHA512 of the raw body keyed with the
   secret key. Paystack events carry no id, so the event id is derived as
   `"{event}:{data.id}:{data.status}"` (transaction id for `charge.*`, refund id for
@@ -36,6 +38,8 @@ from moneyrail.connectors._common import (
 from moneyrail.connectors.base import (
     CaptureMode,
     CreatePayment,
+    CreatePlan,
+    CreateSubscription,
     Credentials,
     InvalidWebhookSignature,
     PaymentStatus,
@@ -43,7 +47,9 @@ from moneyrail.connectors.base import (
     ProviderNotSupported,
     ProviderPayment,
     ProviderRefund,
+    ProviderSubscription,
     RefundStatus,
+    SubscriptionStatus,
     WebhookEvent,
 )
 from moneyrail.core import limits
@@ -74,6 +80,21 @@ _REFUND_STATUS = {
     "needs-attention": RefundStatus.pending,
     "processed": RefundStatus.succeeded,
     "failed": RefundStatus.failed,
+}
+_SUBSCRIPTION_STATUS = {
+    "active": SubscriptionStatus.active,
+    "non-renewing": SubscriptionStatus.cancelled,  # disabled: no further charges
+    "cancelled": SubscriptionStatus.cancelled,
+    "attention": SubscriptionStatus.past_due,  # the last charge failed
+    "completed": SubscriptionStatus.completed,
+}
+# (interval, count) → Paystack's plan interval.
+_PLAN_INTERVALS = {
+    ("day", 1): "daily",
+    ("week", 1): "weekly",
+    ("month", 1): "monthly",
+    ("month", 6): "biannually",
+    ("year", 1): "annually",
 }
 _OBJECT_TYPES = {
     "charge": "payment",
@@ -300,6 +321,94 @@ class PaystackConnector:
             amount=Money(int(data["amount"]), str(data["currency"]).upper()),
             raw=dict(data),
         )
+
+    # --- subscriptions ----------------------------------------------------------------------
+
+    async def create_plan(self, request: CreatePlan) -> str:
+        """A Paystack plan; returns its `plan_code` (`PLN_…`).
+
+        Raises: ProviderNotSupported (an interval Paystack has no plan for), ProviderDeclined.
+        """
+        interval = _PLAN_INTERVALS.get((request.interval.value, request.interval_count))
+        if interval is None:
+            raise ProviderNotSupported(
+                f"paystack has no plan billed every {request.interval_count} {request.interval}"
+            )
+        if request.amount.currency not in CURRENCIES:
+            raise ProviderDeclined(f"paystack does not take {request.amount.currency}")
+        body = {
+            "name": request.name,
+            "amount": request.amount.amount,
+            "interval": interval,
+            "currency": request.amount.currency,
+        }
+        payload = await self._call("POST", "/plan", body=body, retry=False)
+        return str(payload["data"]["plan_code"])
+
+    async def create_subscription(self, request: CreateSubscription) -> ProviderSubscription:
+        """Subscribe a customer who has paid before (Paystack charges their saved card, or
+        the `payment_method` authorization code given).
+
+        Raises: ProviderNotSupported (quantity or a cycle count, which Paystack sets on the
+        plan), ProviderDeclined (no e-mail, no saved card), ProviderUnavailable.
+        """
+        if request.quantity != 1 or request.total_count is not None:
+            raise ProviderNotSupported("paystack subscriptions have no quantity or cycle count")
+        if not request.customer.email:
+            raise ProviderDeclined("paystack needs the customer's e-mail address")
+        body = {"customer": request.customer.email, "plan": request.plan_id}
+        if request.payment_method:
+            body["authorization"] = request.payment_method
+        payload = await self._call("POST", "/subscription", body=body, retry=False)
+        code = str(payload["data"]["subscription_code"])
+        log.info("paystack.subscription_created", subscription_code=code)
+        return await self.get_subscription(code)
+
+    async def _subscription_data(self, code: str) -> dict[str, Any]:
+        payload = await self._call("GET", f"/subscription/{code}", retry=True)
+        data = payload.get("data")
+        if not isinstance(data, dict):
+            raise ProviderDeclined("paystack answered without a subscription")
+        return data
+
+    async def get_subscription(self, provider_subscription_id: str) -> ProviderSubscription:
+        data = await self._subscription_data(provider_subscription_id)
+        plan = data.get("plan")
+        plan_code = plan.get("plan_code") if isinstance(plan, dict) else plan
+        return ProviderSubscription(
+            provider=self.name,
+            provider_subscription_id=str(data["subscription_code"]),
+            status=_SUBSCRIPTION_STATUS.get(str(data.get("status")), SubscriptionStatus.past_due),
+            plan_id=str(plan_code or ""),
+            current_period_end=_timestamp(data.get("next_payment_date")),
+            raw=data,
+        )
+
+    async def _toggle(self, code: str, action: str) -> ProviderSubscription:
+        data = await self._subscription_data(code)
+        if (data.get("status") == "active") == (action == "enable"):
+            return await self.get_subscription(code)  # already so: nothing to do
+        body = {"code": code, "token": data["email_token"]}
+        # Disabling or enabling twice leaves the same state, so a retry is harmless.
+        await self._call("POST", f"/subscription/{action}", body=body, retry=True)
+        log.info("paystack.subscription_toggled", subscription_code=code, action=action)
+        return await self.get_subscription(code)
+
+    async def cancel_subscription(
+        self, provider_subscription_id: str, *, idempotency_key: str
+    ) -> ProviderSubscription:
+        return await self._toggle(provider_subscription_id, "disable")
+
+    async def pause_subscription(
+        self, provider_subscription_id: str, *, idempotency_key: str
+    ) -> ProviderSubscription:
+        raise ProviderNotSupported("paystack subscriptions cannot be paused, only disabled")
+
+    async def resume_subscription(
+        self, provider_subscription_id: str, *, idempotency_key: str
+    ) -> ProviderSubscription:
+        """Re-enable a disabled subscription."""
+        return await self._toggle(provider_subscription_id, "enable")
 
     # --- webhooks ---------------------------------------------------------------------------
 

@@ -11,6 +11,9 @@ real API):
 - `POST /_sandbox/webhooks` `{"reference"|"refund_id", "event"?, "url"?}` with the account's
   key: the signed webhook request (headers and the exact body), POSTed to `url` when given.
 - `POST /_sandbox/settings` `{"webhook_url"}`: deliver events to that URL as they happen.
+- Plans and subscriptions: a subscription charges the card the customer saved by paying a
+  transaction (`POST /subscription` refuses customers without one); disable/enable need the
+  subscription's `email_token`, as on Paystack.
 - `POST /_sandbox/faults`, `POST /_sandbox/reset`: see `sandbox.state`.
 """
 
@@ -22,7 +25,7 @@ import json
 import re
 import secrets
 import string
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html import escape
 from typing import Any
 from urllib.parse import urlencode
@@ -31,6 +34,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from moneyrail.connectors.paystack import CURRENCIES, signature
 from moneyrail.sandbox.state import (
@@ -49,10 +53,31 @@ _REFERENCE = re.compile(r"^[A-Za-z0-9.=-]{1,100}$")
 _LOWER_ALNUM = string.ascii_lowercase + string.digits
 _FIRST_TRANSACTION_ID = 4_099_260_000
 _FIRST_REFUND_ID = 15_581_000
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.000Z"
+_INTERVALS = {
+    "hourly": timedelta(hours=1),
+    "daily": timedelta(days=1),
+    "weekly": timedelta(weeks=1),
+    "monthly": timedelta(days=30),
+    "quarterly": timedelta(days=91),
+    "biannually": timedelta(days=182),
+    "annually": timedelta(days=365),
+}
+_PLAN_SUMMARY = (
+    "description",
+    "id",
+    "name",
+    "plan_code",
+    "amount",
+    "interval",
+    "send_invoices",
+    "send_sms",
+    "currency",
+)
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return datetime.now(UTC).strftime(_TIME_FORMAT)
 
 
 def fail(
@@ -385,6 +410,169 @@ class PaystackSandbox:
             return fail(404, "Refund not found")
         return ok("Refund retrieved", self.refund_json(refund, txn))
 
+    # --- plans and subscriptions ---------------------------------------------------------------
+
+    async def create_plan(self, request: Request, account: str, key: str) -> Response:
+        body = await _body(request)
+        if body is None:
+            return fail(400, "Invalid JSON", code="invalid_params")
+        name, amount = body.get("name"), _int(body.get("amount"))
+        interval = str(body.get("interval") or "")
+        if not isinstance(name, str) or not name:
+            return fail(400, "Plan name is required", code="invalid_params")
+        if amount is None or amount <= 0:
+            return fail(400, "Invalid Amount Sent", code="invalid_params")
+        if interval not in _INTERVALS:
+            return fail(400, "Invalid interval", code="invalid_params")
+        currency = str(body.get("currency") or "NGN").upper()
+        if currency not in CURRENCIES:
+            return fail(400, "Currency not supported by merchant", code="unsupported_currency")
+        self.transaction_ids += 1
+        now = _now()
+        plan = {
+            "currency": currency,
+            "name": name,
+            "amount": amount,
+            "interval": interval,
+            "integration": 412829,
+            "domain": "live" if key.startswith("sk_live_") else "test",
+            "plan_code": "PLN_" + "".join(secrets.choice(_LOWER_ALNUM) for _ in range(15)),
+            "invoice_limit": _int(body.get("invoice_limit")) or 0,
+            "send_invoices": bool(body.get("send_invoices", True)),
+            "send_sms": bool(body.get("send_sms", True)),
+            "description": body.get("description"),
+            "hosted_page": False,
+            "migrate": False,
+            "is_archived": False,
+            "id": self.transaction_ids,
+            "createdAt": now,
+            "updatedAt": now,
+        }
+        self.state.put(f"plan:{plan['plan_code']}", plan, owner=account)
+        return ok("Plan created", plan)
+
+    async def create_subscription(self, request: Request, account: str, key: str) -> Response:
+        body = await _body(request)
+        if body is None:
+            return fail(400, "Invalid JSON", code="invalid_params")
+        plan = self.state.get(f"plan:{body.get('plan')}", owner=account)
+        if plan is None:
+            return fail(404, "Plan not found")
+        email = str(body.get("customer") or "")
+        saved = self.state.extra.get("authorizations", {}).get((account, email))
+        code = body.get("authorization")
+        if saved is None or (code and code != saved["authorization_code"]):
+            return fail(400, "This customer has no reusable authorization", code="invalid_params")
+        self.transaction_ids += 1
+        now = datetime.now(UTC)
+        sub = {
+            "id": self.transaction_ids,
+            "plan": plan,
+            "authorization": saved,
+            "status": "active",
+            "subscription_code": "SUB_" + "".join(secrets.choice(_LOWER_ALNUM) for _ in range(15)),
+            "email_token": "".join(secrets.choice(_LOWER_ALNUM) for _ in range(20)),
+            "created_at": _now(),
+            "next_payment_date": (now + _INTERVALS[plan["interval"]]).strftime(_TIME_FORMAT),
+            "cron_expression": f"{now.minute} {now.hour} {now.day} * *",
+        }
+        self.state.put(f"sub:{sub['subscription_code']}", sub, owner=account)
+        customer = saved["customer"]
+        return ok(
+            "Subscription successfully created",
+            {
+                "customer": customer["id"],
+                "plan": plan["id"],
+                "integration": 412829,
+                "domain": plan["domain"],
+                "start": int(now.timestamp()),
+                "status": "active",
+                "quantity": 1,
+                "amount": plan["amount"],
+                "authorization": sub["id"],
+                "invoice_limit": plan["invoice_limit"],
+                "split_code": None,
+                "subscription_code": sub["subscription_code"],
+                "email_token": sub["email_token"],
+                "id": sub["id"],
+                "cancelledAt": None,
+                "createdAt": sub["created_at"],
+                "updatedAt": sub["created_at"],
+                "cron_expression": sub["cron_expression"],
+                "next_payment_date": sub["next_payment_date"],
+                "easy_cron_id": None,
+                "open_invoice": None,
+                "metadata": None,
+            },
+        )
+
+    async def fetch_subscription(self, request: Request, account: str, key: str) -> Response:
+        sub = self.state.get(f"sub:{request.path_params['code']}", owner=account)
+        if sub is None:
+            return fail(404, "Subscription not found")
+        plan, auth = sub["plan"], sub["authorization"]
+        customer = auth["customer"]
+        return ok(
+            "Subscription retrieved successfully",
+            {
+                "id": sub["id"],
+                "domain": plan["domain"],
+                "status": sub["status"],
+                "subscription_code": sub["subscription_code"],
+                "email_token": sub["email_token"],
+                "amount": plan["amount"],
+                "cron_expression": sub["cron_expression"],
+                "next_payment_date": sub["next_payment_date"],
+                "open_invoice": None,
+                "createdAt": sub["created_at"],
+                "cancelledAt": sub.get("cancelled_at"),
+                "integration": 412829,
+                "plan": {k: plan[k] for k in _PLAN_SUMMARY},
+                "authorization": {k: v for k, v in auth.items() if k != "customer"},
+                "customer": {
+                    **{k: customer[k] or "" for k in ("first_name", "last_name", "phone")},
+                    "id": customer["id"],
+                    "email": customer["email"],
+                    "customer_code": customer["customer_code"],
+                    "metadata": {},
+                    "risk_action": customer["risk_action"],
+                    "international_format_phone": "",
+                },
+                "invoices": [],
+                "invoices_history": [],
+                "invoice_limit": plan["invoice_limit"],
+                "split_code": None,
+                "most_recent_invoice": None,
+                "payments_count": 0,
+                "metadata": None,
+            },
+        )
+
+    async def toggle_subscription(self, request: Request, account: str, key: str) -> Response:
+        body = await _body(request) or {}
+        enable = request.url.path.endswith("/enable")
+        sub = self.state.get(f"sub:{body.get('code')}", owner=account)
+        if sub is None or body.get("token") != sub["email_token"]:
+            return fail(400, "Subscription with code not found or already inactive")
+        if enable == (sub["status"] == "active"):
+            state = "active" if enable else "inactive"
+            return fail(400, f"Subscription with code already {state}")
+        sub["status"] = "active" if enable else "non-renewing"
+        sub["cancelled_at"] = None if enable else _now()
+        event = "subscription.enable" if enable else "subscription.disable"
+        self._notify(
+            account,
+            key,
+            event,
+            {
+                "subscription_code": sub["subscription_code"],
+                "status": sub["status"],
+                "id": sub["id"],
+            },
+        )
+        verb = "enabled" if enable else "disabled"
+        return JSONResponse({"status": True, "message": f"Subscription {verb} successfully"})
+
     # --- hosted checkout and hooks ------------------------------------------------------------
 
     async def checkout(self, request: Request) -> Response:
@@ -409,6 +597,10 @@ class PaystackSandbox:
         if outcome == "success":
             txn["paid_at"] = _now()
             txn["fees"] = min(txn["amount"] * 15 // 1000 + 10_000, 200_000)
+            saved = self.transaction_json(txn)["authorization"] | {"customer": txn["customer"]}
+            authorizations = self.state.extra.setdefault("authorizations", {})
+            for customer_key in (txn["customer"]["email"], txn["customer"]["customer_code"]):
+                authorizations[(account, customer_key)] = saved
         self._notify(account, key, f"charge.{outcome}", self.transaction_json(txn))
         callback = txn.get("callback_url")
         if is_form and callback:
@@ -496,6 +688,11 @@ def create_app() -> Starlette:
         Route("/transaction/{id}", api(sandbox.fetch), methods=["GET"]),
         Route("/refund", api(sandbox.create_refund), methods=["POST"]),
         Route("/refund/{id}", api(sandbox.fetch_refund), methods=["GET"]),
+        Route("/plan", api(sandbox.create_plan), methods=["POST"]),
+        Route("/subscription", api(sandbox.create_subscription), methods=["POST"]),
+        Route("/subscription/disable", api(sandbox.toggle_subscription), methods=["POST"]),
+        Route("/subscription/enable", api(sandbox.toggle_subscription), methods=["POST"]),
+        Route("/subscription/{code}", api(sandbox.fetch_subscription), methods=["GET"]),
         Route(
             f"{HOOK_PREFIX}/checkout/{{access_code}}",
             sandbox.checkout,
@@ -511,5 +708,19 @@ def create_app() -> Starlette:
         state=sandbox.state,
         unavailable=lambda: fail(503, "Service temporarily unavailable, please try again"),
     )
+    app.add_middleware(TrailingSlashMiddleware)
     app.state.sandbox = sandbox
     return app
+
+
+class TrailingSlashMiddleware:
+    """Paystack serves `/plan/` as `/plan` (SDKs send both): drop one trailing slash."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and len(path) > 1 and path.endswith("/"):
+            scope = {**scope, "path": path[:-1], "raw_path": path[:-1].encode()}
+        await self.app(scope, receive, send)
