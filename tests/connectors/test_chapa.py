@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -28,10 +29,14 @@ from moneyrail.connectors.base import (
 from moneyrail.connectors.chapa import ChapaConnector, provider_reference
 from moneyrail.core.money import Money
 from moneyrail.sandbox.app import create_sandbox_app
+from tests.sandbox.helpers import faults
+from tests.sandbox.helpers import hook as sandbox_hook
 
 KEY = "CHASECK_TEST-3b9c2f4a1d0e"
 HASH = "chapa-secret-hash"
-BASE = "http://sandbox/chapa"
+PROVIDER = "chapa"
+BASE = f"http://sandbox/{PROVIDER}"
+AUTH = {"Authorization": f"Bearer {KEY}"}
 
 
 @pytest.fixture
@@ -54,8 +59,7 @@ async def chapa(transport: httpx.ASGITransport) -> AsyncIterator[ChapaConnector]
 
 
 async def hook(transport: httpx.AsyncBaseTransport, path: str, body: object) -> httpx.Response:
-    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
-        return await client.post(path, json=body, headers={"Authorization": f"Bearer {KEY}"})
+    return await sandbox_hook(transport, PROVIDER, path, body, headers=AUTH)
 
 
 async def checkout(transport: httpx.AsyncBaseTransport, url: str, outcome: str) -> None:
@@ -64,13 +68,13 @@ async def checkout(transport: httpx.AsyncBaseTransport, url: str, outcome: str) 
     assert response.status_code == 200, response.text
 
 
-def request(key: str = "order-1001", amount: int = 40_050, **kwargs: object) -> CreatePayment:
+def request(key: str = "order-1001", amount: int = 40_050, **kwargs: Any) -> CreatePayment:
     return CreatePayment(
         reference="pay_01",
         amount=Money(amount, "ETB"),
         idempotency_key=key,
         customer=Customer(email="abebe@example.com", name="Abebe Bikila"),
-        **kwargs,  # type: ignore[arg-type]
+        **kwargs,
     )
 
 
@@ -174,16 +178,16 @@ async def test_unknown_reference_bad_key_and_bad_currency(transport: httpx.ASGIT
 async def test_unavailable_is_retried_then_reported(
     chapa: ChapaConnector, transport: httpx.ASGITransport
 ) -> None:
-    assert (await hook(transport, "/_sandbox/faults", {"unavailable": 1})).status_code == 200
+    await faults(transport, PROVIDER, unavailable=1)
     assert (await chapa.create_payment(request())).status is PaymentStatus.requires_action
-    await hook(transport, "/_sandbox/faults", {"unavailable": 5})
+    await faults(transport, PROVIDER, unavailable=5)
     with pytest.raises(ProviderUnavailable):
         await chapa.create_payment(request("order-2"))
 
 
 async def test_slow_answer_times_out(transport: httpx.ASGITransport) -> None:
     slow = connector(transport, timeout_seconds=0.1)
-    await hook(transport, "/_sandbox/faults", {"slow": 1, "delay_seconds": 3})
+    await faults(transport, PROVIDER, slow=1, delay_seconds=3)
     with pytest.raises(ProviderTimeout):
         await slow.create_payment(request())
     await slow.aclose()

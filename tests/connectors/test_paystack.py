@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -32,9 +33,13 @@ from moneyrail.connectors.base import (
 from moneyrail.connectors.paystack import PaystackConnector, provider_reference
 from moneyrail.core.money import Money
 from moneyrail.sandbox.app import create_sandbox_app
+from tests.sandbox.helpers import faults
+from tests.sandbox.helpers import hook as sandbox_hook
 
 KEY = "sk_test_4f7a1c0b9e2d"
-BASE = "http://sandbox/paystack"
+PROVIDER = "paystack"
+BASE = f"http://sandbox/{PROVIDER}"
+AUTH = {"Authorization": f"Bearer {KEY}"}
 
 
 @pytest.fixture
@@ -57,8 +62,7 @@ async def paystack(transport: httpx.ASGITransport) -> AsyncIterator[PaystackConn
 
 
 async def hook(transport: httpx.AsyncBaseTransport, path: str, body: object) -> httpx.Response:
-    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
-        return await client.post(path, json=body, headers={"Authorization": f"Bearer {KEY}"})
+    return await sandbox_hook(transport, PROVIDER, path, body, headers=AUTH)
 
 
 async def checkout(transport: httpx.AsyncBaseTransport, url: str, outcome: str) -> None:
@@ -67,13 +71,13 @@ async def checkout(transport: httpx.AsyncBaseTransport, url: str, outcome: str) 
     assert response.status_code == 200, response.text
 
 
-def request(key: str = "order-1001", amount: int = 50_000, **kwargs: object) -> CreatePayment:
+def request(key: str = "order-1001", amount: int = 50_000, **kwargs: Any) -> CreatePayment:
     return CreatePayment(
         reference="pay_01",
         amount=Money(amount, "NGN"),
         idempotency_key=key,
         customer=Customer(email="ada@example.com"),
-        **kwargs,  # type: ignore[arg-type]
+        **kwargs,
     )
 
 
@@ -176,16 +180,16 @@ async def test_unknown_reference_bad_key_and_bad_request(transport: httpx.ASGITr
 async def test_unavailable_is_retried_then_reported(
     paystack: PaystackConnector, transport: httpx.ASGITransport
 ) -> None:
-    assert (await hook(transport, "/_sandbox/faults", {"unavailable": 1})).status_code == 200
+    await faults(transport, PROVIDER, unavailable=1)
     assert (await paystack.create_payment(request())).status is PaymentStatus.requires_action
-    await hook(transport, "/_sandbox/faults", {"unavailable": 5})
+    await faults(transport, PROVIDER, unavailable=5)
     with pytest.raises(ProviderUnavailable):
         await paystack.create_payment(request("order-2"))
 
 
 async def test_slow_answer_times_out(transport: httpx.ASGITransport) -> None:
     slow = connector(transport, timeout_seconds=0.1)
-    await hook(transport, "/_sandbox/faults", {"slow": 1, "delay_seconds": 3})
+    await faults(transport, PROVIDER, slow=1, delay_seconds=3)
     with pytest.raises(ProviderTimeout):
         await slow.create_payment(request())
     await slow.aclose()

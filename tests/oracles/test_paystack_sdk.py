@@ -69,7 +69,7 @@ def test_sdk_initialize_verify_refund(sdk: PaystackClient) -> None:
     refund = sdk.refunds.create(transaction="o-1", amount=20_000)
     assert refund.status is True and refund.data is not None, refund.raw
     assert (refund.data.amount, refund.data.status) == (20_000, "pending")
-    fetched = sdk.refunds.get_refund(refund.data.id)
+    fetched = sdk.refunds.get_refund(str(refund.data.id))
     # Paystack's OpenAPI document types the refund's `customer.metadata` as a string, the
     # SDK's model as an object; the sandbox follows the document, so the SDK leaves this one
     # answer unparsed (`data` None, `raw` kept).
