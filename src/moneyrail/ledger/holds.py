@@ -9,16 +9,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moneyrail.core import limits
 from moneyrail.core.errors import invariant
 from moneyrail.core.money import CurrencyMismatch, InvalidAmount, Money
 from moneyrail.core.outbox import emit
 from moneyrail.ledger import views
-from moneyrail.ledger.models import LedgerEntry
-from moneyrail.ledger.repository import EntryRow, Leg, repository
-from moneyrail.ledger.schemas import TransferOut
-from moneyrail.ledger.service import (
+from moneyrail.ledger.errors import (
     PendingAlreadyPosted,
     PendingExpired,
     PostAmountExceedsPending,
@@ -27,11 +26,13 @@ from moneyrail.ledger.service import (
     TransferNotFound,
     TransferNotPending,
     TransferNotReversible,
-    check_client_id,
-    deltas_of,
-    refusal,
-    resolution_error,
 )
+from moneyrail.ledger.models import LedgerEntry
+from moneyrail.ledger.repository import EntryRow, Leg, repository
+from moneyrail.ledger.rules import check_client_id, deltas_of, refusal, resolution_error
+from moneyrail.ledger.schemas import TransferOut
+
+log = structlog.get_logger(__name__)
 
 _SUFFIX = {"post_pending": "post", "void_pending": "void", "expire_pending": "expire"}
 _EVENT = {
@@ -218,3 +219,22 @@ def _reversed(reversal: LedgerEntry, reversal_id: str | None) -> TransferOut:
     if reversal_id is not None and reversal.id != reversal_id:
         raise TransferAlreadyReversed(f"the transfer was already reversed by {reversal.id!r}")
     return views.transfer_view(reversal, created_at=reversal.created_at)
+
+
+async def expire_pending(session: AsyncSession, *, now: datetime | None = None) -> int:
+    """Void up to `ledger_expire_batch_size_max` holds whose timeout passed, across tenants.
+
+    The caller's session must bypass tenant scope (a platform job). A hold that a
+    concurrent request posts or voids meanwhile keeps that resolution.
+    """
+    moment = now or datetime.now(UTC)
+    claimed = await repository.expired_holds(
+        session, now=moment, limit=limits.ledger_expire_batch_size_max
+    )
+    for tenant_id, transfer_id in claimed:
+        await resolve_hold(
+            session, tenant_id=tenant_id, transfer_id=transfer_id, kind="expire_pending"
+        )
+    if claimed:
+        log.info("ledger.holds_expired", count=len(claimed))
+    return len(claimed)

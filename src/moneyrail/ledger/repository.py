@@ -8,13 +8,14 @@ happens or none does, so a refused transfer leaves nothing behind in the transac
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, insert, select, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Row, String, bindparam, func, insert, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -122,6 +123,75 @@ SELECT (SELECT ok FROM ok) AS ok,
 """
 
 _APPLY = text(APPLY_SQL).bindparams(bindparam("metadata", type_=JSONB))
+
+# --- batches: set-based statements over arrays ----------------------------------------------
+
+_LOCK_ACCOUNTS = text(
+    """
+    SELECT id, currency, debit_normal, limit_floor,
+           posted_debits, posted_credits, pending_debits, pending_credits
+    FROM ledger_accounts
+    WHERE tenant_id = :tenant_id AND id = ANY(CAST(:ids AS text[]))
+    ORDER BY id
+    FOR UPDATE
+    """
+)
+_INSERT_ENTRIES = text(
+    """
+    WITH ins AS (
+        INSERT INTO ledger_entries (
+            tenant_id, id, kind, pending, debit_account_id, credit_account_id, amount,
+            currency, timeout_seconds, expires_at, description, metadata, legs
+        )
+        SELECT :tenant_id, u.id, 'transfer', u.pending, u.debit, u.credit, u.amount,
+               u.currency, u.timeout, u.expires_at, u.description, CAST(u.metadata AS jsonb), 2
+        FROM unnest(
+            CAST(:ids AS text[]), CAST(:pending AS boolean[]), CAST(:debits AS text[]),
+            CAST(:credits AS text[]), CAST(:amounts AS bigint[]), CAST(:currencies AS text[]),
+            CAST(:timeouts AS integer[]), CAST(:expires AS timestamptz[]),
+            CAST(:descriptions AS text[]), CAST(:metadata AS text[])
+        ) AS u(id, pending, debit, credit, amount, currency, timeout, expires_at, description,
+               metadata)
+        ON CONFLICT DO NOTHING
+        RETURNING created_at
+    )
+    SELECT count(*) AS inserted, min(created_at) AS created_at FROM ins
+    """
+)
+# Absolute values: the rows are locked by this transaction since they were read.
+_STORE_COUNTERS = text(
+    """
+    UPDATE ledger_accounts a SET
+        posted_debits = u.pd, posted_credits = u.pc,
+        pending_debits = u.qd, pending_credits = u.qc
+    FROM unnest(
+        CAST(:ids AS text[]), CAST(:pd AS bigint[]), CAST(:pc AS bigint[]),
+        CAST(:qd AS bigint[]), CAST(:qc AS bigint[])
+    ) AS u(id, pd, pc, qd, qc)
+    WHERE a.tenant_id = :tenant_id AND a.id = u.id
+    """
+)
+_INSERT_POSTINGS = text(
+    """
+    INSERT INTO ledger_postings (
+        tenant_id, entry_id, leg, account_id, direction, effect, amount, currency, balance_after
+    )
+    SELECT :tenant_id, u.entry_id, u.leg, u.account_id, u.direction, u.effect, u.amount,
+           u.currency, u.balance_after
+    FROM unnest(
+        CAST(:entry_ids AS text[]), CAST(:legs AS smallint[]), CAST(:accounts AS text[]),
+        CAST(:directions AS text[]), CAST(:effects AS text[]), CAST(:amounts AS bigint[]),
+        CAST(:currencies AS text[]), CAST(:balances AS bigint[])
+    ) AS u(entry_id, leg, account_id, direction, effect, amount, currency, balance_after)
+    """
+)
+_INSERT_HOLDS = text(
+    """
+    INSERT INTO ledger_holds (tenant_id, transfer_id, expires_at)
+    SELECT :tenant_id, u.id, u.expires_at
+    FROM unnest(CAST(:ids AS text[]), CAST(:expires AS timestamptz[])) AS u(id, expires_at)
+    """
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +358,108 @@ class LedgerRepository:
             postings=int(row.postings),
         )
 
+    # --- batches ------------------------------------------------------------------------------
+
+    async def lock_accounts(
+        self, session: AsyncSession, *, tenant_id: str, account_ids: list[str]
+    ) -> Sequence[Row[Any]]:
+        """Lock accounts in id order and read their counters."""
+        params = {"tenant_id": tenant_id, "ids": account_ids}
+        return (await session.execute(_LOCK_ACCOUNTS, params)).all()
+
+    async def entries_by_ids(
+        self, session: AsyncSession, *, tenant_id: str, entry_ids: list[str]
+    ) -> dict[str, LedgerEntry]:
+        if not entry_ids:
+            return {}
+        stmt = select(LedgerEntry).where(
+            LedgerEntry.tenant_id == tenant_id,
+            LedgerEntry.id == func.any(bindparam("ids", entry_ids, type_=ARRAY(String))),
+        )
+        return {row.id: row for row in (await session.execute(stmt)).scalars()}
+
+    async def insert_entries(
+        self, session: AsyncSession, *, tenant_id: str, entries: list[EntryRow]
+    ) -> tuple[int, datetime | None]:
+        """Insert transfers; returns how many were new (an existing id is skipped)."""
+        params = {
+            "tenant_id": tenant_id,
+            "ids": [e.id for e in entries],
+            "pending": [e.pending for e in entries],
+            "debits": [e.debit_account_id for e in entries],
+            "credits": [e.credit_account_id for e in entries],
+            "amounts": [e.amount for e in entries],
+            "currencies": [e.currency for e in entries],
+            "timeouts": [e.timeout_seconds for e in entries],
+            "expires": [e.expires_at for e in entries],
+            "descriptions": [e.description for e in entries],
+            "metadata": [json.dumps(e.metadata or {}) for e in entries],
+        }
+        row = (await session.execute(_INSERT_ENTRIES, params)).one()
+        return int(row.inserted), row.created_at
+
+    async def store_counters(
+        self, session: AsyncSession, *, tenant_id: str, accounts: Sequence[Any]
+    ) -> None:
+        """Write new counters of accounts this transaction locked (`AccountState`s)."""
+        if not accounts:
+            return
+        params = {
+            "tenant_id": tenant_id,
+            "ids": [a.id for a in accounts],
+            "pd": [a.posted_debits for a in accounts],
+            "pc": [a.posted_credits for a in accounts],
+            "qd": [a.pending_debits for a in accounts],
+            "qc": [a.pending_credits for a in accounts],
+        }
+        await session.execute(_STORE_COUNTERS, params)
+
+    async def insert_batch_postings(
+        self,
+        session: AsyncSession,
+        *,
+        tenant_id: str,
+        postings: Sequence[tuple[str, str, Sequence[tuple[str, str, str, int, int]]]],
+    ) -> None:
+        """`postings`: (entry id, currency, legs of (account, direction, effect, amount,
+        balance after))."""
+        columns: dict[str, list[Any]] = {
+            key: []
+            for key in (
+                "entry_ids",
+                "legs",
+                "accounts",
+                "directions",
+                "effects",
+                "amounts",
+                "currencies",
+                "balances",
+            )
+        }
+        for entry_id, currency, legs in postings:
+            for number, (account, direction, effect, amount, balance) in enumerate(legs):
+                columns["entry_ids"].append(entry_id)
+                columns["legs"].append(number)
+                columns["accounts"].append(account)
+                columns["directions"].append(direction)
+                columns["effects"].append(effect)
+                columns["amounts"].append(amount)
+                columns["currencies"].append(currency)
+                columns["balances"].append(balance)
+        await session.execute(_INSERT_POSTINGS, {"tenant_id": tenant_id, **columns})
+
+    async def insert_holds(
+        self, session: AsyncSession, *, tenant_id: str, entries: Sequence[EntryRow]
+    ) -> None:
+        timed = [e for e in entries if e.pending and e.expires_at is not None]
+        if timed:
+            params = {
+                "tenant_id": tenant_id,
+                "ids": [e.id for e in timed],
+                "expires": [e.expires_at for e in timed],
+            }
+            await session.execute(_INSERT_HOLDS, params)
+
     # --- entries ------------------------------------------------------------------------------
 
     async def entry(
@@ -361,13 +533,16 @@ class LedgerRepository:
     async def expired_holds(
         self, session: AsyncSession, *, now: datetime, limit: int
     ) -> list[tuple[str, str]]:
-        """Claim expired holds across tenants (the caller bypasses tenant scope)."""
+        """Expired holds across tenants (the caller bypasses tenant scope).
+
+        Not locked here: locking a hold before its accounts would invert the lock order
+        of a concurrent post or void. The unique resolution index settles such races.
+        """
         stmt = (
             select(LedgerHold.tenant_id, LedgerHold.transfer_id)
             .where(LedgerHold.expires_at <= now)
             .order_by(LedgerHold.expires_at)
             .limit(limit)
-            .with_for_update(skip_locked=True)
         )
         return [(row.tenant_id, row.transfer_id) for row in await session.execute(stmt)]
 

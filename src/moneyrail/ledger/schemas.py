@@ -16,7 +16,7 @@ ClientId = Annotated[
     Field(
         min_length=1,
         max_length=limits.ledger_transfer_id_length_max,
-        pattern=r"^[A-Za-z0-9._:\-/]+$",
+        pattern=r"^[A-Za-z0-9._:\-@+=]+$",
         description="A caller-chosen id that makes the operation exactly-once.",
     ),
 ]
@@ -240,9 +240,12 @@ class BatchIn(BaseModel):
 
 
 class BatchItemOut(BaseModel):
+    """`created`: applied now; `exists`: the id was applied before with the same fields;
+    `failed`: refused (see `error`); `skipped`: not applied because the atomic batch failed."""
+
     index: int
+    id: str | None = None
     status: Literal["created", "exists", "failed", "skipped"]
-    transfer: TransferOut | None = None
     error: dict[str, Any] | None = None
 
 

@@ -4,168 +4,106 @@ Every money movement is one entry of balanced postings, written by one statement
 locks the touched accounts in id order and checks their balance limits on the locked rows
 (see `repository.APPLY_SQL`), plus one outbox event in the same transaction. Ids make every
 operation exactly-once: the same id with the same fields returns the original.
+
+Locking in id order within one statement keeps single operations free of deadlocks; a
+deadlock or serialization failure that a caller's multi-operation transaction provokes is
+reported as `LedgerContention` (409, retry the request) rather than as a server error.
 """
 
 from __future__ import annotations
 
-import re
-from collections import defaultdict
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.core import limits
-from moneyrail.core.errors import Conflict, NotFound, Unprocessable, invariant
+from moneyrail.core.errors import invariant
 from moneyrail.core.ids import new_id
-from moneyrail.core.money import CurrencyMismatch, InvalidAmount, Money
+from moneyrail.core.money import Money
 from moneyrail.core.outbox import emit
-from moneyrail.ledger import views
-from moneyrail.ledger.models import LedgerEntry
-from moneyrail.ledger.repository import ApplyResult, Delta, EntryRow, Leg, repository
-from moneyrail.ledger.schemas import EntryOut, LedgerAccountOut, TransferOut
-from moneyrail.ledger.types import AccountKind, BalanceLimit, Balances, Direction, Posting
+from moneyrail.core.pagination import PageParams
+from moneyrail.ledger import batch as batch_ops
+from moneyrail.ledger import entries, holds, reports, views
+from moneyrail.ledger.errors import (
+    AccountCodeExists,
+    AccountNotFound,
+    CurrencyMismatch,
+    EntryUnbalanced,
+    InsufficientFunds,
+    InvalidAmount,
+    InvalidLedgerId,
+    InvalidTimeout,
+    LedgerContention,
+    PendingAlreadyPosted,
+    PendingAlreadyVoided,
+    PendingExpired,
+    PostAmountExceedsPending,
+    SameAccount,
+    TransferAlreadyReversed,
+    TransferExistsWithDifferentFields,
+    TransferNotFound,
+    TransferNotPending,
+    TransferNotReversible,
+    UnknownCurrency,
+)
+from moneyrail.ledger.repository import ApplyResult, EntryRow, repository
+from moneyrail.ledger.rules import check_client_id, deltas_of, pair, refusal
+from moneyrail.ledger.schemas import (
+    AccountEntryOut,
+    BatchOut,
+    EntryOut,
+    LedgerAccountOut,
+    TransferCreate,
+    TransferOut,
+    TrialBalanceOut,
+)
+from moneyrail.ledger.types import AccountKind, BalanceLimit, Balances, Posting
+
+__all__ = [
+    "AccountCodeExists",
+    "AccountNotFound",
+    "CurrencyMismatch",
+    "EntryUnbalanced",
+    "InsufficientFunds",
+    "InvalidAmount",
+    "InvalidLedgerId",
+    "InvalidTimeout",
+    "LedgerContention",
+    "LedgerService",
+    "PendingAlreadyPosted",
+    "PendingAlreadyVoided",
+    "PendingExpired",
+    "PostAmountExceedsPending",
+    "SameAccount",
+    "TransferAlreadyReversed",
+    "TransferExistsWithDifferentFields",
+    "TransferNotFound",
+    "TransferNotPending",
+    "TransferNotReversible",
+    "UnknownCurrency",
+    "ledger",
+]
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
+# Deadlock detected, serialization failure: the transaction lost a race, not a rule.
+_CONTENTION_STATES = frozenset({"40P01", "40001"})
 
 
-class AccountNotFound(NotFound):
-    code = "account_not_found"
-    title = "Ledger account not found"
-
-
-class TransferNotFound(NotFound):
-    code = "transfer_not_found"
-    title = "Transfer not found"
-
-
-class AccountCodeExists(Conflict):
-    code = "account_code_exists"
-    title = "An account with this code exists"
-
-
-class InsufficientFunds(Unprocessable):
-    code = "insufficient_funds"
-    title = "Insufficient funds"
-
-
-class SameAccount(Unprocessable):
-    code = "same_account"
-    title = "Debit and credit accounts are the same"
-
-
-class EntryUnbalanced(Unprocessable):
-    code = "entry_unbalanced"
-    title = "Entry does not balance"
-
-
-class InvalidLedgerId(Unprocessable):
-    code = "invalid_ledger_id"
-    title = "Invalid transfer or entry id"
-
-
-class InvalidTimeout(Unprocessable):
-    code = "invalid_timeout"
-    title = "Invalid timeout"
-
-
-class TransferExistsWithDifferentFields(Conflict):
-    code = "transfer_exists_with_different_fields"
-    title = "A transfer with this id exists with different fields"
-
-
-class TransferNotPending(Unprocessable):
-    code = "transfer_not_pending"
-    title = "Transfer is not pending"
-
-
-class PendingAlreadyPosted(Conflict):
-    code = "pending_transfer_already_posted"
-    title = "Pending transfer already posted"
-
-
-class PendingAlreadyVoided(Conflict):
-    code = "pending_transfer_already_voided"
-    title = "Pending transfer already voided"
-
-
-class PendingExpired(Conflict):
-    code = "pending_transfer_expired"
-    title = "Pending transfer expired"
-
-
-class PostAmountExceedsPending(Unprocessable):
-    code = "post_amount_exceeds_pending"
-    title = "Amount exceeds the pending amount"
-
-
-class TransferNotReversible(Unprocessable):
-    code = "transfer_not_reversible"
-    title = "Transfer cannot be reversed"
-
-
-class TransferAlreadyReversed(Conflict):
-    code = "transfer_already_reversed"
-    title = "Transfer already reversed"
-
-
-# Caller ids are URL-safe and never contain '#', which derived ids (`<id>#post`) use.
-CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:\-@+=]+$")
-_RESOLUTION_ERRORS: dict[str, type[Conflict]] = {
-    "post_pending": PendingAlreadyPosted,
-    "void_pending": PendingAlreadyVoided,
-    "expire_pending": PendingExpired,
-}
-
-
-def check_client_id(value: str) -> str:
-    if not 0 < len(value) <= limits.ledger_transfer_id_length_max:
-        raise InvalidLedgerId(f"ids are 1 to {limits.ledger_transfer_id_length_max} characters")
-    if not CLIENT_ID_PATTERN.match(value):
-        raise InvalidLedgerId("ids may use letters, digits and . _ : - @ + = only")
-    return value
-
-
-def _pair(entry: EntryRow, effect: str) -> list[Leg]:
-    assert entry.debit_account_id and entry.credit_account_id
-    assert entry.amount is not None and entry.currency is not None
-    return [
-        Leg(entry.debit_account_id, "debit", effect, entry.amount, entry.currency),
-        Leg(entry.credit_account_id, "credit", effect, entry.amount, entry.currency),
-    ]
-
-
-def deltas_of(legs: list[Leg]) -> list[Delta]:
-    """Aggregate legs into one counter change per account.
-
-    Raises:
-        CurrencyMismatch: one account appears with two currencies.
-    """
-    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    currencies: dict[str, str] = {}
-    for leg in legs:
-        if currencies.setdefault(leg.account_id, leg.currency) != leg.currency:
-            raise CurrencyMismatch(f"account {leg.account_id} posted in two currencies")
-        slot = (0 if leg.direction == "debit" else 1) + (0 if leg.effect == "posted" else 2)
-        totals[leg.account_id][slot] += -leg.amount if leg.effect == "release" else leg.amount
-    return [Delta(acc, currencies[acc], *values) for acc, values in totals.items()]
-
-
-def refusal(result: ApplyResult, expected: int) -> Exception:
-    if result.found < expected:
-        return AccountNotFound("a ledger account of this transfer does not exist")
-    if result.mismatched:
-        return CurrencyMismatch(
-            "the amount's currency differs from the account's",
-            extra={"account_ids": result.mismatched},
-        )
-    if result.short:
-        return InsufficientFunds(
-            "the transfer would take an account below its balance limit",
-            extra={"account_ids": result.short},
-        )
-    raise AssertionError("posting refused without a reason")
+async def contended(work: Awaitable[T]) -> T:
+    """Await ledger work, reporting a lost deadlock or serialization race as LedgerContention."""
+    try:
+        return await work
+    except DBAPIError as exc:
+        state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        if state in _CONTENTION_STATES:
+            log.warning("ledger.contention", sqlstate=state)
+            raise LedgerContention("another request holds these accounts; retry") from exc
+        raise
 
 
 class LedgerService:
@@ -310,14 +248,16 @@ class LedgerService:
             description=description,
             metadata=metadata or {},
         )
-        legs = _pair(entry, "pending" if pending else "posted")
-        result = await repository.apply(
-            session,
-            tenant_id=tenant_id,
-            entry=entry,
-            legs=legs,
-            deltas=deltas_of(legs),
-            hold_expires_at=expires_at,
+        legs = pair(entry, "pending" if pending else "posted")
+        result = await contended(
+            repository.apply(
+                session,
+                tenant_id=tenant_id,
+                entry=entry,
+                legs=legs,
+                deltas=deltas_of(legs),
+                hold_expires_at=expires_at,
+            )
         )
         if result.inserted:
             assert result.created_at is not None
@@ -370,80 +310,28 @@ class LedgerService:
         description: str | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> EntryOut:
-        """Post a balanced multi-leg entry, all postings or none.
+        """Post a multi-leg entry, balanced per currency; all postings or none.
 
         Raises:
             EntryUnbalanced, AccountNotFound, CurrencyMismatch, InsufficientFunds,
             InvalidAmount, InvalidLedgerId, TransferExistsWithDifferentFields.
         """
-        if not 2 <= len(postings) <= limits.ledger_entry_postings_max:
-            raise EntryUnbalanced(f"an entry has 2 to {limits.ledger_entry_postings_max} postings")
-        sums: dict[str, int] = defaultdict(int)
-        legs: list[Leg] = []
-        for posting in postings:
-            if posting.amount.amount <= 0:
-                raise InvalidAmount("posting amounts are positive")
-            sign = 1 if posting.direction == Direction.debit else -1
-            sums[posting.amount.currency] += sign * posting.amount.amount
-            legs.append(
-                Leg(
-                    posting.account_id,
-                    Direction(posting.direction).value,
-                    "posted",
-                    posting.amount.amount,
-                    posting.amount.currency,
-                )
+        return await contended(
+            entries.post_entry(
+                session,
+                tenant_id=tenant_id,
+                entry_id=entry_id,
+                postings=postings,
+                description=description,
+                metadata=metadata,
             )
-        unbalanced = sorted(currency for currency, total in sums.items() if total != 0)
-        if unbalanced:
-            raise EntryUnbalanced(
-                f"debits and credits differ in {', '.join(unbalanced)}",
-                extra={"currencies": unbalanced},
-            )
-        entry = EntryRow(
-            id=check_client_id(entry_id) if entry_id is not None else new_id("lent"),
-            kind="entry",
-            description=description,
-            metadata=metadata or {},
         )
-        result = await repository.apply(
-            session, tenant_id=tenant_id, entry=entry, legs=legs, deltas=deltas_of(legs)
-        )
-        if result.inserted:
-            stored = await repository.entry(session, tenant_id=tenant_id, entry_id=entry.id)
-            assert stored is not None
-            out = views.entry_view(
-                stored,
-                await repository.postings_of(session, tenant_id=tenant_id, entry_id=entry.id),
-            )
-            await emit(
-                session, tenant_id=tenant_id, type="entry.posted", data=out.model_dump(mode="json")
-            )
-            return out
-        existing = await repository.entry(session, tenant_id=tenant_id, entry_id=entry.id)
-        if existing is None:
-            raise refusal(result, expected=len({leg.account_id for leg in legs}))
-        stored_postings = await repository.postings_of(
-            session, tenant_id=tenant_id, entry_id=entry.id
-        )
-        same = views.same_transfer(existing, entry) and [
-            (p.account_id, p.direction, p.effect, p.amount, p.currency) for p in stored_postings
-        ] == [(leg.account_id, leg.direction, leg.effect, leg.amount, leg.currency) for leg in legs]
-        if not same:
-            raise TransferExistsWithDifferentFields(
-                f"entry {entry.id!r} exists with different fields"
-            )
-        return views.entry_view(existing, stored_postings)
 
     async def get_entry(self, session: AsyncSession, *, tenant_id: str, entry_id: str) -> EntryOut:
-        """Raises: TransferNotFound."""
-        entry = await repository.entry(session, tenant_id=tenant_id, entry_id=entry_id)
-        if entry is None:
-            raise TransferNotFound(f"no entry {entry_id!r}")
-        postings = await repository.postings_of(session, tenant_id=tenant_id, entry_id=entry_id)
-        return views.entry_view(entry, postings)
+        """Any entry (a transfer too) with its postings. Raises: TransferNotFound."""
+        return await entries.get_entry(session, tenant_id=tenant_id, entry_id=entry_id)
 
-    # --- holds --------------------------------------------------------------------------------
+    # --- holds and reversals ------------------------------------------------------------------
 
     async def post_pending(
         self,
@@ -455,18 +343,20 @@ class LedgerService:
     ) -> TransferOut:
         """Post a hold in full or in part; the rest of the reservation is released.
 
-        Retrying with the same amount returns the posted transfer.
+        Posting again with the same amount returns the posted hold.
 
         Raises:
             TransferNotFound, TransferNotPending, PendingAlreadyPosted, PendingAlreadyVoided,
             PendingExpired, PostAmountExceedsPending, CurrencyMismatch, InvalidAmount.
         """
-        return await self._resolve(
-            session,
-            tenant_id=tenant_id,
-            transfer_id=transfer_id,
-            kind="post_pending",
-            amount=amount,
+        return await contended(
+            holds.resolve_hold(
+                session,
+                tenant_id=tenant_id,
+                transfer_id=transfer_id,
+                kind="post_pending",
+                amount=amount,
+            )
         )
 
     async def void_pending(
@@ -477,32 +367,19 @@ class LedgerService:
         Raises:
             TransferNotFound, TransferNotPending, PendingAlreadyPosted.
         """
-        return await self._resolve(
-            session, tenant_id=tenant_id, transfer_id=transfer_id, kind="void_pending"
+        return await contended(
+            holds.resolve_hold(
+                session, tenant_id=tenant_id, transfer_id=transfer_id, kind="void_pending"
+            )
         )
 
-    async def expire_hold(
-        self, session: AsyncSession, *, tenant_id: str, transfer_id: str
-    ) -> TransferOut:
-        """Void a hold whose timeout passed (used by the expiry job)."""
-        return await self._resolve(
-            session, tenant_id=tenant_id, transfer_id=transfer_id, kind="expire_pending"
-        )
+    async def expire_pending(self, session: AsyncSession, *, now: datetime | None = None) -> int:
+        """Void holds whose timeout has passed, across tenants; returns how many.
 
-    async def _resolve(
-        self,
-        session: AsyncSession,
-        *,
-        tenant_id: str,
-        transfer_id: str,
-        kind: str,
-        amount: Money | None = None,
-    ) -> TransferOut:
-        from moneyrail.ledger.holds import resolve_hold
-
-        return await resolve_hold(
-            session, tenant_id=tenant_id, transfer_id=transfer_id, kind=kind, amount=amount
-        )
+        The session must bypass tenant scope (the worker's jobs do). Bounded per call by
+        `limits.ledger_expire_batch_size_max`.
+        """
+        return await contended(holds.expire_pending(session, now=now))
 
     async def reverse(
         self,
@@ -515,25 +392,58 @@ class LedgerService:
     ) -> TransferOut:
         """Write a correcting transfer that undoes a posted transfer (or a posted hold).
 
+        Reversing again returns the same reversal.
+
         Raises:
             TransferNotFound, TransferNotReversible, TransferAlreadyReversed,
             InsufficientFunds (the reversal would break a balance limit).
         """
-        from moneyrail.ledger.holds import reverse_transfer
-
-        return await reverse_transfer(
-            session,
-            tenant_id=tenant_id,
-            transfer_id=transfer_id,
-            reversal_id=reversal_id,
-            description=description,
+        return await contended(
+            holds.reverse_transfer(
+                session,
+                tenant_id=tenant_id,
+                transfer_id=transfer_id,
+                reversal_id=reversal_id,
+                description=description,
+            )
         )
 
+    # --- batches ------------------------------------------------------------------------------
 
-def resolution_error(resolution: LedgerEntry) -> Conflict:
-    """The error for acting on a hold that another operation already resolved."""
-    error = _RESOLUTION_ERRORS[resolution.kind]
-    return error(f"the pending transfer was resolved by {resolution.id!r}")
+    async def transfer_batch(
+        self,
+        session: AsyncSession,
+        *,
+        tenant_id: str,
+        transfers: list[TransferCreate],
+        atomic: bool = False,
+    ) -> BatchOut:
+        """Up to `ledger_batch_transfers_max` transfers with a result per item.
+
+        `atomic`: all are applied or none. Otherwise each valid item is applied on its own.
+        """
+        invariant(len(transfers) <= limits.ledger_batch_transfers_max, "batch bound checked")
+        return await contended(
+            batch_ops.transfer_batch(
+                session, tenant_id=tenant_id, transfers=transfers, atomic=atomic
+            )
+        )
+
+    # --- reads --------------------------------------------------------------------------------
+
+    async def account_entries(
+        self, session: AsyncSession, *, tenant_id: str, account_id: str, page: PageParams
+    ) -> tuple[list[AccountEntryOut], str | None]:
+        """An account's postings, newest first, with running balances. Raises: AccountNotFound."""
+        return await reports.account_entries(
+            session, tenant_id=tenant_id, account_id=account_id, page=page
+        )
+
+    async def trial_balance(
+        self, session: AsyncSession, *, tenant_id: str, currency: str
+    ) -> TrialBalanceOut:
+        """Σ debits and Σ credits over every account in a currency. Raises: UnknownCurrency."""
+        return await reports.trial_balance(session, tenant_id=tenant_id, currency=currency)
 
 
 ledger = LedgerService()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from moneyrail.core.money import MoneyModel
 from moneyrail.ledger.models import LedgerAccount, LedgerEntry, LedgerPosting
@@ -129,3 +130,31 @@ def same_transfer(existing: LedgerEntry, wanted: EntryRow) -> bool:
         and existing.description == wanted.description
         and (existing.metadata_ or {}) == (wanted.metadata or {})
     )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def transfer_event(entry: EntryRow, *, created_at: datetime) -> dict[str, Any]:
+    """The outbox payload of a new transfer: the `TransferOut` fields, built without a model."""
+    assert entry.amount is not None and entry.currency is not None
+    return {
+        "id": entry.id,
+        "kind": entry.kind,
+        "status": "pending" if entry.pending else "posted",
+        "debit_account_id": entry.debit_account_id,
+        "credit_account_id": entry.credit_account_id,
+        "amount": {"amount": entry.amount, "currency": entry.currency},
+        "posted_amount": None,
+        "pending": entry.pending,
+        "timeout_seconds": entry.timeout_seconds,
+        "expires_at": _iso(entry.expires_at),
+        "pending_id": entry.pending_id,
+        "reverses_id": entry.reverses_id,
+        "reversed_by": None,
+        "resolved_by": None,
+        "description": entry.description,
+        "metadata": entry.metadata or {},
+        "created_at": _iso(created_at),
+    }

@@ -1,0 +1,286 @@
+"""`/api/v1/ledger`: accounts, transfers, holds, entries, batches, reversals and reports.
+
+Permissions: reads need `ledger:read`; opening accounts, transfers, entries, batches and
+posting or voiding holds need `ledger:write`; reversals need `ledger:admin`.
+
+Money-moving POSTs are exactly-once through the body's `id` (the ledger's own key) or an
+`Idempotency-Key` header; one of the two is required.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi.responses import JSONResponse
+
+from moneyrail.core.db import SessionDep
+from moneyrail.core.errors import problem_responses
+from moneyrail.core.idempotency import Idempotency, IdempotencyKeyRequired, IdempotencyOptional
+from moneyrail.core.money import CurrencyCode
+from moneyrail.core.pagination import Page, PageParams, page_params
+from moneyrail.identity.deps import require
+from moneyrail.identity.subject import AuthSubject
+from moneyrail.ledger.schemas import (
+    AccountCreate,
+    AccountEntryOut,
+    BatchIn,
+    BatchOut,
+    EntryCreate,
+    EntryOut,
+    LedgerAccountOut,
+    PostPendingIn,
+    ReverseIn,
+    TransferCreate,
+    TransferOut,
+    TrialBalanceOut,
+)
+from moneyrail.ledger.service import ledger
+from moneyrail.ledger.types import Posting
+
+router = APIRouter(prefix="/ledger", tags=["ledger"])
+
+LedgerRead = Annotated[AuthSubject, Depends(require(scope="ledger:read"))]
+LedgerWrite = Annotated[AuthSubject, Depends(require(scope="ledger:write"))]
+LedgerAdmin = Annotated[AuthSubject, Depends(require(scope="ledger:admin"))]
+TransferId = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+def _exactly_once(idem: Idempotency, client_id: str | None) -> None:
+    if client_id is None and idem.key is None:
+        raise IdempotencyKeyRequired("send an Idempotency-Key header or an `id` in the body")
+
+
+# --- accounts -------------------------------------------------------------------------------
+
+
+@router.post(
+    "/accounts",
+    status_code=201,
+    response_model=LedgerAccountOut,
+    responses=problem_responses(409, 422),
+)
+async def create_account(
+    body: AccountCreate, subject: LedgerWrite, session: SessionDep, idem: IdempotencyOptional
+) -> Any:
+    """Open a ledger account. Needs `ledger:write`. 409 `account_code_exists`."""
+
+    async def handler() -> LedgerAccountOut:
+        return await ledger.create_account(
+            session,
+            tenant_id=subject.tenant_id,
+            code=body.code,
+            name=body.name,
+            currency=body.currency,
+            kind=body.kind,
+            balance_limit=body.balance_limit.to_limit(),
+            metadata=body.metadata,
+        )
+
+    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler, status_code=201)
+
+
+@router.get(
+    "/accounts/{account_id}", response_model=LedgerAccountOut, responses=problem_responses(404)
+)
+async def get_account(account_id: str, subject: LedgerRead, session: SessionDep) -> Any:
+    """An account with its `posted`, `pending` and `available` balances. Needs `ledger:read`."""
+    return await ledger.get_account(session, tenant_id=subject.tenant_id, account_id=account_id)
+
+
+@router.get(
+    "/accounts/{account_id}/entries",
+    response_model=Page[AccountEntryOut],
+    responses=problem_responses(400, 404),
+)
+async def account_entries(
+    account_id: str,
+    subject: LedgerRead,
+    session: SessionDep,
+    page: Annotated[PageParams, Depends(page_params)],
+) -> Any:
+    """The account's postings, newest first, each with the posted balance after it."""
+    items, next_cursor = await ledger.account_entries(
+        session, tenant_id=subject.tenant_id, account_id=account_id, page=page
+    )
+    return Page[AccountEntryOut](data=items, next_cursor=next_cursor)
+
+
+# --- transfers ------------------------------------------------------------------------------
+
+
+@router.post(
+    "/transfers",
+    status_code=201,
+    response_model=TransferOut,
+    responses=problem_responses(400, 404, 409, 422),
+)
+async def create_transfer(
+    body: TransferCreate, subject: LedgerWrite, session: SessionDep, idem: IdempotencyOptional
+) -> Any:
+    """Move money between two accounts, or hold it (`pending: true`). Needs `ledger:write`.
+
+    The same `id` with the same fields returns the original transfer; with different
+    fields, 409 `transfer_exists_with_different_fields`. 422 `insufficient_funds` when a
+    balance limit would break, `currency_mismatch`; 404 `account_not_found`.
+    """
+    _exactly_once(idem, body.id)
+
+    async def handler() -> TransferOut:
+        return await ledger.transfer(
+            session,
+            tenant_id=subject.tenant_id,
+            transfer_id=body.id,
+            debit_account_id=body.debit_account_id,
+            credit_account_id=body.credit_account_id,
+            amount=body.amount.to_money(),
+            description=body.description,
+            metadata=body.metadata,
+            pending=body.pending,
+            timeout_seconds=body.timeout_seconds,
+        )
+
+    if idem.key is None:
+        out = await handler()
+        return JSONResponse(out.model_dump(mode="json"), status_code=201)
+    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler, status_code=201)
+
+
+@router.post(
+    "/transfers/batch",
+    response_model=BatchOut,
+    responses=problem_responses(400, 409, 422),
+)
+async def create_batch(
+    body: BatchIn, subject: LedgerWrite, session: SessionDep, idem: IdempotencyOptional
+) -> Any:
+    """Up to 1,000 transfers with a result per item; `atomic: true` applies all or none.
+
+    Needs `ledger:write`. Every item needs an `id` unless the request has an Idempotency-Key.
+    """
+    if idem.key is None and any(item.id is None for item in body.transfers):
+        raise IdempotencyKeyRequired("give every transfer an `id` or send an Idempotency-Key")
+
+    async def handler() -> BatchOut:
+        return await ledger.transfer_batch(
+            session, tenant_id=subject.tenant_id, transfers=body.transfers, atomic=body.atomic
+        )
+
+    if idem.key is None:
+        return Response((await handler()).model_dump_json(), media_type="application/json")
+    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler)
+
+
+@router.get(
+    "/transfers/{transfer_id}", response_model=TransferOut, responses=problem_responses(404)
+)
+async def get_transfer(transfer_id: TransferId, subject: LedgerRead, session: SessionDep) -> Any:
+    """A transfer with its status (posted, pending, voided, expired). Needs `ledger:read`."""
+    return await ledger.get_transfer(session, tenant_id=subject.tenant_id, transfer_id=transfer_id)
+
+
+@router.post(
+    "/transfers/{transfer_id}/post",
+    response_model=TransferOut,
+    responses=problem_responses(404, 409, 422),
+)
+async def post_pending(
+    transfer_id: TransferId,
+    subject: LedgerWrite,
+    session: SessionDep,
+    body: PostPendingIn | None = None,
+) -> Any:
+    """Post a hold in full or in part (`amount`); the rest is released. Needs `ledger:write`.
+
+    409 `pending_transfer_already_posted` / `_already_voided` / `_expired`; 422
+    `transfer_not_pending`, `post_amount_exceeds_pending`.
+    """
+    amount = body.amount.to_money() if body is not None and body.amount is not None else None
+    return await ledger.post_pending(
+        session, tenant_id=subject.tenant_id, transfer_id=transfer_id, amount=amount
+    )
+
+
+@router.post(
+    "/transfers/{transfer_id}/void",
+    response_model=TransferOut,
+    responses=problem_responses(404, 409, 422),
+)
+async def void_pending(transfer_id: TransferId, subject: LedgerWrite, session: SessionDep) -> Any:
+    """Release a hold. Needs `ledger:write`. 409 `pending_transfer_already_posted`."""
+    return await ledger.void_pending(session, tenant_id=subject.tenant_id, transfer_id=transfer_id)
+
+
+@router.post(
+    "/transfers/{transfer_id}/reverse",
+    status_code=201,
+    response_model=TransferOut,
+    responses=problem_responses(404, 409, 422),
+)
+async def reverse_transfer(
+    transfer_id: TransferId,
+    subject: LedgerAdmin,
+    session: SessionDep,
+    body: ReverseIn | None = None,
+) -> Any:
+    """Write a correcting transfer that undoes a posted one. Needs `ledger:admin`.
+
+    Reversing again returns the same reversal. 409 `transfer_already_reversed`; 422
+    `transfer_not_reversible`, `insufficient_funds`.
+    """
+    return await ledger.reverse(
+        session,
+        tenant_id=subject.tenant_id,
+        transfer_id=transfer_id,
+        reversal_id=body.id if body is not None else None,
+        description=body.description if body is not None else None,
+    )
+
+
+# --- entries and reports --------------------------------------------------------------------
+
+
+@router.post(
+    "/entries",
+    status_code=201,
+    response_model=EntryOut,
+    responses=problem_responses(400, 404, 409, 422),
+)
+async def create_entry(
+    body: EntryCreate, subject: LedgerWrite, session: SessionDep, idem: IdempotencyOptional
+) -> Any:
+    """Post a multi-leg entry balanced per currency, all or nothing. Needs `ledger:write`.
+
+    422 `entry_unbalanced`, `insufficient_funds`, `currency_mismatch`.
+    """
+    _exactly_once(idem, body.id)
+
+    async def handler() -> EntryOut:
+        return await ledger.post_entry(
+            session,
+            tenant_id=subject.tenant_id,
+            entry_id=body.id,
+            postings=[
+                Posting(p.account_id, p.direction, p.amount.to_money()) for p in body.postings
+            ],
+            description=body.description,
+            metadata=body.metadata,
+        )
+
+    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler, status_code=201)
+
+
+@router.get("/entries/{entry_id}", response_model=EntryOut, responses=problem_responses(404))
+async def get_entry(entry_id: TransferId, subject: LedgerRead, session: SessionDep) -> Any:
+    """Any entry (transfers too) with its postings. Needs `ledger:read`."""
+    return await ledger.get_entry(session, tenant_id=subject.tenant_id, entry_id=entry_id)
+
+
+@router.get(
+    "/reports/trial-balance", response_model=TrialBalanceOut, responses=problem_responses(422)
+)
+async def trial_balance(
+    subject: LedgerRead, session: SessionDep, currency: Annotated[CurrencyCode, Query()]
+) -> Any:
+    """Every account in a currency with its debits and credits; Σ debits = Σ credits."""
+    return await ledger.trial_balance(session, tenant_id=subject.tenant_id, currency=currency)
