@@ -72,7 +72,7 @@ async def _setup(client: httpx.AsyncClient, tenant: TenantContext) -> tuple[str,
 
 async def test_accounts_and_balances(client: httpx.AsyncClient, session: AsyncSession) -> None:
     tenant = await make_tenant(session)
-    vault, customer = await _setup(client, tenant)
+    _vault, customer = await _setup(client, tenant)
     body = (await client.get(f"/ledger/accounts/{customer}", headers=tenant.headers)).json()
     assert (body["posted"], body["pending"], body["available"]) == (1_000, 0, 1_000)
     assert body["balance_limit"] == {"type": "non_negative", "limit": None}
