@@ -15,6 +15,7 @@ from moneyrail.core.db import Database, create_engine
 from moneyrail.core.errors import install_error_handlers
 from moneyrail.core.http import RequestContextMiddleware
 from moneyrail.core.logging import configure_logging
+from moneyrail.core.ratelimit import RateLimitMiddleware
 from moneyrail.core.settings import Settings, get_settings
 from moneyrail.domains import DOMAINS, optional_module
 
@@ -72,6 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = None
     install_error_handlers(app)
+    # Inside the request-context middleware, so a 429 carries the request id and is counted.
+    app.add_middleware(RateLimitMiddleware)
     app.add_middleware(RequestContextMiddleware)
 
     for domain in DOMAINS:

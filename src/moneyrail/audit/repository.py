@@ -111,10 +111,12 @@ class AuditRepository:
             stmt = stmt.where(AuditLog.created_at < until)
         return stmt
 
-    async def count_since(self, session: AsyncSession, *, tenant_id: str, since: datetime) -> int:
-        stmt = select(func.count()).where(
-            AuditLog.tenant_id == tenant_id, AuditLog.created_at >= since
-        )
+    async def count_since(
+        self, session: AsyncSession, *, tenant_id: str | None, since: datetime
+    ) -> int:
+        stmt = select(func.count()).where(AuditLog.created_at >= since)
+        if tenant_id is not None:
+            stmt = stmt.where(AuditLog.tenant_id == tenant_id)
         return int(await session.scalar(stmt) or 0)
 
 

@@ -186,6 +186,12 @@ class AuditService:
         rows = (await session.scalars(paginate_by_key(stmt, AuditLog.id.expression, params))).all()
         return make_page(rows, params, lambda row: row.id)
 
+    async def count_since(
+        self, session: AsyncSession, *, tenant_id: str | None, since: datetime
+    ) -> int:
+        """Events of a tenant since a moment (None: every tenant; needs the bypass scope)."""
+        return await repository.count_since(session, tenant_id=tenant_id, since=since)
+
     async def verify(self, session: AsyncSession, *, tenant_id: str | None = None) -> VerifyResult:
         """Recompute every link of one tenant's chain (or all chains) and report the breaks.
 

@@ -139,6 +139,7 @@ class ClientService:
             client.scopes = _checked_scopes(role, changes["scopes"])
         else:
             client.scopes = _checked_scopes(role, client.scopes)
+        client.updated_at = datetime.now(UTC)
         await session.flush()
         await audit.record(
             session,
@@ -163,6 +164,7 @@ class ClientService:
         for field, value in allowed.items():
             if value is not None:
                 setattr(client, field, value)
+        client.updated_at = datetime.now(UTC)
         await session.flush()
         await audit.record(
             session,

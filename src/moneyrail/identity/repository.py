@@ -55,12 +55,15 @@ class IdentityRepository:
             stmt = stmt.where(ApiKey.client_id == client_id)
         return stmt
 
-    async def count_active_keys(self, session: AsyncSession, tenant_id: str, now: datetime) -> int:
+    async def count_active_keys(
+        self, session: AsyncSession, tenant_id: str | None, now: datetime
+    ) -> int:
         stmt = select(func.count()).where(
-            ApiKey.tenant_id == tenant_id,
             ApiKey.revoked_at.is_(None),
             (ApiKey.expires_at.is_(None)) | (ApiKey.expires_at > now),
         )
+        if tenant_id is not None:
+            stmt = stmt.where(ApiKey.tenant_id == tenant_id)
         return int(await session.scalar(stmt) or 0)
 
     # --- users --------------------------------------------------------------------------
@@ -91,9 +94,11 @@ class IdentityRepository:
         return select(User).where(User.tenant_id == tenant_id)
 
     async def count_users(
-        self, session: AsyncSession, tenant_id: str, *, role: str | None = None
+        self, session: AsyncSession, tenant_id: str | None, *, role: str | None = None
     ) -> int:
-        stmt = select(func.count()).where(User.tenant_id == tenant_id, User.status == "active")
+        stmt = select(func.count()).where(User.status == "active")
+        if tenant_id is not None:
+            stmt = stmt.where(User.tenant_id == tenant_id)
         if role is not None:
             stmt = stmt.where(User.role == role)
         return int(await session.scalar(stmt) or 0)
@@ -110,10 +115,10 @@ class IdentityRepository:
     def clients_of(self, tenant_id: str) -> Select[OAuthClient]:
         return select(OAuthClient).where(OAuthClient.tenant_id == tenant_id)
 
-    async def count_clients(self, session: AsyncSession, tenant_id: str) -> int:
-        stmt = select(func.count()).where(
-            OAuthClient.tenant_id == tenant_id, OAuthClient.status == "active"
-        )
+    async def count_clients(self, session: AsyncSession, tenant_id: str | None) -> int:
+        stmt = select(func.count()).where(OAuthClient.status == "active")
+        if tenant_id is not None:
+            stmt = stmt.where(OAuthClient.tenant_id == tenant_id)
         return int(await session.scalar(stmt) or 0)
 
     async def touch_client(

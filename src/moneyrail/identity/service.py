@@ -247,6 +247,22 @@ class IdentityService:
             client_id=record.client_id,
         )
 
+    async def counts(self, session: AsyncSession, *, tenant_id: str | None) -> dict[str, int]:
+        """Active users, OAuth2 clients and API keys of a tenant (None: of every tenant,
+        for platform administrators)."""
+        if tenant_id is None:
+            async with repository.across_tenants(session):
+                return await self._counts(session, None)
+        return await self._counts(session, tenant_id)
+
+    async def _counts(self, session: AsyncSession, tenant_id: str | None) -> dict[str, int]:
+        now = datetime.now(UTC)
+        return {
+            "users": await repository.count_users(session, tenant_id),
+            "clients": await repository.count_clients(session, tenant_id),
+            "api_keys": await repository.count_active_keys(session, tenant_id, now),
+        }
+
     # --- users --------------------------------------------------------------------------
     async def create_user(
         self,

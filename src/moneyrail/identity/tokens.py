@@ -19,6 +19,7 @@ from fastapi import Request
 from moneyrail.audit.chain import PLATFORM_TENANT_ID
 from moneyrail.core import limits
 from moneyrail.core.errors import Unauthorized
+from moneyrail.core.ratelimit import credential_digest, register_credential_identifier
 from moneyrail.core.settings import Settings
 from moneyrail.identity.config import JWT_TYPE, AuthConfig, auth_config
 from moneyrail.identity.deps import register_bearer_resolver
@@ -173,3 +174,21 @@ async def resolve_jwt(request: Request, session: object, token: str) -> AuthSubj
 
 
 register_bearer_resolver(resolve_jwt)
+
+
+def identify_credential(credential: str, app: Any) -> str | None:
+    """Who a credential belongs to, for rate limits: no database, JWTs fully verified."""
+    from moneyrail.identity import keys
+
+    if keys.looks_like_key(credential):
+        return "key:" + credential_digest(credential)
+    if app is None:
+        return None
+    try:
+        claims = decode_access_token(auth_config(app.state.settings), credential)
+    except Unauthorized:
+        return None
+    return f"{claims['act']}:{claims['sub']}"
+
+
+register_credential_identifier(identify_credential)

@@ -1,0 +1,238 @@
+"""`/admin/*`: OAuth2 clients, users, the audit log and the dashboard of a tenant."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+
+from moneyrail.admin.schemas import (
+    AuditLogOut,
+    ClientCreatedOut,
+    ClientCreateIn,
+    ClientOut,
+    ClientUpdateIn,
+    DashboardOut,
+    RoleIn,
+    UserCreateIn,
+    UserOut,
+)
+from moneyrail.admin.service import admin
+from moneyrail.audit.models import AuditLog
+from moneyrail.audit.service import audit
+from moneyrail.core.db import SessionDep, bypass_tenant_scope
+from moneyrail.core.errors import problem_responses
+from moneyrail.core.pagination import Page, PageParams, page_params
+from moneyrail.core.ratelimit import limiter_of
+from moneyrail.identity.api import check_expiry
+from moneyrail.identity.clients import clients
+from moneyrail.identity.deps import require
+from moneyrail.identity.models import OAuthClient, User
+from moneyrail.identity.roles import Role
+from moneyrail.identity.schemas import ApiKeyCreatedOut, ApiKeyCreateIn
+from moneyrail.identity.service import identity
+from moneyrail.identity.subject import AuthSubject
+from moneyrail.identity.views import api_key_created_out
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+
+AdminRead = Annotated[AuthSubject, Depends(require(scope="admin:read"))]
+AdminWrite = Annotated[AuthSubject, Depends(require(scope="admin:write"))]
+AuditRead = Annotated[AuthSubject, Depends(require(scope="audit:read"))]
+Paging = Annotated[PageParams, Depends(page_params)]
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def client_out(row: OAuthClient) -> ClientOut:
+    return ClientOut(
+        client_id=row.id,
+        name=row.name,
+        description=row.description,
+        contact_email=row.contact_email,
+        role=Role(row.role),
+        scopes=list(row.scopes or []),
+        status=row.status,
+        secret_last4=row.secret_last4,
+        created_by=row.created_by,
+        last_used_at=row.last_used_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def user_out(row: User) -> UserOut:
+    return UserOut(
+        id=row.id,
+        email=row.email,
+        name=row.name,
+        mobile=row.mobile,
+        role=Role(row.role),
+        status=row.status,
+        locked_until=row.locked_until,
+        last_login_at=row.last_login_at,
+        created_at=row.created_at,
+    )
+
+
+def audit_out(row: AuditLog) -> AuditLogOut:
+    return AuditLogOut.model_validate(row, from_attributes=True)
+
+
+@router.get(
+    "/dashboard",
+    summary="Counts of users, clients, keys and today's requests",
+    response_model=DashboardOut,
+)
+async def dashboard(request: Request, subject: AdminRead, session: SessionDep) -> DashboardOut:
+    limiter = limiter_of(request.app)
+    tenant = None if subject.is_platform_admin else subject.tenant_id
+    try:
+        requests_today = await limiter.requests_today(tenant)
+    except Exception:
+        requests_today = 0
+    data = await admin.dashboard(session, subject=subject, requests_today=requests_today)
+    return DashboardOut.model_validate({**data, "rate_limit_backend": limiter.backend})
+
+
+@router.get("/clients", summary="List OAuth2 clients", response_model=Page[ClientOut])
+async def list_clients(subject: AdminRead, session: SessionDep, params: Paging) -> Page[ClientOut]:
+    rows, cursor = await clients.list(session, tenant_id=subject.tenant_id, params=params)
+    return Page(data=[client_out(r) for r in rows], next_cursor=cursor)
+
+
+@router.post(
+    "/clients",
+    status_code=201,
+    summary="Create an OAuth2 client (the secret is shown once)",
+    response_model=ClientCreatedOut,
+    responses=problem_responses(403, 422),
+)
+async def create_client(
+    body: ClientCreateIn, subject: AdminWrite, session: SessionDep
+) -> JSONResponse:
+    created = await clients.create(
+        session,
+        subject=subject,
+        name=body.name,
+        role=body.role,
+        scopes=body.scopes,
+        description=body.description,
+        contact_email=str(body.contact_email) if body.contact_email else None,
+    )
+    out = ClientCreatedOut(**client_out(created.record).model_dump(), client_secret=created.secret)
+    return JSONResponse(out.model_dump(mode="json"), status_code=201, headers=NO_STORE)
+
+
+@router.put(
+    "/clients/{client_id}",
+    summary="Update an OAuth2 client",
+    response_model=ClientOut,
+    responses=problem_responses(403, 404, 422),
+)
+async def update_client(
+    client_id: str, body: ClientUpdateIn, subject: AdminWrite, session: SessionDep
+) -> ClientOut:
+    changes = body.model_dump(exclude_unset=True, mode="json")
+    row = await clients.update(session, subject=subject, client_id=client_id, changes=changes)
+    return client_out(row)
+
+
+@router.post(
+    "/clients/{client_id}/api-keys",
+    status_code=201,
+    summary="Create an API key that belongs to a client (shown once)",
+    response_model=ApiKeyCreatedOut,
+    responses=problem_responses(403, 404, 422),
+)
+async def create_client_key(
+    client_id: str, body: ApiKeyCreateIn, subject: AdminWrite, session: SessionDep
+) -> JSONResponse:
+    check_expiry(body.expires_at)
+    issued = await clients.issue_key(
+        session,
+        subject=subject,
+        client_id=client_id,
+        name=body.name,
+        role=body.role,
+        environment=body.environment,
+        scopes=body.scopes,
+        expires_at=body.expires_at,
+    )
+    out = api_key_created_out(issued.record, issued.key)
+    return JSONResponse(out.model_dump(mode="json"), status_code=201, headers=NO_STORE)
+
+
+@router.get("/users", summary="List the tenant's users", response_model=Page[UserOut])
+async def list_users(subject: AdminRead, session: SessionDep, params: Paging) -> Page[UserOut]:
+    rows, cursor = await identity.list_users(session, tenant_id=subject.tenant_id, params=params)
+    return Page(data=[user_out(r) for r in rows], next_cursor=cursor)
+
+
+@router.post(
+    "/users",
+    status_code=201,
+    summary="Create a user of the tenant (employees, operators)",
+    response_model=UserOut,
+    responses=problem_responses(403, 409, 422),
+)
+async def create_user(body: UserCreateIn, subject: AdminWrite, session: SessionDep) -> UserOut:
+    user = await identity.create_user(
+        session,
+        tenant_id=subject.tenant_id,
+        email=str(body.email),
+        password=body.password,
+        role=body.role,
+        name=body.name,
+        mobile=body.mobile,
+        creator=subject,
+    )
+    return user_out(user)
+
+
+@router.patch(
+    "/users/{user_id}/role",
+    summary="Change a user's role",
+    response_model=UserOut,
+    responses=problem_responses(403, 404, 409, 422),
+)
+async def set_role(user_id: str, body: RoleIn, subject: AdminWrite, session: SessionDep) -> UserOut:
+    return user_out(
+        await identity.set_user_role(session, subject=subject, user_id=user_id, role=body.role)
+    )
+
+
+@router.get("/audit-logs", summary="The audit log, newest first", response_model=Page[AuditLogOut])
+async def audit_logs(
+    subject: AuditRead,
+    session: SessionDep,
+    params: Paging,
+    actor: Annotated[str | None, Query(max_length=64, description="Actor id")] = None,
+    action: Annotated[
+        str | None, Query(max_length=100, description="Action, or a prefix ending in *")
+    ] = None,
+    target_type: Annotated[str | None, Query(max_length=64)] = None,
+    target_id: Annotated[str | None, Query(max_length=128)] = None,
+    since: Annotated[datetime | None, Query(description="From this time (inclusive)")] = None,
+    until: Annotated[datetime | None, Query(description="Before this time")] = None,
+    tenant_id: Annotated[
+        str | None, Query(max_length=40, description="Platform administrators only")
+    ] = None,
+) -> Page[AuditLogOut]:
+    scope_tenant: str | None = subject.tenant_id
+    if subject.is_platform_admin:
+        await bypass_tenant_scope(session)
+        scope_tenant = tenant_id
+    rows, cursor = await audit.list_logs(
+        session,
+        tenant_id=scope_tenant,
+        params=params,
+        actor_id=actor,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        since=since,
+        until=until,
+    )
+    return Page(data=[audit_out(r) for r in rows], next_cursor=cursor)
