@@ -1,0 +1,867 @@
+"""PayPal's REST API in memory: OAuth, Orders v2, Payments v2, Subscriptions v1, webhooks.
+
+Wire format as PayPal's (paths, JSON fields and error names from PayPal's published OpenAPI
+documents): `POST /v1/oauth2/token` with Basic `client_id:secret` (the first secret seen
+for a client id is bound to it), then `Authorization: Bearer`; `PayPal-Request-Id` replays
+the first answer; `Prefer: return=representation` for full objects (minimal by default);
+ids of 17 upper-case characters, plans `P-…`, subscriptions `I-…`; errors as
+`{name, message, details: [{issue, description}], debug_id, links}`.
+
+Webhooks are signed as PayPal signs them: `PAYPAL-TRANSMISSION-SIG` is RSA-SHA256 over
+`transmission_id|transmission_time|webhook_id|crc32(body)` with this sandbox's key, whose
+certificate `PAYPAL-CERT-URL` points at (`GET /v1/notifications/certs/{id}`), and
+`POST /v1/notifications/verify-webhook-signature` checks them.
+
+Test hooks: `GET /_sandbox/checkoutnow?token={order or subscription id}&outcome=approve|
+decline|cancel` (the payer's approval page), `POST /_sandbox/webhooks` `{event_type,
+object_id, webhook_id, url?}`.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets as random
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlencode
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from moneyrail.connectors.webhook_signatures import (
+    paypal_sign,
+    paypal_signed_message,
+    verify_paypal,
+)
+from moneyrail.sandbox.state import (
+    HOOK_PREFIX,
+    UPPER_ALPHANUMERIC,
+    FaultMiddleware,
+    SandboxError,
+    SandboxState,
+    StoredResponse,
+    basic_credentials,
+    bearer_token,
+    hook_routes,
+    mount_url,
+    new_id,
+    signed_webhook_response,
+)
+
+CERT_ID = "CERT-360caa42-fca2a594-sandbox0"
+ZERO_DECIMAL = {"JPY", "HUF", "TWD"}
+Body = dict[str, Any]
+Handler = Callable[[Body, str, Request], Awaitable[tuple[int, Body | None]]]
+MESSAGES = {
+    400: (
+        "INVALID_REQUEST",
+        "Request is not well-formed, syntactically incorrect, or violates schema.",
+    ),
+    401: (
+        "AUTHENTICATION_FAILURE",
+        "Authentication failed due to missing authorization header, or invalid authentication credentials.",
+    ),
+    404: ("RESOURCE_NOT_FOUND", "The specified resource does not exist."),
+    422: (
+        "UNPROCESSABLE_ENTITY",
+        "The requested action could not be performed, semantically incorrect, or failed business validation.",
+    ),
+    503: ("SERVICE_UNAVAILABLE", "Service Unavailable."),
+}
+
+
+@lru_cache(maxsize=1)
+def signing_key() -> tuple[rsa.RSAPrivateKey, bytes]:
+    """The sandbox's webhook signing key and its self-signed certificate (PEM)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name(
+        [x509.NameAttribute(NameOID.COMMON_NAME, "moneyrail PayPal sandbox webhook signing")]
+    )
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=3650))
+        .sign(key, hashes.SHA256())
+    )
+    return key, cert.public_bytes(serialization.Encoding.PEM)
+
+
+def error(
+    status: int,
+    issue: str | None = None,
+    description: str | None = None,
+    *,
+    field: str | None = None,
+) -> SandboxError:
+    name, message = MESSAGES.get(
+        status, ("INTERNAL_SERVER_ERROR", "An internal server error occurred.")
+    )
+    body: Body = {"name": name, "message": message, "debug_id": new_id("", 13, "0123456789abcdef")}
+    if issue:
+        detail: Body = {"issue": issue, "description": description or issue}
+        if field:
+            detail.update(field=field, location="body")
+        body["details"] = [detail]
+        body["links"] = [
+            {
+                "href": f"https://developer.paypal.com/api/rest/reference/orders/v2/errors/#{issue}",
+                "rel": "information_link",
+                "method": "GET",
+            }
+        ]
+    return SandboxError(status, body)
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def money(value: Any, field: str) -> Body:
+    if (
+        not isinstance(value, dict)
+        or not isinstance(value.get("value"), str)
+        or not isinstance(value.get("currency_code"), str)
+    ):
+        raise error(
+            400,
+            "MISSING_REQUIRED_PARAMETER",
+            "A required field / parameter is missing.",
+            field=field,
+        )
+    try:
+        amount = Decimal(value["value"])
+    except InvalidOperation as exc:
+        raise error(
+            400,
+            "INVALID_PARAMETER_VALUE",
+            "The value of a field is invalid.",
+            field=f"{field}/value",
+        ) from exc
+    exponent = amount.as_tuple().exponent
+    if not isinstance(exponent, int):
+        raise error(
+            400,
+            "INVALID_PARAMETER_VALUE",
+            "The value of a field is invalid.",
+            field=f"{field}/value",
+        )
+    places = max(0, -exponent)
+    if value["currency_code"] in ZERO_DECIMAL and places > 0:
+        raise error(
+            422,
+            "DECIMALS_NOT_SUPPORTED",
+            "Currency does not support decimals.",
+            field=f"{field}/value",
+        )
+    if places > 2:
+        raise error(
+            422,
+            "DECIMAL_PRECISION",
+            "If the currency supports decimals, only two decimal place precision is supported.",
+            field=f"{field}/value",
+        )
+    if amount <= 0:
+        raise error(
+            422, "CANNOT_BE_ZERO_OR_NEGATIVE", "Must be greater than zero.", field=f"{field}/value"
+        )
+    return {"currency_code": value["currency_code"], "value": value["value"]}
+
+
+def fmt(amount: Decimal, currency: str) -> str:
+    return f"{amount:.0f}" if currency in ZERO_DECIMAL else f"{amount:.2f}"
+
+
+def link(href: str, rel: str, method: str = "GET") -> Body:
+    return {"href": href, "rel": rel, "method": method}
+
+
+class PayPalSandbox:
+    def __init__(self, state: SandboxState) -> None:
+        self.state = state
+        self.secrets: dict[str, str] = state.extra.setdefault("paypal_secrets", {})
+        self.tokens: dict[str, str] = state.extra.setdefault("paypal_tokens", {})
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    async def token(self, request: Request) -> Response:
+        creds = basic_credentials(request)
+        if (
+            creds is None
+            or not creds[0]
+            or not creds[1]
+            or self.secrets.setdefault(creds[0], creds[1]) != creds[1]
+        ):
+            return JSONResponse(
+                {"error": "invalid_client", "error_description": "Client Authentication failed"},
+                status_code=401,
+            )
+        form = dict(await request.form())
+        if form.get("grant_type") != "client_credentials":
+            return JSONResponse(
+                {"error": "unsupported_grant_type", "error_description": "Grant Type is NULL"},
+                status_code=400,
+            )
+        access_token = "A21AA" + random.token_urlsafe(48)
+        self.tokens[access_token] = creds[0]
+        return JSONResponse(
+            {
+                "scope": "https://uri.paypal.com/services/payments/payment",
+                "access_token": access_token,
+                "token_type": "Bearer",
+                "app_id": "APP-80W284485P519543T",
+                "expires_in": 32400,
+                "nonce": f"{now_iso()}{new_id('', 20)}",
+            }
+        )
+
+    def get(self, kind: str, obj_id: str, owner: str) -> Body:
+        obj = self.state.get(obj_id, owner=owner)
+        if obj is None or obj.get("_kind") != kind:
+            raise error(
+                404,
+                "INVALID_RESOURCE_ID",
+                "Specified resource ID does not exist. Please check the resource ID and try again.",
+            )
+        return obj
+
+    def endpoint(
+        self, handler: Handler, *, minimal: tuple[str, ...] = ()
+    ) -> Callable[[Request], Awaitable[Response]]:
+        async def run(request: Request) -> Response:
+            try:
+                token = bearer_token(request)
+                owner = self.tokens.get(token or "")
+                if owner is None:
+                    raise error(401)
+                body: Body = {}
+                if request.method == "POST":
+                    raw = await request.body()
+                    try:
+                        body = json.loads(raw) if raw.strip() else {}
+                    except ValueError as exc:
+                        raise error(
+                            400, "MALFORMED_REQUEST_JSON", "The request JSON is not well formed."
+                        ) from exc
+                request_id = request.headers.get("paypal-request-id")
+                replay_key = f"{request.url.path}#{request_id}"
+                if request_id and request.method == "POST":
+                    stored = self.state.replay(owner, replay_key)
+                    if stored is not None:
+                        return (
+                            JSONResponse(stored.body, stored.status)
+                            if stored.body is not None
+                            else Response(status_code=stored.status)
+                        )
+                status, result = await handler(body, owner, request)
+                if result is not None:
+                    result = self.view(result, request, minimal)
+                if request_id and request.method == "POST":
+                    self.state.remember(owner, replay_key, StoredResponse("", status, result))
+                return (
+                    JSONResponse(result, status)
+                    if result is not None
+                    else Response(status_code=status)
+                )
+            except SandboxError as exc:
+                return exc.response()
+
+        return run
+
+    def view(self, obj: Body, request: Request, minimal: tuple[str, ...]) -> Body:
+        out = {k: v for k, v in obj.items() if not k.startswith("_")}
+        base = mount_url(request)
+        out["links"] = [
+            dict(item, href=base + item["href"]) if item["href"].startswith("/") else item
+            for item in out.get("links", [])
+        ]
+        if minimal and "return=representation" not in request.headers.get("prefer", ""):
+            return {k: out[k] for k in minimal if k in out}
+        return out
+
+    # --- orders -----------------------------------------------------------------------------
+
+    async def create_order(self, body: Body, owner: str, request: Request) -> tuple[int, Body]:
+        intent = body.get("intent")
+        if intent not in ("CAPTURE", "AUTHORIZE"):
+            raise error(
+                400,
+                "INVALID_PARAMETER_VALUE" if intent else "MISSING_REQUIRED_PARAMETER",
+                "The value of a field is invalid.",
+                field="/intent",
+            )
+        units = body.get("purchase_units")
+        if not isinstance(units, list) or not 1 <= len(units) <= 10:
+            raise error(
+                400,
+                "MISSING_REQUIRED_PARAMETER",
+                "A required field / parameter is missing.",
+                field="/purchase_units",
+            )
+        order_id = new_id("", 17, UPPER_ALPHANUMERIC)
+        purchase_units = []
+        for unit in units:
+            pu = {
+                "reference_id": unit.get("reference_id") or "default",
+                "amount": money(
+                    unit.get("amount"), "/purchase_units/@reference_id=='default'/amount"
+                ),
+                "payee": {
+                    "email_address": "merchant@example.com",
+                    "merchant_id": "SANDBXMERCH23",
+                },
+            }
+            pu.update(
+                {
+                    k: unit[k]
+                    for k in ("custom_id", "invoice_id", "description", "soft_descriptor")
+                    if unit.get(k)
+                }
+            )
+            purchase_units.append(pu)
+        source = (body.get("payment_source") or {}).get("paypal")
+        path = f"/v2/checkout/orders/{order_id}"
+        approve = f"{HOOK_PREFIX}/checkoutnow?{urlencode({'token': order_id})}"
+        order = {
+            "id": order_id,
+            "intent": intent,
+            "status": "PAYER_ACTION_REQUIRED" if source else "CREATED",
+            "purchase_units": purchase_units,
+            "create_time": now_iso(),
+            "links": [
+                link(path, "self"),
+                link(approve, "payer-action" if source else "approve"),
+                link(path, "update", "PATCH"),
+                link(f"{path}/{intent.lower()}", intent.lower(), "POST"),
+            ],
+            "_kind": "order",
+            "_return_url": ((source or {}).get("experience_context") or {}).get("return_url"),
+        }
+        if source:
+            order["payment_source"] = {"paypal": {}}
+        self.state.put(order_id, order, owner=owner)
+        return 201, order
+
+    async def get_order(self, body: Body, owner: str, request: Request) -> tuple[int, Body]:
+        return 200, self.get("order", request.path_params["id"], owner)
+
+    def _ready(self, order: Body, action: str) -> None:
+        approve_hint = "Payer has not yet approved the Order for payment. Please redirect the payer to the 'rel':'approve' url returned as part of the HATEOAS links within the Create Order call"
+        if order["status"] == "COMPLETED":
+            if action == "CAPTURE":
+                raise error(
+                    422,
+                    "ORDER_ALREADY_CAPTURED",
+                    "Order already captured.If 'intent=CAPTURE' only one capture per order is allowed.",
+                )
+            raise error(
+                422,
+                "ORDER_ALREADY_AUTHORIZED",
+                "Order already authorized.If 'intent=AUTHORIZE' only one authorization per order is allowed.",
+            )
+        if order["intent"] != action:
+            raise error(
+                422,
+                "ACTION_DOES_NOT_MATCH_INTENT",
+                f"Order was created with an intent to '{order['intent']}'. Please use v2/checkout/orders/order_id/{order['intent'].lower()} to complete the transaction or alternately Create an order with an intent of '{action}'.",
+            )
+        if order["status"] != "APPROVED":
+            if action == "CAPTURE":
+                raise error(
+                    422,
+                    "ORDER_NOT_APPROVED",
+                    approve_hint + " or provide a valid `payment_source` in the request.",
+                )
+            raise error(422, "ORDER_NOT_APPROVED", approve_hint + ".")
+        if order.get("_declined"):
+            raise error(
+                422,
+                "INSTRUMENT_DECLINED",
+                "The instrument presented  was either declined by the processor or bank, or it can't be used for this payment.",
+            )
+
+    def new_capture(
+        self,
+        order: Body,
+        amount: Body,
+        owner: str,
+        *,
+        authorization_id: str | None = None,
+        final: bool = True,
+    ) -> Body:
+        capture_id = new_id("", 17, UPPER_ALPHANUMERIC)
+        gross = Decimal(amount["value"])
+        fee = (
+            (gross * Decimal("0.0349") + Decimal("0.49")).quantize(Decimal("0.01"))
+            if amount["currency_code"] not in ZERO_DECIMAL
+            else Decimal(0)
+        )
+        pu = order["purchase_units"][0]
+        related: Body = {"order_id": order["id"]}
+        if authorization_id:
+            related["authorization_id"] = authorization_id
+        capture = {
+            "id": capture_id,
+            "status": "COMPLETED",
+            "amount": dict(amount),
+            "final_capture": final,
+            "seller_protection": {
+                "status": "ELIGIBLE",
+                "dispute_categories": ["ITEM_NOT_RECEIVED", "UNAUTHORIZED_TRANSACTION"],
+            },
+            "seller_receivable_breakdown": {
+                "gross_amount": dict(amount),
+                "paypal_fee": {
+                    "currency_code": amount["currency_code"],
+                    "value": fmt(fee, amount["currency_code"]),
+                },
+                "net_amount": {
+                    "currency_code": amount["currency_code"],
+                    "value": fmt(gross - fee, amount["currency_code"]),
+                },
+            },
+            "supplementary_data": {"related_ids": related},
+            "create_time": now_iso(),
+            "update_time": now_iso(),
+            "links": [
+                link(f"/v2/payments/captures/{capture_id}", "self"),
+                link(f"/v2/payments/captures/{capture_id}/refund", "refund", "POST"),
+                link(f"/v2/checkout/orders/{order['id']}", "up"),
+            ],
+            "_kind": "capture",
+            "_refunded": "0",
+        }
+        capture.update({k: pu[k] for k in ("custom_id", "invoice_id") if k in pu})
+        pu.setdefault("payments", {}).setdefault("captures", []).append(capture)
+        return self.state.put(capture_id, capture, owner=owner)
+
+    def payer(self, order: Body) -> None:
+        order["payer"] = {
+            "name": {"given_name": "Sandbox", "surname": "Buyer"},
+            "email_address": "buyer@example.com",
+            "payer_id": "SANDBXPAYER23",
+            "address": {"country_code": "US"},
+        }
+
+    async def capture_order(self, body: Body, owner: str, request: Request) -> tuple[int, Body]:
+        order = self.get("order", request.path_params["id"], owner)
+        self._ready(order, "CAPTURE")
+        self.new_capture(order, order["purchase_units"][0]["amount"], owner)
+        order.update(status="COMPLETED", update_time=now_iso())
+        return 201, order
+
+    async def authorize_order(self, body: Body, owner: str, request: Request) -> tuple[int, Body]:
+        order = self.get("order", request.path_params["id"], owner)
+        self._ready(order, "AUTHORIZE")
+        auth_id = new_id("", 17, UPPER_ALPHANUMERIC)
+        pu = order["purchase_units"][0]
+        authorization = {
+            "id": auth_id,
+            "status": "CREATED",
+            "amount": dict(pu["amount"]),
+            "seller_protection": {"status": "ELIGIBLE"},
+            "expiration_time": (datetime.now(UTC) + timedelta(days=29)).strftime(
+                "%Y-%m-%dT%H:%M:%SZ"
+            ),
+            "supplementary_data": {"related_ids": {"order_id": order["id"]}},
+            "create_time": now_iso(),
+            "update_time": now_iso(),
+            "links": [
+                link(f"/v2/payments/authorizations/{auth_id}", "self"),
+                link(f"/v2/payments/authorizations/{auth_id}/capture", "capture", "POST"),
+                link(f"/v2/payments/authorizations/{auth_id}/void", "void", "POST"),
+                link(f"/v2/checkout/orders/{order['id']}", "up"),
+            ],
+            "_kind": "authorization",
+            "_captured": "0",
+        }
+        authorization.update({k: pu[k] for k in ("custom_id", "invoice_id") if k in pu})
+        pu.setdefault("payments", {}).setdefault("authorizations", []).append(authorization)
+        self.state.put(auth_id, authorization, owner=owner)
+        order.update(status="COMPLETED", update_time=now_iso())
+        return 201, order
+
+    # --- payments ---------------------------------------------------------------------------
+
+    async def get_authorization(self, body: Body, owner: str, request: Request) -> tuple[int, Body]:
+        return 200, self.get("authorization", request.path_params["id"], owner)
+
+    async def capture_authorization(
+        self, body: Body, owner: str, request: Request
+    ) -> tuple[int, Body]:
+        auth = self.get("authorization", request.path_params["id"], owner)
+        if auth["status"] == "VOIDED":
+            raise error(
+                422,
+                "AUTHORIZATION_VOIDED",
+                "A voided authorization cannot be captured or reauthorized. ",
+            )
+        if auth["status"] == "CAPTURED":
+            raise error(
+                422, "AUTHORIZATION_ALREADY_CAPTURED", "Authorization has previously been captured."
+            )
+        currency = auth["amount"]["currency_code"]
+        amount = (
+            money(body["amount"], "/amount")
+            if body.get("amount")
+            else {
+                "currency_code": currency,
+                "value": fmt(
+                    Decimal(auth["amount"]["value"]) - Decimal(auth["_captured"]), currency
+                ),
+            }
+        )
+        if amount["currency_code"] != currency:
+            raise error(
+                422,
+                "CURRENCY_MISMATCH",
+                "Currency of capture must be the same as currency of authorization.",
+            )
+        captured = Decimal(auth["_captured"]) + Decimal(amount["value"])
+        if captured > Decimal(auth["amount"]["value"]):
+            raise error(
+                422, "MAX_CAPTURE_AMOUNT_EXCEEDED", "Capture amount exceeds allowable limit."
+            )
+        order = self.state.objects[auth["supplementary_data"]["related_ids"]["order_id"]]
+        final = bool(body.get("final_capture", True)) or captured == Decimal(
+            auth["amount"]["value"]
+        )
+        capture = self.new_capture(order, amount, owner, authorization_id=auth["id"], final=final)
+        auth.update(
+            _captured=str(captured),
+            status="CAPTURED" if final else "PARTIALLY_CAPTURED",
+            update_time=now_iso(),
+        )
+        return 201, capture
+
+    async def void_authorization(
+        self, body: Body, owner: str, request: Request
+    ) -> tuple[int, Body | None]:
+        auth = self.get("authorization", request.path_params["id"], owner)
+        if auth["status"] in ("CAPTURED", "PARTIALLY_CAPTURED"):
+            raise error(
+                422,
+                "PREVIOUSLY_CAPTURED",
+                "Authorization has been previously captured and hence cannot be voided.",
+            )
+        if auth["status"] == "VOIDED":
+            raise error(
+                422,
+                "PREVIOUSLY_VOIDED",
+                "Authorization has been previously voided and hence cannot be voided again.",
+            )
+        auth.update(status="VOIDED", update_time=now_iso())
+        if "return=representation" in request.headers.get("prefer", ""):
+            return 200, auth
+        return 204, None
+
+    async def get_capture(self, body: Body, owner: str, request: Request) -> tuple[int, Body]:
+        return 200, self.get("capture", request.path_params["id"], owner)
+
+    async def refund_capture(self, body: Body, owner: str, request: Request) -> tuple[int, Body]:
+        capture = self.get("capture", request.path_params["id"], owner)
+        currency = capture["amount"]["currency_code"]
+        remaining = Decimal(capture["amount"]["value"]) - Decimal(capture["_refunded"])
+        if remaining <= 0:
+            raise error(
+                422, "CAPTURE_FULLY_REFUNDED", "The capture has already been fully refunded"
+            )
+        amount = (
+            money(body["amount"], "/amount")
+            if body.get("amount")
+            else {"currency_code": currency, "value": fmt(remaining, currency)}
+        )
+        if amount["currency_code"] != currency:
+            raise error(
+                422,
+                "REFUND_CAPTURE_CURRENCY_MISMATCH",
+                "Refund must be in the same currency as the capture",
+            )
+        if Decimal(amount["value"]) > remaining:
+            raise error(
+                422,
+                "REFUND_AMOUNT_EXCEEDED",
+                "The refund amount must be less than or equal to the capture amount that has not yet been refunded.",
+            )
+        refund_id = new_id("", 17, UPPER_ALPHANUMERIC)
+        refund = {
+            "id": refund_id,
+            "status": "COMPLETED",
+            "amount": amount,
+            "note_to_payer": body.get("note_to_payer"),
+            "seller_payable_breakdown": {
+                "gross_amount": amount,
+                "net_amount": amount,
+                "total_refunded_amount": {
+                    "currency_code": currency,
+                    "value": fmt(
+                        Decimal(capture["_refunded"]) + Decimal(amount["value"]), currency
+                    ),
+                },
+            },
+            "create_time": now_iso(),
+            "update_time": now_iso(),
+            "links": [
+                link(f"/v2/payments/refunds/{refund_id}", "self"),
+                link(f"/v2/payments/captures/{capture['id']}", "up"),
+            ],
+            "_kind": "refund",
+        }
+        if refund["note_to_payer"] is None:
+            del refund["note_to_payer"]
+        refunded = Decimal(capture["_refunded"]) + Decimal(amount["value"])
+        capture.update(
+            _refunded=str(refunded),
+            status="REFUNDED"
+            if refunded >= Decimal(capture["amount"]["value"])
+            else "PARTIALLY_REFUNDED",
+            update_time=now_iso(),
+        )
+        order = self.state.objects.get(capture["supplementary_data"]["related_ids"]["order_id"])
+        if order is not None:
+            order["purchase_units"][0].setdefault("payments", {}).setdefault("refunds", []).append(
+                refund
+            )
+        self.state.put(refund_id, refund, owner=owner)
+        return 201, refund
+
+    async def get_refund(self, body: Body, owner: str, request: Request) -> tuple[int, Body]:
+        return 200, self.get("refund", request.path_params["id"], owner)
+
+    # --- test hooks and webhooks ------------------------------------------------------------
+
+    async def hook_checkout(self, request: Request) -> Response:
+        obj_id = request.query_params.get("token", "")
+        obj = self.state.get(obj_id)
+        if obj is None or obj.get("_kind") not in ("order", "subscription"):
+            return error(
+                404, "INVALID_RESOURCE_ID", "Specified resource ID does not exist."
+            ).response()
+        outcome = request.query_params.get("outcome", "approve")
+        if (
+            obj["_kind"] == "order"
+            and obj["status"] in ("CREATED", "PAYER_ACTION_REQUIRED")
+            and outcome != "cancel"
+        ):
+            self.payer(obj)
+            obj.update(status="APPROVED", _declined=outcome == "decline", update_time=now_iso())
+        elif (
+            obj["_kind"] == "subscription"
+            and obj["status"] == "APPROVAL_PENDING"
+            and outcome != "cancel"
+        ):
+            self.activate(obj)
+        target = obj.get("_return_url")
+        if target:
+            query = (
+                {"token": obj_id, "PayerID": "SANDBXPAYER23"}
+                if obj["_kind"] == "order"
+                else {"subscription_id": obj_id, "ba_token": f"BA-{obj_id[2:]}"}
+            )
+            return RedirectResponse(
+                f"{target}{'&' if '?' in target else '?'}{urlencode(query)}", status_code=302
+            )
+        return JSONResponse({"id": obj_id, "status": obj["status"]})
+
+    def activate(self, sub: Body) -> None:
+        start = datetime.now(UTC)
+        sub.update(
+            status="ACTIVE",
+            status_update_time=now_iso(),
+            start_time=sub.get("start_time") or now_iso(),
+            subscriber=sub.get("subscriber")
+            or {"email_address": "buyer@example.com", "payer_id": "SANDBXPAYER23"},
+        )
+        interval = sub.get("_interval") or ("MONTH", 1)
+        days = {"DAY": 1, "WEEK": 7, "MONTH": 30, "YEAR": 365}[interval[0]] * int(interval[1])
+        sub["billing_info"] = {
+            "outstanding_balance": {"currency_code": sub.get("_currency", "USD"), "value": "0.00"},
+            "cycle_executions": [
+                {
+                    "tenure_type": "REGULAR",
+                    "sequence": 1,
+                    "cycles_completed": 1,
+                    "cycles_remaining": 0,
+                    "total_cycles": 0,
+                }
+            ],
+            "next_billing_time": (start + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "failed_payments_count": 0,
+        }
+
+    async def cert(self, request: Request) -> Response:
+        if request.path_params["cert_id"] != CERT_ID:
+            return error(404).response()
+        return PlainTextResponse(signing_key()[1].decode(), media_type="application/x-pem-file")
+
+    async def verify_signature(self, request: Request) -> Response:
+        if self.tokens.get(bearer_token(request) or "") is None:
+            return error(401).response()
+        raw = await request.body()
+        try:
+            body = json.loads(raw)
+            event_raw = raw_member(raw, "webhook_event")
+        except ValueError:
+            return error(
+                400, "MALFORMED_REQUEST_JSON", "The request JSON is not well formed."
+            ).response()
+        if not str(body.get("cert_url", "")).endswith(f"/v1/notifications/certs/{CERT_ID}"):
+            return JSONResponse({"verification_status": "FAILURE"})
+        certificate = x509.load_pem_x509_certificate(signing_key()[1])
+        try:
+            verify_paypal(
+                certificate=certificate,
+                transmission_id=body.get("transmission_id"),
+                transmission_time=body.get("transmission_time"),
+                transmission_sig=body.get("transmission_sig"),
+                auth_algo=body.get("auth_algo"),
+                body=event_raw,
+                webhook_ids=[str(body.get("webhook_id") or "")],
+            )
+        except Exception:  # any failure of the check is a FAILURE answer, as PayPal gives
+            return JSONResponse({"verification_status": "FAILURE"})
+        return JSONResponse({"verification_status": "SUCCESS"})
+
+    async def hook_webhook(self, request: Request) -> Response:
+        spec = await request.json()
+        obj = self.state.get(str(spec.get("object_id") or ""))
+        webhook_id = spec.get("webhook_id")
+        if obj is None or not isinstance(webhook_id, str) or not webhook_id:
+            return JSONResponse({"error": "object_id and webhook_id are required"}, status_code=400)
+        kind = obj["_kind"]
+        resource_type = {
+            "order": "checkout-order",
+            "capture": "capture",
+            "authorization": "authorization",
+            "refund": "refund",
+            "subscription": "subscription",
+        }.get(kind, kind)
+        default_type = {
+            "order": "CHECKOUT.ORDER.APPROVED",
+            "capture": "PAYMENT.CAPTURE.COMPLETED",
+            "authorization": "PAYMENT.AUTHORIZATION.CREATED",
+            "refund": "PAYMENT.CAPTURE.REFUNDED",
+            "subscription": "BILLING.SUBSCRIPTION.ACTIVATED",
+        }.get(kind, "UNKNOWN")
+        resource = self.view(obj, request, ())
+        event_id = f"WH-{new_id('', 17, UPPER_ALPHANUMERIC)}-{new_id('', 17, UPPER_ALPHANUMERIC)}"
+        event = {
+            "id": event_id,
+            "event_version": "1.0",
+            "create_time": now_iso(),
+            "resource_type": resource_type,
+            "resource_version": "2.0",
+            "event_type": spec.get("event_type") or default_type,
+            "summary": f"{resource_type} event",
+            "resource": resource,
+            "links": [
+                link(f"{mount_url(request)}/v1/notifications/webhooks-events/{event_id}", "self")
+            ],
+        }
+        body = json.dumps(event, separators=(",", ":")).encode()
+        transmission_id, transmission_time = str(uuid.uuid1()), now_iso()
+        key, _ = signing_key()
+        signature = paypal_sign(
+            key,
+            paypal_signed_message(
+                transmission_id=transmission_id,
+                transmission_time=transmission_time,
+                webhook_id=webhook_id,
+                body=body,
+            ),
+        )
+        headers = {
+            "Content-Type": "application/json",
+            "PAYPAL-TRANSMISSION-ID": transmission_id,
+            "PAYPAL-TRANSMISSION-TIME": transmission_time,
+            "PAYPAL-TRANSMISSION-SIG": signature,
+            "PAYPAL-CERT-URL": f"{mount_url(request)}/v1/notifications/certs/{CERT_ID}",
+            "PAYPAL-AUTH-ALGO": "SHA256withRSA",
+            "PAYPAL-AUTH-VERSION": "v2",
+        }
+        return await signed_webhook_response(headers=headers, body=body, url=spec.get("url"))
+
+
+def raw_member(raw: bytes, name: str) -> bytes:
+    """The exact bytes of a top-level member's value in a JSON object (PayPal's verify call
+    must check the event as it was sent, not as re-serialized)."""
+    text = raw.decode()
+    decoder = json.JSONDecoder()
+    index = text.index("{") + 1
+    while True:
+        while text[index] in " \t\r\n,":
+            index += 1
+        key, index = decoder.raw_decode(text, index)
+        while text[index] in " \t\r\n:":
+            index += 1
+        start = index
+        _, index = decoder.raw_decode(text, index)
+        if key == name:
+            return text[start:index].encode()
+
+
+def create_app() -> Starlette:
+    from moneyrail.sandbox.paypal_billing import billing_routes
+
+    state = SandboxState()
+    s = PayPalSandbox(state)
+    e = s.endpoint
+    order_minimal = ("id", "status", "links")
+    routes = [
+        Route("/v1/oauth2/token", s.token, methods=["POST"]),
+        Route("/v2/checkout/orders", e(s.create_order, minimal=order_minimal), methods=["POST"]),
+        Route("/v2/checkout/orders/{id}", e(s.get_order), methods=["GET"]),
+        Route(
+            "/v2/checkout/orders/{id}/capture",
+            e(s.capture_order, minimal=order_minimal),
+            methods=["POST"],
+        ),
+        Route(
+            "/v2/checkout/orders/{id}/authorize",
+            e(s.authorize_order, minimal=order_minimal),
+            methods=["POST"],
+        ),
+        Route("/v2/payments/authorizations/{id}", e(s.get_authorization), methods=["GET"]),
+        Route(
+            "/v2/payments/authorizations/{id}/capture",
+            e(s.capture_authorization, minimal=("id", "status", "links")),
+            methods=["POST"],
+        ),
+        Route("/v2/payments/authorizations/{id}/void", e(s.void_authorization), methods=["POST"]),
+        Route("/v2/payments/captures/{id}", e(s.get_capture), methods=["GET"]),
+        Route(
+            "/v2/payments/captures/{id}/refund",
+            e(s.refund_capture, minimal=("id", "status", "links")),
+            methods=["POST"],
+        ),
+        Route("/v2/payments/refunds/{id}", e(s.get_refund), methods=["GET"]),
+        *billing_routes(s),
+        Route("/v1/notifications/certs/{cert_id}", s.cert, methods=["GET"]),
+        Route("/v1/notifications/verify-webhook-signature", s.verify_signature, methods=["POST"]),
+        Route(f"{HOOK_PREFIX}/checkoutnow", s.hook_checkout, methods=["GET"]),
+        Route(f"{HOOK_PREFIX}/webhooks", s.hook_webhook, methods=["POST"]),
+        *hook_routes(state),
+    ]
+
+    def unavailable() -> Response:
+        return error(503).response()
+
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(FaultMiddleware, state=state, unavailable=unavailable)],
+    )
