@@ -416,14 +416,14 @@ class PaystackConnector:
         self, *, headers: Mapping[str, str], body: bytes, secrets: tuple[str, ...], url: str
     ) -> WebhookEvent:
         """Check `x-paystack-signature` against every given secret key (several are valid
-        during a key rotation; with none given, the connector's own secret key), then parse.
+        during a key rotation; with none given, the connector's own secret key and any older
+        keys kept in the credentials' webhook secrets), then parse.
 
         Raises: InvalidWebhookSignature (missing, malformed or mismatched signature).
         """
         header = next((v for k, v in headers.items() if k.lower() == SIGNATURE_HEADER), None)
-        verify_signature(
-            header=header, body=body, keys=secrets or self._webhook_secrets or (self._secret_key,)
-        )
+        keys = secrets or (self._secret_key, *self._webhook_secrets)
+        verify_signature(header=header, body=body, keys=keys)
         try:
             payload = json.loads(body)
         except ValueError as exc:
