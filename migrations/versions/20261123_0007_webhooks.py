@@ -64,7 +64,10 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
         sa.PrimaryKeyConstraint("tenant_id", "id", name="pk_webhook_deliveries"),
         sa.UniqueConstraint(
-            "tenant_id", "endpoint_id", "event_id", name="uq_webhook_deliveries_tenant_id_endpoint_id_event_id"
+            "tenant_id",
+            "endpoint_id",
+            "event_id",
+            name="uq_webhook_deliveries_tenant_id_endpoint_id_event_id",
         ),
         sa.CheckConstraint(
             "status IN ('pending', 'processing', 'delivered', 'failed')", name="status"

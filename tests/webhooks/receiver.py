@@ -61,23 +61,45 @@ class Receiver:
 
 
 @asynccontextmanager
-async def running_receiver(receiver: Receiver | None = None) -> AsyncIterator[Receiver]:
-    receiver = receiver or Receiver()
-    app = Starlette(routes=[Route("/hook", receiver.handle, methods=["POST"])])
+async def serving(app: object, *, port: int = 0) -> AsyncIterator[str]:
+    """Serve an ASGI app with uvicorn on 127.0.0.1 in this event loop; yields its base URL."""
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", access_log=False
+        app,  # type: ignore[arg-type]
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on" if port else "off",
+        access_log=False,
     )
     server = uvicorn.Server(config)
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())
-    for _ in range(500):
-        if server.started:
+    for _ in range(1000):
+        if server.started or task.done():
             break
         await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    receiver.url = f"http://127.0.0.1:{port}/hook"
+    if task.done():
+        task.result()
+    bound = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield receiver
+        yield f"http://127.0.0.1:{bound}"
     finally:
         server.should_exit = True
-        await asyncio.wait_for(task, timeout=10)
+        await asyncio.wait_for(task, timeout=15)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@asynccontextmanager
+async def running_receiver(receiver: Receiver | None = None) -> AsyncIterator[Receiver]:
+    receiver = receiver or Receiver()
+    app = Starlette(routes=[Route("/hook", receiver.handle, methods=["POST"])])
+    async with serving(app) as base:
+        receiver.url = f"{base}/hook"
+        yield receiver

@@ -36,16 +36,16 @@ async def test_patch_delete_and_tenant_isolation(client: httpx.AsyncClient, sess
         f"/webhooks/{created['id']}", json={"enabled": False}, headers=tenant.headers
     )
     assert patched.status_code == 200 and patched.json()["enabled"] is False
-    assert (await client.delete(f"/webhooks/{created['id']}", headers=tenant.headers)).status_code == 204
+    assert (
+        await client.delete(f"/webhooks/{created['id']}", headers=tenant.headers)
+    ).status_code == 204
     problem(await client.get(f"/webhooks/{created['id']}", headers=tenant.headers), 404)
 
 
 async def test_validation(client: httpx.AsyncClient, session) -> None:
     tenant = await make_tenant(session)
     problem(
-        await client.post(
-            "/webhooks", json={"url": "ftp://example.com/x"}, headers=tenant.headers
-        ),
+        await client.post("/webhooks", json={"url": "ftp://example.com/x"}, headers=tenant.headers),
         422,
         "webhook_url_refused",
     )
@@ -64,7 +64,9 @@ async def test_viewer_cannot_write(client: httpx.AsyncClient, session) -> None:
     tenant = await make_tenant(session)
     viewer = await add_api_key(session, tenant, role=Role.viewer)
     problem(
-        await client.post("/webhooks", json={"url": "http://127.0.0.1:9/x"}, headers=viewer.headers),
+        await client.post(
+            "/webhooks", json={"url": "http://127.0.0.1:9/x"}, headers=viewer.headers
+        ),
         403,
     )
     assert (await client.get("/webhooks", headers=viewer.headers)).status_code == 200

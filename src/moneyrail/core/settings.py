@@ -103,6 +103,12 @@ class Settings(BaseSettings):
     messaging_sandbox_url: str | None = None
     # "resend", "smtp", or "auto" (Resend when a key is set, else SMTP when a host is set).
     email_provider: str = "auto"
+    # Credentials test-mode messages use against the sandboxes (never a real provider).
+    twilio_test_account_sid: str = "AC00000000000000000000000000000000"
+    twilio_test_auth_token: str = "sandbox-twilio-auth-token"
+    twilio_test_from: str = "+15005550006"
+    resend_test_api_key: str = "re_sandbox_key"
+    resend_test_webhook_secret: str = "whsec_c2FuZGJveC1yZXNlbmQtd2ViaG9vay1zZWNyZXQ="
 
     @property
     def webhook_private_targets_allowed(self) -> bool:

@@ -121,7 +121,9 @@ async def retry_delivery(
 
 
 @router.get("/webhooks", summary="List webhook endpoints", response_model=Page[WebhookOut])
-async def list_webhooks(subject: WebhooksRead, session: SessionDep, page: Paging) -> Page[WebhookOut]:
+async def list_webhooks(
+    subject: WebhooksRead, session: SessionDep, page: Paging
+) -> Page[WebhookOut]:
     rows = await webhooks.list_endpoints(session, tenant_id=subject.tenant_id, page=page)
     items, cursor = make_page(rows, page, lambda r: r.id)
     return Page(data=[WebhookOut.model_validate(r) for r in items], next_cursor=cursor)
@@ -148,7 +150,9 @@ async def create_webhook(
     return _with_secret(endpoint, secret)
 
 
-@router.get("/webhooks/{webhook_id}", summary="A webhook endpoint", responses=problem_responses(404))
+@router.get(
+    "/webhooks/{webhook_id}", summary="A webhook endpoint", responses=problem_responses(404)
+)
 async def get_webhook(webhook_id: str, subject: WebhooksRead, session: SessionDep) -> WebhookOut:
     endpoint = await webhooks.get_endpoint(
         session, tenant_id=subject.tenant_id, endpoint_id=webhook_id

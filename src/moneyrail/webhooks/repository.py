@@ -56,7 +56,9 @@ class WebhookRepository:
         stmt = select(WebhookEndpoint).where(
             WebhookEndpoint.tenant_id == tenant_id, WebhookEndpoint.deleted_at.is_(None)
         )
-        return (await session.scalars(paginate_by_key(stmt, WebhookEndpoint.id, page))).all()
+        return (
+            await session.scalars(paginate_by_key(stmt, WebhookEndpoint.id.expression, page))
+        ).all()
 
     async def count_endpoints(self, session: AsyncSession, *, tenant_id: str) -> int:
         return int(
@@ -117,7 +119,9 @@ class WebhookRepository:
             stmt = stmt.where(WebhookDelivery.event_type == event_type)
         if status:
             stmt = stmt.where(WebhookDelivery.status == status)
-        return (await session.scalars(paginate_by_key(stmt, WebhookDelivery.id, page))).all()
+        return (
+            await session.scalars(paginate_by_key(stmt, WebhookDelivery.id.expression, page))
+        ).all()
 
     async def attempts(
         self, session: AsyncSession, *, tenant_id: str, delivery_id: str

@@ -15,7 +15,9 @@ DeliveryStatus = Literal["pending", "processing", "delivered", "failed"]
 class WebhookCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(max_length=limits.webhook_url_length_max, examples=["https://example.com/hooks"])
+    url: str = Field(
+        max_length=limits.webhook_url_length_max, examples=["https://example.com/hooks"]
+    )
     description: str | None = Field(default=None, max_length=limits.webhook_description_length_max)
     event_types: list[str] = Field(
         default_factory=list,

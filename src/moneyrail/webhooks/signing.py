@@ -27,7 +27,9 @@ def signature_header(
     )
 
 
-def headers(*, secrets_: list[str], message_id: str, timestamp: datetime, body: str) -> dict[str, str]:
+def headers(
+    *, secrets_: list[str], message_id: str, timestamp: datetime, body: str
+) -> dict[str, str]:
     return {
         "webhook-id": message_id,
         "webhook-timestamp": str(int(timestamp.timestamp())),

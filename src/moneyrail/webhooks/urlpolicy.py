@@ -58,9 +58,7 @@ def check_syntax(url: str, *, require_https: bool) -> tuple[str, int]:
 
 async def resolve(host: str, port: int) -> list[str]:
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            host, port, type=socket.SOCK_STREAM
-        )
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise WebhookUrlRefused(f"the host {host!r} does not resolve") from exc
     return sorted({str(info[4][0]) for info in infos})
@@ -74,6 +72,4 @@ async def check(url: str, *, require_https: bool, allow_private: bool) -> None:
     for address in await resolve(host, port):
         parsed = ipaddress.ip_address(address.split("%", 1)[0])
         if _is_internal(parsed):
-            raise WebhookUrlRefused(
-                "the URL resolves to a private, loopback or link-local address"
-            )
+            raise WebhookUrlRefused("the URL resolves to a private, loopback or link-local address")

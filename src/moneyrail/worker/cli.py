@@ -15,7 +15,8 @@ def register(root: typer.Typer) -> None:
             str | None, typer.Option("--id", help="A name for this worker in logs and attempts.")
         ] = None,
         concurrency: Annotated[
-            int | None, typer.Option(min=1, help="Deliveries in flight (default: WORKER_CONCURRENCY).")
+            int | None,
+            typer.Option(min=1, help="Deliveries in flight (default: WORKER_CONCURRENCY)."),
         ] = None,
     ) -> None:
         """Deliver outbox events, webhooks and messages, and run scheduled jobs (until SIGTERM)."""

@@ -23,6 +23,8 @@ from moneyrail.worker.repository import ClaimedEvent, repository
 
 log = structlog.get_logger(__name__)
 
+HANDLER_SETTINGS_KEY = "moneyrail.settings"
+
 
 class LeaseLost(Exception):
     """Another worker took the row over after this worker's lease ran out."""
@@ -43,7 +45,9 @@ class EventRelay:
             return await repository.claim_events(
                 session,
                 limit=limit,
-                lease_seconds=max(self.settings.worker_lease_seconds, limits.worker_lease_seconds_min),
+                lease_seconds=max(
+                    self.settings.worker_lease_seconds, limits.worker_lease_seconds_min
+                ),
             )
 
     async def process(self, claimed: list[ClaimedEvent]) -> None:
@@ -94,6 +98,8 @@ class EventRelay:
 
     async def _run_handlers(self, session: AsyncSession, event: ClaimedEvent) -> None:
         envelope = EventEnvelope.model_validate(event.payload)
+        # Handlers read the worker's settings from here (HANDLER_SETTINGS_KEY).
+        session.info[HANDLER_SETTINGS_KEY] = self.settings
         for handler in handlers_for(event.type):
             await handler(session, envelope)
 
@@ -102,7 +108,9 @@ class EventRelay:
         allowed = min(retry.attempts_allowed(schedule), limits.outbox_attempts_max)
         retry_in = (
             retry.delay_before_retry(
-                schedule, retry=event.attempts, jitter_ratio=self.settings.webhook_retry_jitter_ratio
+                schedule,
+                retry=event.attempts,
+                jitter_ratio=self.settings.webhook_retry_jitter_ratio,
             )
             if event.attempts < allowed
             else None
@@ -125,4 +133,3 @@ class EventRelay:
 
 class _PartialBatch(Exception):
     pass
-

@@ -5,6 +5,7 @@ holds, and hands back (releases) whatever it cannot finish."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import time
@@ -50,7 +51,9 @@ class Worker:
             return 0
         claimed = await self.relay.claim(self.batch_size)
         if claimed:
-            await _finish_or_release(self.relay.process(claimed), lambda: self.relay.release(claimed))
+            await _finish_or_release(
+                self.relay.process(claimed), lambda: self.relay.release(claimed)
+            )
         return len(claimed)
 
     async def deliveries_once(self) -> int:
@@ -123,12 +126,10 @@ class Worker:
                 log.exception("worker.step_failed", loop=name, error=type(exc).__name__)
                 done = 0
             if done == 0:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(
                         self._stopping.wait(), timeout=self.settings.worker_poll_interval_seconds
                     )
-                except TimeoutError:
-                    pass
 
     async def _run_job(self, job: Job) -> int:
         async with self.db.sessionmaker() as session, session.begin():
@@ -150,9 +151,7 @@ class Worker:
         return 1
 
 
-async def _finish_or_release(
-    work: Awaitable[Any], release: Callable[[], Awaitable[None]]
-) -> None:
+async def _finish_or_release(work: Awaitable[Any], release: Callable[[], Awaitable[None]]) -> None:
     """Finish the claimed batch; if cancelled (forced shutdown), hand its leases back."""
     try:
         await work
