@@ -175,3 +175,24 @@ async def test_events_are_delivered_signed_to_the_configured_url(
     assert event.object_type == "payment"
     assert event.object_id == payment.provider_payment_id
     await conn.aclose()
+
+
+@pytest.mark.parametrize("provider", sorted(PROVIDERS))
+async def test_accounts_do_not_share_references(provider: str) -> None:
+    transport = httpx.ASGITransport(app=create_sandbox_app())
+    spec = PROVIDERS[provider]
+    other_key = spec["key"].replace("5c0ffee", "0ther")
+    mine = connector(provider, transport)
+    theirs = spec["connector"](
+        Credentials(provider, Environment.test, {"secret_key": other_key}),
+        base_url=f"http://sandbox/{provider}",
+        transport=transport,
+    )
+    first = await mine.create_payment(create(provider, "same-key"))
+    second = await theirs.create_payment(create(provider, "same-key"))
+    assert first.next_action_url != second.next_action_url
+    async with httpx.AsyncClient(transport=transport) as browser:
+        await browser.post(first.next_action_url, json={"outcome": "success"})
+    assert (await mine.get_payment("same-key")).status.value == "captured"
+    if provider != "flutterwave":  # there, an unpaid link has no transaction yet
+        assert (await theirs.get_payment("same-key")).status.value == "requires_action"

@@ -104,12 +104,17 @@ class ChapaSandbox:
     def __init__(self) -> None:
         self.state = SandboxState()
 
+    # Everything lives in the bounded store (cleared by the reset hook); a tx_ref is only
+    # unique within an account, so a transaction's id carries the account.
+
     def transaction(self, account: str, tx_ref: str) -> dict[str, Any] | None:
-        return self.state.get(f"txn:{tx_ref}", owner=account)
+        return self.state.get(f"txn:{account}:{tx_ref}", owner=account)
 
     def settings_of(self, account: str) -> dict[str, str]:
-        settings: dict[str, dict[str, str]] = self.state.extra.setdefault("settings", {})
-        return settings.setdefault(account, {})
+        settings = self.state.get(f"settings:{account}", owner=account)
+        if settings is None:
+            settings = self.state.put(f"settings:{account}", {}, owner=account)
+        return settings
 
     @staticmethod
     def transaction_json(txn: dict[str, Any]) -> dict[str, Any]:
@@ -200,8 +205,10 @@ class ChapaSandbox:
             "created_at": now,
             "updated_at": now,
         }
-        self.state.put(f"txn:{tx_ref}", txn, owner=account)
-        self.state.extra.setdefault("tokens", {})[txn["token"]] = (account, tx_ref)
+        self.state.put(f"txn:{account}:{tx_ref}", txn, owner=account)
+        self.state.put(
+            f"token:{txn['token']}", {"account": account, "tx_ref": tx_ref}, owner=account
+        )
         checkout = f"{mount_url(request)}{HOOK_PREFIX}/checkout/{txn['token']}"
         return ok("Hosted Link", {"checkout_url": checkout})
 
@@ -269,8 +276,8 @@ class ChapaSandbox:
     # --- hosted checkout and hooks ------------------------------------------------------------
 
     async def checkout(self, request: Request) -> Response:
-        found = self.state.extra.get("tokens", {}).get(request.path_params["token"])
-        txn = self.transaction(found[0], found[1]) if found else None
+        found = self.state.get(f"token:{request.path_params['token']}")
+        txn = self.transaction(found["account"], found["tx_ref"]) if found else None
         if txn is None or found is None:
             return HTMLResponse("<h1>This checkout link is not valid</h1>", status_code=404)
         if request.method == "GET":
@@ -288,7 +295,7 @@ class ChapaSandbox:
         txn.update(status=outcome, updated_at=_now())
         if outcome == "success":
             txn["charge"] = (txn["amount"] * _FEE_RATE).quantize(quantum)
-        self._notify(found[0], f"charge.{outcome}", txn)
+        self._notify(found["account"], f"charge.{outcome}", txn)
         return_url = txn.get("return_url")
         if is_form and isinstance(return_url, str) and return_url:
             query = urlencode({"trx_ref": txn["tx_ref"], "status": outcome})

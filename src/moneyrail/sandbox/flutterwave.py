@@ -110,17 +110,25 @@ class FlutterwaveSandbox:
         self.transaction_ids = _FIRST_TRANSACTION_ID
         self.refund_ids = _FIRST_REFUND_ID
 
+    # Everything lives in the bounded store (cleared by the reset hook); a tx_ref is only
+    # unique within an account, so a link's id carries the account.
+
     def link(self, account: str, tx_ref: str) -> dict[str, Any] | None:
-        return self.state.get(f"link:{tx_ref}", owner=account)
+        return self.state.get(f"link:{account}:{tx_ref}", owner=account)
+
+    def link_of(self, account: str, transaction_id: str) -> dict[str, Any] | None:
+        index = self.state.get(f"txnid:{transaction_id}", owner=account)
+        return self.link(account, index["tx_ref"]) if index else None
 
     def transaction(self, account: str, transaction_id: str) -> dict[str, Any] | None:
-        tx_ref = self.state.extra.setdefault("ids", {}).get(transaction_id)
-        link = self.link(account, tx_ref) if tx_ref else None
+        link = self.link_of(account, transaction_id)
         return link["transaction"] if link else None
 
     def settings_of(self, account: str) -> dict[str, str]:
-        settings: dict[str, dict[str, str]] = self.state.extra.setdefault("settings", {})
-        return settings.setdefault(account, {})
+        settings = self.state.get(f"settings:{account}", owner=account)
+        if settings is None:
+            settings = self.state.put(f"settings:{account}", {}, owner=account)
+        return settings
 
     # --- JSON shapes ------------------------------------------------------------------------
 
@@ -214,8 +222,10 @@ class FlutterwaveSandbox:
             "redirect_url": body.get("redirect_url"),
             "transaction": None,
         }
-        self.state.put(f"link:{tx_ref}", link, owner=account)
-        self.state.extra.setdefault("tokens", {})[link["token"]] = (account, tx_ref)
+        self.state.put(f"link:{account}:{tx_ref}", link, owner=account)
+        self.state.put(
+            f"token:{link['token']}", {"account": account, "tx_ref": tx_ref}, owner=account
+        )
         return ok("Hosted Link", {"link": self.checkout_url(request, link["token"])})
 
     @staticmethod
@@ -229,8 +239,7 @@ class FlutterwaveSandbox:
         return ok("Transaction fetched successfully", self.transaction_json(link))
 
     async def verify(self, request: Request, account: str, key: str) -> Response:
-        tx_ref = self.state.extra.setdefault("ids", {}).get(request.path_params["id"])
-        link = self.link(account, tx_ref) if tx_ref else None
+        link = self.link_of(account, request.path_params["id"])
         if link is None:
             return fail(400, "No transaction was found for this id")
         return ok("Transaction fetched successfully", self.transaction_json(link))
@@ -278,8 +287,8 @@ class FlutterwaveSandbox:
     # --- hosted page and hooks ----------------------------------------------------------------
 
     async def checkout(self, request: Request) -> Response:
-        found = self.state.extra.get("tokens", {}).get(request.path_params["token"])
-        link = self.link(found[0], found[1]) if found else None
+        found = self.state.get(f"token:{request.path_params['token']}")
+        link = self.link(found["account"], found["tx_ref"]) if found else None
         if link is None or found is None:
             return HTMLResponse("<h1>This payment link is not valid</h1>", status_code=404)
         if request.method == "GET":
@@ -305,8 +314,9 @@ class FlutterwaveSandbox:
             "created_at": _now(),
             "refunded": Decimal(0),
         }
-        self.state.extra.setdefault("ids", {})[str(self.transaction_ids)] = link["tx_ref"]
-        self._notify(found[0], "charge.completed", self.transaction_json(link))
+        index = {"tx_ref": link["tx_ref"]}
+        self.state.put(f"txnid:{self.transaction_ids}", index, owner=found["account"])
+        self._notify(found["account"], "charge.completed", self.transaction_json(link))
         status = link["transaction"]["status"]
         redirect = link.get("redirect_url")
         if is_form and isinstance(redirect, str) and redirect:

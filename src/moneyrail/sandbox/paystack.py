@@ -132,19 +132,19 @@ class PaystackSandbox:
 
     # --- store ------------------------------------------------------------------------------
 
+    # Everything lives in the bounded store (cleared by the reset hook); references and
+    # e-mails are only unique within an account, so their ids carry the account.
+
     def transaction(self, account: str, reference: str) -> dict[str, Any] | None:
-        return self.state.get(f"txn:{reference}", owner=account)
+        return self.state.get(f"txn:{account}:{reference}", owner=account)
 
     def by_id_or_reference(self, account: str, value: str) -> dict[str, Any] | None:
-        if value.isdigit():
-            reference = self.state.extra.setdefault("ids", {}).get(int(value))
-            if reference:
-                return self.transaction(account, reference)
-        return self.transaction(account, value)
+        index = self.state.get(f"txnid:{value}", owner=account) if value.isdigit() else None
+        return self.transaction(account, index["reference"] if index else value)
 
     def webhook_url(self, account: str) -> str | None:
-        urls: dict[str, str] = self.state.extra.setdefault("webhook_urls", {})
-        return urls.get(account)
+        settings = self.state.get(f"settings:{account}", owner=account) or {}
+        return settings.get("webhook_url")
 
     # --- JSON shapes ------------------------------------------------------------------------
 
@@ -308,9 +308,10 @@ class PaystackSandbox:
                 "international_format_phone": None,
             },
         }
-        self.state.put(f"txn:{reference}", txn, owner=account)
-        self.state.extra.setdefault("ids", {})[txn["id"]] = reference
-        self.state.extra.setdefault("access_codes", {})[access_code] = (account, key, reference)
+        self.state.put(f"txn:{account}:{reference}", txn, owner=account)
+        self.state.put(f"txnid:{txn['id']}", {"reference": reference}, owner=account)
+        payer = {"account": account, "key": key, "reference": reference}
+        self.state.put(f"access:{access_code}", payer, owner=account)
         checkout = f"{mount_url(request)}{HOOK_PREFIX}/checkout/{access_code}"
         return ok(
             "Authorization URL created",
@@ -459,7 +460,7 @@ class PaystackSandbox:
         if plan is None:
             return fail(404, "Plan not found")
         email = str(body.get("customer") or "")
-        saved = self.state.extra.get("authorizations", {}).get((account, email))
+        saved = self.state.get(f"auth:{account}:{email}", owner=account)
         code = body.get("authorization")
         if saved is None or (code and code != saved["authorization_code"]):
             return fail(400, "This customer has no reusable authorization", code="invalid_params")
@@ -576,11 +577,11 @@ class PaystackSandbox:
     # --- hosted checkout and hooks ------------------------------------------------------------
 
     async def checkout(self, request: Request) -> Response:
-        found = self.state.extra.get("access_codes", {}).get(request.path_params["access_code"])
-        txn = self.transaction(found[0], found[2]) if found else None
-        if txn is None:
+        found = self.state.get(f"access:{request.path_params['access_code']}")
+        txn = self.transaction(found["account"], found["reference"]) if found else None
+        if txn is None or found is None:
             return HTMLResponse("<h1>This checkout link is not valid</h1>", status_code=404)
-        account, key, reference = found
+        account, key, reference = found["account"], found["key"], found["reference"]
         if request.method == "GET":
             return HTMLResponse(_checkout_page(txn))
         is_form = request.headers.get("content-type", "").startswith(
@@ -598,9 +599,8 @@ class PaystackSandbox:
             txn["paid_at"] = _now()
             txn["fees"] = min(txn["amount"] * 15 // 1000 + 10_000, 200_000)
             saved = self.transaction_json(txn)["authorization"] | {"customer": txn["customer"]}
-            authorizations = self.state.extra.setdefault("authorizations", {})
             for customer_key in (txn["customer"]["email"], txn["customer"]["customer_code"]):
-                authorizations[(account, customer_key)] = saved
+                self.state.put(f"auth:{account}:{customer_key}", saved, owner=account)
         self._notify(account, key, f"charge.{outcome}", self.transaction_json(txn))
         callback = txn.get("callback_url")
         if is_form and callback:
@@ -646,12 +646,9 @@ class PaystackSandbox:
     async def settings(self, request: Request, account: str, key: str) -> Response:
         body = await _body(request) or {}
         url = body.get("webhook_url")
-        urls: dict[str, str] = self.state.extra.setdefault("webhook_urls", {})
-        if isinstance(url, str) and url:
-            urls[account] = url
-        else:
-            urls.pop(account, None)
-        return ok("Settings saved", {"webhook_url": urls.get(account)})
+        settings = {"webhook_url": url if isinstance(url, str) and url else None}
+        self.state.put(f"settings:{account}", settings, owner=account)
+        return ok("Settings saved", settings)
 
 
 def _checkout_page(txn: dict[str, Any]) -> str:
