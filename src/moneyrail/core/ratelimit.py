@@ -145,6 +145,12 @@ class RateLimiter:
         """Authenticated requests of a tenant today (UTC); None: of every tenant."""
         return int(await self.storage.get(_day_key(tenant_id or ALL_TENANTS)) or 0)
 
+    async def close(self) -> None:
+        client = getattr(getattr(self.storage, "bridge", None), "storage", None)
+        closer = getattr(client, "aclose", None)
+        if closer is not None:
+            await closer()
+
 
 def _day_key(tenant_id: str) -> str:
     return f"requests/{tenant_id}/{datetime.now(UTC):%Y%m%d}"
@@ -154,7 +160,7 @@ def create_rate_limiter(redis_url: str | None) -> RateLimiter:
     if redis_url:
         scheme, _, rest = redis_url.partition("://")
         uri = f"async+{scheme}://{rest}"
-        return RateLimiter(RedisStorage(uri, key_prefix="moneyrail"))
+        return RateLimiter(RedisStorage(uri, key_prefix="moneyrail", implementation="redispy"))
     return RateLimiter(MemoryStorage())
 
 
@@ -166,6 +172,13 @@ def limiter_of(app: Any) -> RateLimiter:
         app.state.rate_limiter = limiter
     assert isinstance(limiter, RateLimiter)
     return limiter
+
+
+async def close_rate_limiter(app: Any) -> None:
+    limiter = getattr(app.state, "rate_limiter", None)
+    if isinstance(limiter, RateLimiter):
+        app.state.rate_limiter = None
+        await limiter.close()
 
 
 def config_of(app: Any) -> RateLimitConfig:

@@ -1,9 +1,11 @@
-"""Identity at start-up: build the token configuration once (keys, argon2 parameters)."""
+"""Identity at start-up: build the token configuration once (keys, argon2 parameters);
+at shutdown: close the rate limiter's connections."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
+from moneyrail.core.ratelimit import close_rate_limiter
 from moneyrail.identity.config import auth_config
 
 
@@ -12,4 +14,4 @@ async def startup(app: FastAPI) -> None:
 
 
 async def shutdown(app: FastAPI) -> None:
-    return None
+    await close_rate_limiter(app)
