@@ -415,14 +415,15 @@ class PaystackConnector:
     def verify_webhook(
         self, *, headers: Mapping[str, str], body: bytes, secrets: tuple[str, ...], url: str
     ) -> WebhookEvent:
-        """Check `x-paystack-signature` against every given secret key (several are valid
-        during a key rotation; with none given, the connector's own secret key and any older
-        keys kept in the credentials' webhook secrets), then parse.
+        """Check `x-paystack-signature` against the given secret keys, the connector's own and
+        any older keys kept in the credentials' webhook secrets (several are valid during a
+        key rotation), then parse.
 
         Raises: InvalidWebhookSignature (missing, malformed or mismatched signature).
         """
         header = next((v for k, v in headers.items() if k.lower() == SIGNATURE_HEADER), None)
-        keys = secrets or (self._secret_key, *self._webhook_secrets)
+        # Paystack signs with the secret key, so the current one always counts.
+        keys = tuple(dict.fromkeys((*secrets, self._secret_key, *self._webhook_secrets)))
         verify_signature(header=header, body=body, keys=keys)
         try:
             payload = json.loads(body)
