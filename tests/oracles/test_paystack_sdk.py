@@ -45,7 +45,7 @@ from moneyrail.sandbox.app import create_sandbox_app
 
 # A fresh account per run: the served sandbox lives for the whole test session.
 KEY = f"sk_test_{uuid.uuid4().hex}"
-SPEC = Path(__file__).resolve().parents[2].parent / "shared/reference/openapi/paystack.yaml"
+SPEC = Path(__file__).resolve().parent / "specs" / "paystack.yaml"
 
 
 @pytest.fixture
