@@ -26,9 +26,7 @@ async def server(settings: Settings, engine: AsyncEngine) -> AsyncIterator[LiveS
 
 
 def _sdk_client(server: LiveServer) -> Client:
-    client = Client(
-        server.settings.twilio_test_account_sid, server.settings.twilio_test_auth_token
-    )
+    client = Client(server.settings.twilio_test_account_sid, server.settings.twilio_test_auth_token)
     # The SDK has no base-URL argument; its API domain's base_url is the documented hook.
     client.api.base_url = f"{server.url}/sandbox/twilio"
     return client
@@ -40,8 +38,8 @@ async def _callbacks(server: LiveServer, sid: str) -> list[dict]:
     return [c for c in listed.json()["callbacks"] if c["params"]["MessageSid"] == sid]
 
 
-async def _wait_for(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
+async def _wait_for(predicate, limit_seconds: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + limit_seconds
     while not await predicate():
         assert asyncio.get_running_loop().time() < deadline, "timed out"
         await asyncio.sleep(0.05)

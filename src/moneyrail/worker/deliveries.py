@@ -25,10 +25,18 @@ from moneyrail.webhooks.service import signing_secrets
 log = structlog.get_logger(__name__)
 
 
+def attempt_timeout_seconds(settings: Settings) -> float:
+    return max(0.1, min(settings.webhook_timeout_seconds, limits.webhook_timeout_seconds_max))
+
+
 def lease_seconds(settings: Settings) -> float:
-    """Longer than one attempt can take, so a live worker never loses its lease mid-attempt."""
-    timeout = min(settings.webhook_timeout_seconds, limits.webhook_timeout_seconds_max)
-    return max(settings.worker_lease_seconds, timeout * 2 + 5, limits.worker_lease_seconds_min)
+    """Longer than one attempt can take (each is cut off at its timeout and a batch holds no
+    more deliveries than run at once), so a live worker never loses its lease mid-attempt."""
+    return max(
+        settings.worker_lease_seconds,
+        attempt_timeout_seconds(settings) + limits.worker_lease_margin_seconds,
+        limits.worker_lease_seconds_min,
+    )
 
 
 class DeliveryPump:
@@ -36,8 +44,10 @@ class DeliveryPump:
         self.settings = settings
         self.db = db
         self.worker_id = worker_id
-        timeout = min(settings.webhook_timeout_seconds, limits.webhook_timeout_seconds_max)
+        timeout = attempt_timeout_seconds(settings)
         concurrency = max(1, min(settings.worker_concurrency, limits.worker_concurrency_max))
+        self.concurrency = concurrency
+        self.timeout = timeout
         self.client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,
@@ -53,7 +63,7 @@ class DeliveryPump:
             await bypass_tenant_scope(session)
             return await repository.claim(
                 session,
-                limit=limit,
+                limit=min(limit, self.concurrency),
                 lease_seconds=lease_seconds(self.settings),
                 worker_id=self.worker_id,
             )
@@ -94,10 +104,11 @@ class DeliveryPump:
                     require_https=self.settings.is_production,
                     allow_private=self.settings.webhook_private_targets_allowed,
                 )
-                status_code, response_body = await self._post(c)
+                async with asyncio.timeout(self.timeout):
+                    status_code, response_body = await self._post(c)
             except urlpolicy.WebhookUrlRefused as exc:
                 error = f"refused: {exc.detail}"
-            except httpx.TimeoutException:
+            except (httpx.TimeoutException, TimeoutError):
                 error = "timeout"
             except httpx.HTTPError as exc:
                 error = f"{type(exc).__name__}: {exc}"[: limits.webhook_attempt_error_chars_max]
