@@ -2,6 +2,10 @@ from __future__ import annotations
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from moneyrail.identity.roles import Role
+from tests.factories import add_api_key, make_tenant
 
 
 async def test_health(client: httpx.AsyncClient) -> None:
@@ -60,10 +64,14 @@ async def test_route_template_keeps_path_parameters() -> None:
     assert seen == ["/api/v1/ledger/accounts/{account_id}"]
 
 
-async def test_stats(client: httpx.AsyncClient) -> None:
-    system = (await client.get("/monitoring/stats/system")).json()
+async def test_stats(client: httpx.AsyncClient, session: AsyncSession) -> None:
+    tenant = await make_tenant(session, role=Role.admin)
+    viewer = await add_api_key(session, tenant, role=Role.viewer)
+    assert (await client.get("/monitoring/stats/system")).status_code == 401
+    assert (await client.get("/monitoring/stats/cache", headers=viewer.headers)).status_code == 403
+    system = (await client.get("/monitoring/stats/system", headers=tenant.headers)).json()
     assert system["memory"]["total_bytes"] > 0
-    cache = (await client.get("/monitoring/stats/cache")).json()
+    cache = (await client.get("/monitoring/stats/cache", headers=tenant.headers)).json()
     assert cache["backend"] in ("memory", "redis")
 
 

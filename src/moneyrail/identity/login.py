@@ -25,6 +25,7 @@ from moneyrail.identity.repository import repository
 from moneyrail.identity.roles import ROLE_SCOPES, Role
 from moneyrail.identity.service import (
     UserNotFound,
+    bind_to_user,
     check_password_policy,
     identity,
     normalize_email,
@@ -130,7 +131,7 @@ class LoginService:
         if user is None:
             await security.verify_password(None, password)
             raise InvalidGrant("the e-mail or password is wrong")
-        await set_tenant(session, _tenant_key(user))
+        await bind_to_user(session, user)
         now = datetime.now(UTC)
         if user.locked_until is not None and user.locked_until > now:
             await self._failed_login(session, user, reason="locked", now=now)
@@ -500,6 +501,7 @@ async def change_password(
         user = await repository.user(session, subject.actor_id, for_update=True)
     if user is None or subject.actor_type != "user":
         raise UserNotFound("only users have passwords")
+    await bind_to_user(session, user)
     now = datetime.now(UTC)
     if not await security.verify_password(user.password_hash, current_password):
         await login._failed_login(session, user, reason="password", now=now)

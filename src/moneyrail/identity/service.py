@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.audit.service import audit
 from moneyrail.core import limits, security
+from moneyrail.core.db import bypass_tenant_scope, set_tenant
 from moneyrail.core.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 from moneyrail.core.ids import new_id
 from moneyrail.core.pagination import PageParams, make_page, paginate_by_key
@@ -76,6 +77,15 @@ def check_password_policy(password: str, *, email: str | None = None) -> None:
 
 def normalize_email(email: str) -> str:
     return email.strip().lower()
+
+
+async def bind_to_user(session: AsyncSession, user: User) -> None:
+    """Scope the transaction to the user's tenant; platform administrators have none, so
+    their own rows are reached through the bypass scope."""
+    if user.tenant_id is None:
+        await bypass_tenant_scope(session)
+    else:
+        await set_tenant(session, user.tenant_id)
 
 
 class IdentityService:
@@ -378,6 +388,7 @@ class IdentityService:
             user = await repository.user(session, subject.actor_id)
         if user is None or subject.actor_type != "user":
             raise UserNotFound("only users have a profile to update")
+        await bind_to_user(session, user)
         before = {"name": user.name, "mobile": user.mobile}
         if name is not None:
             user.name = name

@@ -1,13 +1,13 @@
 """Health, readiness, liveness, Prometheus metrics and statistics. No credentials needed for
-the health probes and metrics (they carry no tenant data); statistics need them once identity
-declares a platform scope."""
+the health probes and metrics (they carry no tenant data, and probes and scrapers have none);
+statistics need the `monitoring:read` scope."""
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -15,9 +15,13 @@ from moneyrail import __version__
 from moneyrail.core import metrics
 from moneyrail.core.cache import Cache
 from moneyrail.core.db import database_of
+from moneyrail.identity.deps import require
+from moneyrail.identity.subject import AuthSubject
 from moneyrail.monitoring import service
 
 router = APIRouter(tags=["monitoring"])
+# Statistics describe the whole installation: tenant administrators and platform admins.
+MonitoringRead = Annotated[AuthSubject, Depends(require(scope="monitoring:read"))]
 STARTED_AT = time.time()
 
 
@@ -86,10 +90,10 @@ async def prometheus_metrics(request: Request) -> Response:
 
 
 @router.get("/monitoring/stats/system", summary="CPU, memory and disk")
-async def system() -> dict[str, Any]:
+async def system(subject: MonitoringRead) -> dict[str, Any]:
     return service.system_stats()
 
 
 @router.get("/monitoring/stats/cache", summary="Cache statistics")
-async def cache_stats(request: Request) -> dict[str, Any]:
+async def cache_stats(request: Request, subject: MonitoringRead) -> dict[str, Any]:
     return await _cache(request).stats()
