@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from moneyrail.banking.amortization import ScheduleInputError, add_months, emi, schedule
+from moneyrail.banking.amortization import (
+    Due,
+    ScheduleInputError,
+    add_months,
+    allocate,
+    emi,
+    schedule,
+)
 from moneyrail.core import limits
 
 
@@ -96,3 +103,37 @@ def test_every_schedule_closes_to_zero(
     # Every instalment but the last is the EMI (unless the loan closed early).
     assert all(i.payment == plan.emi for i in items[:-1] if i.opening_balance > i.principal)
     assert sorted(i.due_date for i in items) == [i.due_date for i in items]
+
+
+dues = st.lists(
+    st.builds(
+        Due,
+        interest=st.integers(min_value=0, max_value=10**6),
+        principal=st.integers(min_value=0, max_value=10**7),
+    ),
+    max_size=24,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(dues=dues, data=st.data())
+def test_allocation_pays_interest_first_in_due_order(dues: list[Due], data: st.DataObject) -> None:
+    owed = sum(d.total for d in dues)
+    amount = data.draw(st.integers(min_value=0, max_value=owed))
+    shares = allocate(dues, amount)
+    assert sum(s.total for s in shares) == amount
+    assert all(
+        0 <= s.interest <= d.interest and 0 <= s.principal <= d.principal
+        for s, d in zip(shares, dues, strict=True)
+    )
+    # Nothing reaches an instalment (or its principal) before everything ahead of it is paid.
+    for index, (share, due) in enumerate(zip(shares, dues, strict=True)):
+        if share.principal:
+            assert share.interest == due.interest
+        if share.total:
+            assert all(s == d for s, d in zip(shares[:index], dues[:index], strict=True))
+
+
+def test_allocation_refuses_overpayment() -> None:
+    with pytest.raises(ScheduleInputError):
+        allocate([Due(interest=1, principal=2)], 4)

@@ -10,6 +10,7 @@ the loan closes at zero.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, localcontext
@@ -149,3 +150,35 @@ def schedule(
         emi=payment,
         installments=tuple(installments),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """What an instalment still owes (or, from `allocate`, what it receives)."""
+
+    interest: int
+    principal: int
+
+    @property
+    def total(self) -> int:
+        return self.interest + self.principal
+
+
+def allocate(dues: Sequence[Due], amount: int) -> list[Due]:
+    """Split a repayment over instalments in due order, each one's interest before its
+    principal; returns what each instalment receives.
+
+    Raises:
+        ScheduleInputError: a negative amount, or more than the instalments owe.
+    """
+    if amount < 0 or amount > sum(due.total for due in dues):
+        raise ScheduleInputError("a repayment must be between zero and the amount owed")
+    shares: list[Due] = []
+    left = amount
+    for due in dues:
+        interest = min(left, due.interest)
+        principal = min(left - interest, due.principal)
+        left -= interest + principal
+        shares.append(Due(interest=interest, principal=principal))
+    invariant(left == 0, "a repayment is allocated in full")
+    return shares

@@ -10,7 +10,9 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from moneyrail.banking import schemas
 from moneyrail.banking.accounts_service import accounts
+from moneyrail.banking.movements_service import movements
 from moneyrail.banking.permissions import BankingAdmin, BankingRead, BankingWrite
+from moneyrail.banking.reports_service import reports
 from moneyrail.banking.statements import render_csv, render_pdf
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import problem_responses
@@ -77,7 +79,7 @@ async def deposit(
     idem: IdempotencyRequired,
 ) -> Any:
     async def handler() -> schemas.TransactionOut:
-        return await accounts.deposit(session, subject=subject, number=number, data=body)
+        return await movements.deposit(session, subject=subject, number=number, data=body)
 
     return await idem.run(session, tenant_id=subject.tenant_id, handler=handler, status_code=201)
 
@@ -96,7 +98,7 @@ async def withdraw(
     idem: IdempotencyRequired,
 ) -> Any:
     async def handler() -> schemas.TransactionOut:
-        return await accounts.withdraw(session, subject=subject, number=number, data=body)
+        return await movements.withdraw(session, subject=subject, number=number, data=body)
 
     return await idem.run(session, tenant_id=subject.tenant_id, handler=handler, status_code=201)
 
@@ -115,7 +117,7 @@ async def transfer(
     idem: IdempotencyRequired,
 ) -> Any:
     async def handler() -> schemas.TransactionOut:
-        return await accounts.transfer(session, subject=subject, number=number, data=body)
+        return await movements.transfer(session, subject=subject, number=number, data=body)
 
     return await idem.run(session, tenant_id=subject.tenant_id, handler=handler, status_code=201)
 
@@ -129,7 +131,7 @@ async def list_transactions(
     since: Annotated[date | None, Query(alias="from")] = None,
     until: Annotated[date | None, Query(alias="to")] = None,
 ) -> Page[schemas.TransactionOut]:
-    rows, cursor = await accounts.transactions(
+    rows, cursor = await movements.history(
         session,
         tenant_id=subject.tenant_id,
         number=number,
@@ -174,7 +176,7 @@ async def statement(
     ] = None,
     format: schemas.StatementFormat = schemas.StatementFormat.json,
 ) -> Any:
-    result = await accounts.statement(
+    result = await reports.statement(
         session,
         tenant_id=subject.tenant_id,
         number=number,
@@ -231,6 +233,6 @@ async def daily_summary(
     session: SessionDep,
     day: Annotated[date | None, Query(alias="date", description="UTC day; default: today.")] = None,
 ) -> Any:
-    return await accounts.daily_summary(
+    return await reports.daily_summary(
         session, tenant_id=subject.tenant_id, day=day or datetime.now(UTC).date()
     )

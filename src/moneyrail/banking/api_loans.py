@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from moneyrail.banking import schemas
+from moneyrail.banking.loan_views import loan_views
 from moneyrail.banking.loans_service import loans
 from moneyrail.banking.permissions import BankingAdmin, BankingApprove, BankingRead, BankingWrite
 from moneyrail.banking.service import banking
@@ -42,7 +43,7 @@ async def list_loans(
     customer_id: Annotated[str | None, Query(max_length=40)] = None,
     status: schemas.LoanStatus | None = None,
 ) -> Page[schemas.LoanOut]:
-    rows, cursor = await loans.list_loans(
+    rows, cursor = await loan_views.list_loans(
         session,
         tenant_id=subject.tenant_id,
         params=params,
@@ -54,7 +55,7 @@ async def list_loans(
 
 @router.get("/loans/{loan_id}", response_model=schemas.LoanOut, responses=problem_responses(404))
 async def get_loan(loan_id: str, subject: BankingRead, session: SessionDep) -> Any:
-    return await loans.get(session, tenant_id=subject.tenant_id, loan_id=loan_id)
+    return await loan_views.get(session, tenant_id=subject.tenant_id, loan_id=loan_id)
 
 
 @router.get(
@@ -63,7 +64,7 @@ async def get_loan(loan_id: str, subject: BankingRead, session: SessionDep) -> A
     responses=problem_responses(404),
 )
 async def loan_schedule(loan_id: str, subject: BankingRead, session: SessionDep) -> Any:
-    return await loans.schedule(session, tenant_id=subject.tenant_id, loan_id=loan_id)
+    return await loan_views.schedule(session, tenant_id=subject.tenant_id, loan_id=loan_id)
 
 
 @router.post(

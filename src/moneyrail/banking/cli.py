@@ -13,6 +13,11 @@ jobs_app = typer.Typer(
 )
 
 
+@jobs_app.callback()
+def _jobs() -> None:
+    """Scheduled jobs, run once per call (for cron or a scheduler)."""
+
+
 @jobs_app.command("interest-accrual")
 def interest_accrual(
     day: Annotated[

@@ -15,7 +15,6 @@ from datetime import date, timedelta
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moneyrail.banking.accounts_service import accounts, start_of
 from moneyrail.banking.interest import (
     daily_accrual,
     is_month_end,
@@ -23,6 +22,7 @@ from moneyrail.banking.interest import (
     split_credit,
 )
 from moneyrail.banking.models import BankAccount
+from moneyrail.banking.movements_service import movements, start_of
 from moneyrail.banking.repository import repository
 from moneyrail.banking.service import banking
 from moneyrail.core import limits
@@ -148,7 +148,7 @@ class InterestService:
             description=description,
             metadata={"bank_transaction_id": txn_id, "kind": "interest"},
         )
-        await accounts.journal(
+        await movements.journal(
             session,
             subject=None,
             tenant_id=tenant_id,

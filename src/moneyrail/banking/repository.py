@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Select, case, func, literal, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert
@@ -30,7 +30,10 @@ Lock = Literal["share", "update"] | None
 Row = Branch | Customer | BankAccount | BankTransaction | Loan | LoanInstallment | LoanRepayment
 
 
-def _locked(stmt: Select[Any], lock: Lock) -> Select[Any]:
+S = TypeVar("S", bound=Select[Any])
+
+
+def _locked(stmt: S, lock: Lock) -> S:
     if lock == "update":
         return stmt.with_for_update()
     if lock == "share":
@@ -71,7 +74,7 @@ class BankingRepository:
         self, session: AsyncSession, tenant_id: str, params: PageParams
     ) -> Sequence[Branch]:
         stmt = select(Branch).where(Branch.tenant_id == tenant_id)
-        return (await session.scalars(paginate_by_key(stmt, Branch.id, params))).all()
+        return (await session.scalars(paginate_by_key(stmt, Branch.id.expression, params))).all()
 
     # --- customers ----------------------------------------------------------------------------
 
@@ -97,21 +100,29 @@ class BankingRepository:
         if query:
             needle = query.lower()
             escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            # Substring matches and near misses (typos) both use the trigram index.
-            stmt = stmt.where(
-                or_(
-                    Customer.search_text.like(f"%{escaped}%", escape="\\"),
-                    literal(needle).op("<%")(Customer.search_text),
-                )
-            )
-        return (await session.scalars(paginate_by_key(stmt, Customer.id, params))).all()
+            # A substring search served by the trigram index.
+            stmt = stmt.where(Customer.search_text.like(f"%{escaped}%", escape="\\"))
+        return (await session.scalars(paginate_by_key(stmt, Customer.id.expression, params))).all()
+
+    async def similar_customers(
+        self, session: AsyncSession, tenant_id: str, query: str, *, limit: int
+    ) -> Sequence[Customer]:
+        """Near misses (typos) by trigram word similarity, best first."""
+        needle = literal(query.lower())
+        stmt = (
+            select(Customer)
+            .where(Customer.tenant_id == tenant_id, needle.op("<%")(Customer.search_text))
+            .order_by(func.word_similarity(needle, Customer.search_text).desc(), Customer.id)
+            .limit(limit)
+        )
+        return (await session.scalars(stmt)).all()
 
     # --- accounts -----------------------------------------------------------------------------
 
     async def next_account_sequence(self, session: AsyncSession, tenant_id: str, day: date) -> int:
         """The next number of the day for this tenant (a row lock serialises concurrent opens)."""
-        stmt = insert(AccountNumberSequence).values(tenant_id=tenant_id, day=day, last_value=1)
-        stmt = stmt.on_conflict_do_update(
+        base = insert(AccountNumberSequence).values(tenant_id=tenant_id, day=day, last_value=1)
+        stmt = base.on_conflict_do_update(
             index_elements=[AccountNumberSequence.tenant_id, AccountNumberSequence.day],
             set_={"last_value": AccountNumberSequence.last_value + 1},
         ).returning(AccountNumberSequence.last_value)
@@ -151,7 +162,9 @@ class BankingRepository:
         stmt = select(BankAccount).where(
             BankAccount.tenant_id == tenant_id, BankAccount.customer_id == customer_id
         )
-        return (await session.scalars(paginate_by_key(stmt, BankAccount.id, params))).all()
+        return (
+            await session.scalars(paginate_by_key(stmt, BankAccount.id.expression, params))
+        ).all()
 
     async def account_numbers(
         self, session: AsyncSession, tenant_id: str, account_ids: set[str]
@@ -200,7 +213,9 @@ class BankingRepository:
             stmt = stmt.where(BankTransaction.created_at >= since)
         if until is not None:
             stmt = stmt.where(BankTransaction.created_at < until)
-        return (await session.scalars(paginate_by_key(stmt, BankTransaction.id, params))).all()
+        return (
+            await session.scalars(paginate_by_key(stmt, BankTransaction.id.expression, params))
+        ).all()
 
     async def movements(
         self,
@@ -282,7 +297,7 @@ class BankingRepository:
             stmt = stmt.where(Loan.customer_id == customer_id)
         if status is not None:
             stmt = stmt.where(Loan.status == status)
-        return (await session.scalars(paginate_by_key(stmt, Loan.id, params))).all()
+        return (await session.scalars(paginate_by_key(stmt, Loan.id.expression, params))).all()
 
     async def installments(
         self, session: AsyncSession, tenant_id: str, loan_id: str
@@ -302,10 +317,10 @@ class BankingRepository:
     async def save_settings(
         self, session: AsyncSession, tenant_id: str, *, savings_rate: Decimal, actor_id: str
     ) -> BankSettings:
-        stmt = insert(BankSettings).values(
+        base = insert(BankSettings).values(
             tenant_id=tenant_id, savings_rate=savings_rate, updated_by=actor_id
         )
-        stmt = stmt.on_conflict_do_update(
+        stmt = base.on_conflict_do_update(
             index_elements=[BankSettings.tenant_id],
             set_={"savings_rate": savings_rate, "updated_by": actor_id, "updated_at": func.now()},
         ).returning(BankSettings)

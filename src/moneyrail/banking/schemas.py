@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from moneyrail.core import limits
 from moneyrail.core.money import CurrencyCode, MoneyModel, PositiveMoneyModel
@@ -71,11 +71,15 @@ Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9]{7,15}$")]
 BranchCode = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z0-9_-]{2,20}$")
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9_-]{2,20}$"),
+    AfterValidator(str.upper),
 ]
 # Indian Financial System Code: four letters, a zero, six letters or digits.
 Ifsc = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z]{4}0[A-Z0-9]{6}$")
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z]{4}0[A-Za-z0-9]{6}$"),
+    AfterValidator(str.upper),
 ]
 AccountNumber = Annotated[str, StringConstraints(pattern=r"^AC-\d{8}-\d{6}$")]
 Rate = Annotated[Decimal, Field(ge=0, le=limits.loan_annual_rate_percent_max, decimal_places=4)]

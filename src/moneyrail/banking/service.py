@@ -326,7 +326,14 @@ class BankingService:
     async def search_customers(
         self, session: AsyncSession, *, tenant_id: str, params: PageParams, query: str | None
     ) -> tuple[list[Customer], str | None]:
+        """Substring matches on name, e-mail and phone; when there are none at all, the closest
+        near misses (typos) instead, best first, on one page."""
         rows = await repository.customers(session, tenant_id, params, query=query)
+        if query and not rows and params.cursor is None:
+            similar = await repository.similar_customers(
+                session, tenant_id, query, limit=params.limit
+            )
+            return list(similar), None
         return make_page(rows, params, lambda row: row.id)
 
     async def _check_email_free(
