@@ -4,7 +4,7 @@
    `Configuration.environments[Environment.SANDBOX][Server.DEFAULT]` (it has no base-URL
    argument): OAuth client credentials, create an order, capture it after the payer's
    approval, refund the capture; answers parsed into the SDK's own models.
-2. PayPal's published OpenAPI documents (`shared/reference/openapi/paypal_*.json`, from
+2. PayPal's published OpenAPI documents (`tests/oracles/specs/paypal_*.json`, from
    paypal/paypal-rest-api-specifications): every JSON request our connector sends and every
    answer the sandbox gives along a payment's and a subscription's life are validated with
    `jsonschema` against the operation's schema.
@@ -51,7 +51,7 @@ from tests.sandbox.helpers import credentials
 
 CLIENT_ID = "AVoracleClient"
 CLIENT_SECRET = "EKoracleSecret"
-SPECS = Path(__file__).resolve().parents[2].parent / "shared/reference/openapi"
+SPECS = Path(__file__).resolve().parent / "specs"
 SPEC_FILES = (
     "paypal_checkout_orders_v2.json",
     "paypal_payments_payment_v2.json",

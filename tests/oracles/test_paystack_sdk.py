@@ -5,7 +5,7 @@
    overriding `pypaystack2.base_clients.AbstractAPIClient._BASE_URL` (its only base-URL
    hook): initialize, verify, refund and fetch a refund, each answer parsed by the SDK's own
    pydantic models, and its webhook check accepting the sandbox's signatures.
-2. Paystack's published OpenAPI document (`shared/reference/openapi/paystack.yaml`, from
+2. Paystack's published OpenAPI document (`tests/oracles/specs/paystack.yaml`, from
    PaystackOSS/openapi): every request our connector sends and every answer the sandbox gives
    on the way through a payment's life is validated against it with `openapi-core`.
 """

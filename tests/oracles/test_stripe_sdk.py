@@ -6,7 +6,7 @@
 2. The SDK's webhook helpers: `Webhook.construct_event` / `WebhookSignature.verify_header`
    accept the sandbox's signatures, and our verifier accepts headers made by
    `WebhookSignature.generate_signature_header`.
-3. Stripe's published example objects (`shared/reference/openapi/stripe-fixtures3.json`,
+3. Stripe's published example objects (`tests/oracles/specs/stripe-fixtures3.json`,
    what stripe-mock answers): the sandbox's objects use only fields Stripe has, with the
    same JSON types.
 """
@@ -28,9 +28,7 @@ from tests.sandbox.helpers import credentials
 
 KEY = "sk_test_51Oracle"
 SECRET = "whsec_oracle"
-FIXTURES = (
-    Path(__file__).resolve().parents[2].parent / "shared/reference/openapi/stripe-fixtures3.json"
-)
+FIXTURES = Path(__file__).resolve().parent / "specs" / "stripe-fixtures3.json"
 
 
 @pytest.fixture
