@@ -17,7 +17,7 @@ from moneyrail.core.db import rls_statements
 revision: str = "20261123_payments"
 down_revision: str | Sequence[str] | None = None
 branch_labels: str | Sequence[str] | None = ("payments",)
-depends_on: str | Sequence[str] | None = ("20261123_core", "20261123_identity")
+depends_on: str | Sequence[str] | None = ("20261123_core", "20261123_identity", "20261123_ledger")
 
 PAYMENT_STATUSES = (
     "created",

@@ -119,12 +119,8 @@ def sandbox_credentials(seed: bytes, *, tenant_id: str, provider: str) -> Creden
             values = {"key_id": f"rzp_test_{part('id', 14)}", "key_secret": part("secret")}
             hooks = (part("webhook", 32),)
         case "paypal":
-            values = {
-                "client_id": f"sandbox-{part('id')}",
-                "client_secret": part("secret", 32),
-                "webhook_id": f"WH-{part('webhook', 17).upper()}",
-            }
-            hooks = ()
+            values = {"client_id": f"sandbox-{part('id')}", "client_secret": part("secret", 32)}
+            hooks = (f"WH-{part('webhook', 17).upper()}",)  # PayPal's "secrets" are webhook ids
         case "flutterwave":
             values = {"secret_key": f"FLWSECK_TEST-{part('key', 32)}-X"}
             hooks = (part("webhook", 32),)

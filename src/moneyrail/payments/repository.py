@@ -205,20 +205,36 @@ class PaymentsRepository:
         )
         return [(row[0], row[1]) for row in (await session.execute(stmt)).all()]
 
+    async def payments_with_pending_refunds(
+        self, session: AsyncSession, *, before: datetime, limit: int
+    ) -> Sequence[tuple[str, str]]:
+        """(tenant, payment) pairs with a refund the provider has not settled yet."""
+        stmt = (
+            select(Refund.tenant_id, Refund.payment_id)
+            .where(
+                Refund.status == "pending",
+                Refund.provider_refund_id.is_not(None),
+                Refund.updated_at < before,
+            )
+            .group_by(Refund.tenant_id, Refund.payment_id)
+            .order_by(func.min(Refund.updated_at))
+            .limit(limit)
+        )
+        return [(row[0], row[1]) for row in (await session.execute(stmt)).all()]
+
     async def lock_for_polling(
-        self, session: AsyncSession, *, tenant_id: str, payment_id: str, statuses: Sequence[str]
+        self,
+        session: AsyncSession,
+        *,
+        tenant_id: str,
+        payment_id: str,
+        statuses: Sequence[str] | None = None,
     ) -> Payment | None:
         """The payment, locked, unless another poller holds it or it moved on."""
-        stmt = (
-            select(Payment)
-            .where(
-                Payment.tenant_id == tenant_id,
-                Payment.id == payment_id,
-                Payment.status.in_(statuses),
-            )
-            .with_for_update(skip_locked=True)
-            .execution_options(populate_existing=True)
-        )
+        stmt = select(Payment).where(Payment.tenant_id == tenant_id, Payment.id == payment_id)
+        if statuses is not None:
+            stmt = stmt.where(Payment.status.in_(statuses))
+        stmt = stmt.with_for_update(skip_locked=True).execution_options(populate_existing=True)
         return await session.scalar(stmt)
 
     # --- refunds ----------------------------------------------------------------------------
@@ -240,6 +256,17 @@ class PaymentsRepository:
             Refund.provider_refund_id == provider_refund_id,
         )
         return await session.scalar(stmt.with_for_update())
+
+    async def refunds_of(
+        self, session: AsyncSession, *, tenant_id: str, payment_id: str
+    ) -> Sequence[Refund]:
+        stmt = (
+            select(Refund)
+            .where(Refund.tenant_id == tenant_id, Refund.payment_id == payment_id)
+            .order_by(Refund.id)
+            .with_for_update()
+        )
+        return (await session.scalars(stmt)).all()
 
     async def refund_totals(
         self, session: AsyncSession, *, tenant_id: str, payment_id: str

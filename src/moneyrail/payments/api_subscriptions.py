@@ -1,0 +1,136 @@
+"""Subscriptions: create, read, cancel, pause, resume."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+
+from moneyrail.core.db import SessionDep
+from moneyrail.core.errors import problem_responses
+from moneyrail.core.idempotency import IdempotencyOptional, IdempotencyRequired
+from moneyrail.identity.deps import require
+from moneyrail.identity.subject import AuthSubject
+from moneyrail.payments import views
+from moneyrail.payments.deps import Runtime
+from moneyrail.payments.schemas import CreateSubscriptionIn, SubscriptionOut
+from moneyrail.payments.subscriptions import subscriptions as subscription_service
+
+PaymentsRead = Annotated[AuthSubject, Depends(require(scope="payments:read"))]
+PaymentsWrite = Annotated[AuthSubject, Depends(require(scope="payments:write"))]
+
+router = APIRouter(tags=["payments"])
+ERRORS = problem_responses(404, 409, 422, 502, 503, 504)
+
+
+@router.post(
+    "/subscriptions",
+    status_code=201,
+    response_model=SubscriptionOut,
+    summary="Create a subscription",
+    responses=problem_responses(400, 422, 502, 503, 504),
+)
+async def create_subscription(
+    body: CreateSubscriptionIn,
+    subject: PaymentsWrite,
+    session: SessionDep,
+    idem: IdempotencyRequired,
+    runtime: Runtime,
+) -> JSONResponse:
+    """On a provider plan (`plan_id`) or a plan created now (`plan`). Renewal charges are
+    recorded as payments with this subscription's id."""
+
+    async def handler() -> SubscriptionOut:
+        assert idem.key is not None
+        sub = await subscription_service.create(
+            session, subject=subject, runtime=runtime, body=body, idempotency_key=idem.key
+        )
+        return views.subscription_out(sub)
+
+    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler, status_code=201)
+
+
+@router.get(
+    "/subscriptions/{subscription_id}",
+    response_model=SubscriptionOut,
+    summary="A subscription",
+    responses=problem_responses(404),
+)
+async def get_subscription(
+    subscription_id: str, subject: PaymentsRead, session: SessionDep
+) -> SubscriptionOut:
+    sub = await subscription_service.get(
+        session, tenant_id=subject.tenant_id, subscription_id=subscription_id
+    )
+    return views.subscription_out(sub)
+
+
+async def _act(
+    action: str,
+    subscription_id: str,
+    subject: AuthSubject,
+    session: SessionDep,
+    idem: IdempotencyRequired | IdempotencyOptional,
+    runtime: Runtime,
+) -> JSONResponse:
+    async def handler() -> SubscriptionOut:
+        sub = await subscription_service.act(
+            session,
+            subject=subject,
+            runtime=runtime,
+            subscription_id=subscription_id,
+            action=action,
+            idempotency_key=idem.key or f"{action}:{subscription_id}",
+        )
+        return views.subscription_out(sub)
+
+    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler)
+
+
+@router.delete(
+    "/subscriptions/{subscription_id}",
+    response_model=SubscriptionOut,
+    summary="Cancel a subscription",
+    responses=ERRORS,
+)
+async def cancel_subscription(
+    subscription_id: str,
+    subject: PaymentsWrite,
+    session: SessionDep,
+    idem: IdempotencyOptional,
+    runtime: Runtime,
+) -> JSONResponse:
+    return await _act("cancel", subscription_id, subject, session, idem, runtime)
+
+
+@router.post(
+    "/subscriptions/{subscription_id}/pause",
+    response_model=SubscriptionOut,
+    summary="Pause a subscription's billing",
+    responses=ERRORS,
+)
+async def pause_subscription(
+    subscription_id: str,
+    subject: PaymentsWrite,
+    session: SessionDep,
+    idem: IdempotencyRequired,
+    runtime: Runtime,
+) -> JSONResponse:
+    return await _act("pause", subscription_id, subject, session, idem, runtime)
+
+
+@router.post(
+    "/subscriptions/{subscription_id}/resume",
+    response_model=SubscriptionOut,
+    summary="Resume a paused subscription",
+    responses=ERRORS,
+)
+async def resume_subscription(
+    subscription_id: str,
+    subject: PaymentsWrite,
+    session: SessionDep,
+    idem: IdempotencyRequired,
+    runtime: Runtime,
+) -> JSONResponse:
+    return await _act("resume", subscription_id, subject, session, idem, runtime)

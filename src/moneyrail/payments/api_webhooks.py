@@ -1,0 +1,102 @@
+"""Inbound webhooks from the payment providers.
+
+`POST /api/v1/webhooks/providers/{provider}?tenant=<tenant id>` (and the same under
+`/api/v1/webhooks/{provider}`, the path the older integrations used). Only the six payment
+providers match these routes, so other domains' provider webhooks (`/webhooks/providers/
+twilio`, …) stay theirs and an unknown provider is a 404. No API key: the provider's
+signature over the raw body, checked with the named tenant's secrets, is the credential.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from starlette.convertors import Convertor, register_url_convertor
+
+from moneyrail.core.db import SessionDep
+from moneyrail.core.errors import problem_responses
+from moneyrail.payments.deps import Runtime
+from moneyrail.payments.routing import PAYMENT_PROVIDERS
+from moneyrail.payments.webhooks_inbound import inbound
+
+
+class PaymentProviderConvertor(Convertor[str]):
+    regex = "|".join(PAYMENT_PROVIDERS)
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("payment_provider", PaymentProviderConvertor())
+
+router = APIRouter(tags=["webhooks"])
+Tenant = Annotated[
+    str | None,
+    Query(
+        alias="tenant",
+        max_length=40,
+        description="The tenant whose secrets sign these events (see GET /services).",
+    ),
+]
+
+
+async def _receive(
+    request: Request, provider: str, tenant: str | None, session: SessionDep, runtime: Runtime
+) -> dict[str, Any]:
+    body = await request.body()
+    result = await inbound.receive(
+        session,
+        runtime=runtime,
+        provider=provider,
+        tenant_id=tenant,
+        headers=dict(request.headers),
+        body=body,
+        url=str(request.url),
+    )
+    return {
+        "received": True,
+        "event_id": result.event_id,
+        "type": result.event_type,
+        "duplicate": result.duplicate,
+    }
+
+
+@router.post(
+    "/webhooks/providers/{provider:payment_provider}",
+    summary="Receive a payment provider's webhook",
+    responses=problem_responses(401, 503),
+    openapi_extra={
+        "parameters": [
+            {
+                "name": "provider",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "enum": list(PAYMENT_PROVIDERS)},
+            }
+        ]
+    },
+)
+async def provider_webhook(
+    request: Request, session: SessionDep, runtime: Runtime, tenant: Tenant = None
+) -> dict[str, Any]:
+    """Verified over the raw body, applied once per provider event id; 401 when the
+    signature does not verify (nothing changes)."""
+    provider: str = request.path_params["provider"]
+    return await _receive(request, provider, tenant, session, runtime)
+
+
+@router.post(
+    "/webhooks/{provider:payment_provider}",
+    summary="Receive a payment provider's webhook (older path)",
+    responses=problem_responses(401, 503),
+    include_in_schema=False,
+)
+async def provider_webhook_alias(
+    request: Request, session: SessionDep, runtime: Runtime, tenant: Tenant = None
+) -> dict[str, Any]:
+    provider: str = request.path_params["provider"]
+    return await _receive(request, provider, tenant, session, runtime)

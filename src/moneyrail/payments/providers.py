@@ -1,0 +1,163 @@
+"""Reaching a tenant's provider: which environment, which credentials, where to send.
+
+`ProviderRuntime` is what the process knows (the key ring, the seed of sandbox credentials,
+and — only for test mode — an in-process transport to the sandboxes). Test mode always goes
+to the sandbox (`registry.sandbox_base_url`), whatever the stored credentials say; live mode
+goes to the provider with the tenant's live credentials and never uses the in-process
+transport.
+
+Every provider operation runs under one whole-call deadline (`call`), connector retries
+included, so a request never holds its transaction open longer than that bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from moneyrail.connectors import registry
+from moneyrail.connectors.base import (
+    Credentials,
+    Environment,
+    PaymentConnector,
+    ProviderTimeout,
+)
+from moneyrail.core import limits
+from moneyrail.core.crypto import KeyRing, key_ring_from
+from moneyrail.core.errors import Unprocessable
+from moneyrail.core.settings import Settings
+from moneyrail.payments.credentials import credentials as credential_store
+
+T = TypeVar("T")
+
+
+class ProviderNotConfigured(Unprocessable):
+    code = "provider_not_configured"
+    title = "The provider has no live credentials"
+
+
+@dataclass(frozen=True)
+class ProviderRuntime:
+    ring: KeyRing
+    sandbox_seed: bytes
+    # An in-process route to the sandboxes (tests, development); used for test mode only.
+    sandbox_transport: httpx.AsyncBaseTransport | None = None
+    deadline_seconds: float = limits.payment_provider_call_deadline_seconds
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        sandbox_transport: httpx.AsyncBaseTransport | None = None,
+        deadline_seconds: float | None = None,
+    ) -> ProviderRuntime:
+        return cls(
+            ring=key_ring_from(settings),
+            sandbox_seed=hashlib.sha256(
+                b"moneyrail-sandbox-credentials:" + settings.secret_key.encode()
+            ).digest(),
+            sandbox_transport=sandbox_transport,
+            deadline_seconds=deadline_seconds or limits.payment_provider_call_deadline_seconds,
+            public_base_url=settings.public_base_url.rstrip("/"),
+        )
+
+
+def effective_environment(caller: str, configured: Environment) -> Environment:
+    """Test when either the caller's key or the tenant's provider setting is test."""
+    if caller == Environment.test.value or configured is Environment.test:
+        return Environment.test
+    return Environment.live
+
+
+async def call(runtime: ProviderRuntime, operation: Awaitable[T]) -> T:
+    """Await one provider operation within the runtime's deadline.
+
+    Raises:
+        ProviderTimeout: no answer in time; the provider may still have acted.
+    """
+    try:
+        async with asyncio.timeout(runtime.deadline_seconds):
+            return await operation
+    except TimeoutError as exc:
+        raise ProviderTimeout("no answer within the deadline; the outcome is unknown") from exc
+
+
+def connector_for(runtime: ProviderRuntime, provider: str, creds: Credentials) -> PaymentConnector:
+    """A connector for explicit credentials: test credentials only ever reach the sandbox."""
+    kwargs: dict[str, Any] = {}
+    if creds.environment is Environment.test:
+        kwargs["base_url"] = registry.sandbox_base_url(provider)
+        kwargs["transport"] = runtime.sandbox_transport
+    return registry.payment_connector(provider, creds, **kwargs)
+
+
+@asynccontextmanager
+async def open_connector(
+    session: AsyncSession,
+    *,
+    runtime: ProviderRuntime,
+    tenant_id: str,
+    provider: str,
+    environment: Environment,
+) -> AsyncIterator[PaymentConnector]:
+    """A connector for the tenant's `provider` in `environment`, closed afterwards.
+
+    Raises:
+        ProviderNotConfigured: live mode without live credentials.
+        CredentialsUnreadable: stored credentials do not decrypt.
+    """
+    creds = await credential_store.resolve(
+        session,
+        ring=runtime.ring,
+        sandbox_seed=runtime.sandbox_seed,
+        tenant_id=tenant_id,
+        provider=provider,
+        environment=environment,
+    )
+    if creds is None:
+        raise ProviderNotConfigured(f"store live {provider} credentials or use test mode")
+    connector = connector_for(runtime, provider, creds)
+    try:
+        yield connector
+    finally:
+        await connector.aclose()
+
+
+async def enabled_providers(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    caller_environment: str,
+    candidates: Sequence[str],
+) -> dict[str, Environment]:
+    """The candidates usable now, each with the environment it would run in (a live
+    provider without live credentials is left out)."""
+    setup = await credential_store.setup(session, tenant_id=tenant_id)
+    usable: dict[str, Environment] = {}
+    for provider in candidates:
+        configured, has_live = setup.get(provider, (Environment.test, False))
+        env = effective_environment(caller_environment, configured)
+        if env is Environment.live and not has_live:
+            continue
+        usable[provider] = env
+    return usable
+
+
+def provider_key(tenant_id: str, client_key: str, provider: str, purpose: str = "create") -> str:
+    """The idempotency key/reference we send a provider for one client request.
+
+    Derived from the client's Idempotency-Key, so a request retried after our transaction
+    rolled back carries the same key and the provider answers with what it already did
+    instead of acting twice; the tenant and provider make it unique where accounts are shared.
+    """
+    digest = hashlib.sha256(f"{tenant_id}\0{client_key}\0{provider}\0{purpose}".encode())
+    return "mr-" + digest.hexdigest()[:32]
