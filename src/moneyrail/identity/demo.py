@@ -23,7 +23,14 @@ def ensure_demo(database_url: str) -> None:
 
     settings = get_settings()
     path = Path(settings.data_dir) / CREDENTIALS_FILE
-    credentials = asyncio.run(_ensure(database_url, path))
+    created = asyncio.run(_ensure(database_url))
+    if created is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(json.dumps(created))
+    credentials: dict[str, Any] | None = created
+    if credentials is None and path.exists():
+        credentials = json.loads(path.read_text())
     base = settings.public_base_url.rstrip("/")
     if credentials is None:
         print(
@@ -51,7 +58,8 @@ def ensure_demo(database_url: str) -> None:
     )
 
 
-async def _ensure(url: str, path: Path) -> dict[str, Any] | None:
+async def _ensure(url: str) -> dict[str, Any] | None:
+    """The new demo credentials, or None when the demo tenant exists already."""
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from moneyrail.audit.service import flush_audit
@@ -70,9 +78,6 @@ async def _ensure(url: str, path: Path) -> dict[str, Any] | None:
             await bypass_tenant_scope(session)
             existing = await repository.user_by_email(session, DEMO_EMAIL)
             if existing is not None:
-                if path.exists():
-                    stored: dict[str, Any] = json.loads(path.read_text())
-                    return stored
                 return None
             tenant = await identity.create_tenant(session, name=DEMO_ORGANIZATION)
             await set_tenant(session, tenant.id)
@@ -89,15 +94,11 @@ async def _ensure(url: str, path: Path) -> dict[str, Any] | None:
                 session, tenant_id=tenant.id, name="demo key", role=Role.owner
             )
             await flush_audit(session)
-            credentials = {
+            return {
                 "tenant_id": tenant.id,
                 "email": DEMO_EMAIL,
                 "password": password,
                 "api_key": issued.key,
             }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(json.dumps(credentials))
-        return credentials
     finally:
         await engine.dispose()

@@ -314,7 +314,10 @@ class LoginService:
                 target_id=record.family_id,
             )
             raise InvalidRefreshToken("the refresh token was used already; sign in again")
-        user = await repository.user(session, record.user_id)
+        async with repository.across_tenants(session):
+            user = await repository.user(session, record.user_id, for_update=True)
+        if user is not None:
+            await bind_to_user(session, user)
         if (
             user is None
             or user.status != "active"
