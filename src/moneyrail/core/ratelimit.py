@@ -156,11 +156,12 @@ def _day_key(tenant_id: str) -> str:
     return f"requests/{tenant_id}/{datetime.now(UTC):%Y%m%d}"
 
 
-def create_rate_limiter(redis_url: str | None) -> RateLimiter:
+def create_rate_limiter(redis_url: str | None, *, prefix: str = "moneyrail:") -> RateLimiter:
     if redis_url:
         scheme, _, rest = redis_url.partition("://")
         uri = f"async+{scheme}://{rest}"
-        return RateLimiter(RedisStorage(uri, key_prefix="moneyrail", implementation="redispy"))
+        storage = RedisStorage(uri, key_prefix=prefix + "ratelimit", implementation="redispy")
+        return RateLimiter(storage)
     return RateLimiter(MemoryStorage())
 
 
@@ -168,7 +169,8 @@ def limiter_of(app: Any) -> RateLimiter:
     """The app's limiter (created on first use from its settings)."""
     limiter = getattr(app.state, "rate_limiter", None)
     if limiter is None:
-        limiter = create_rate_limiter(app.state.settings.redis_url)
+        settings = app.state.settings
+        limiter = create_rate_limiter(settings.redis_url, prefix=settings.cache_prefix)
         app.state.rate_limiter = limiter
     assert isinstance(limiter, RateLimiter)
     return limiter
