@@ -71,11 +71,6 @@ def upgrade() -> None:
             " AND pending_debits >= 0 AND pending_credits >= 0",
             name="counters_non_negative",
         ),
-        # The last wall behind the service's conditional update: no committed state of an
-        # account may sit below its balance limit.
-        sa.CheckConstraint(
-            f"limit_floor IS NULL OR ({AVAILABLE_SQL}) >= limit_floor", name="balance_limit"
-        ),
     )
 
     op.create_table(
@@ -176,6 +171,42 @@ def upgrade() -> None:
     )
     op.create_index("ix_ledger_holds_expires_at", "ledger_holds", ["expires_at"])
 
+    # The last wall behind the service's conditional update: no change may take an account's
+    # available balance lower and below its limit. A trigger, not a CHECK: PostgreSQL checks
+    # constraints on the row computed from the statement's snapshot before it re-reads a
+    # concurrently updated row, so a CHECK would refuse valid updates under contention;
+    # AFTER ROW triggers see the row actually written. The WHEN clause keeps it free unless
+    # violated.
+    op.execute(
+        """
+        CREATE FUNCTION ledger_refuse_overdraw() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'ledger account % would go below its balance limit', NEW.id
+                USING ERRCODE = 'check_violation', CONSTRAINT = 'ledger_account_balance_limit';
+        END $$
+        """
+    )
+    new_available = AVAILABLE_SQL.replace("posted_", "NEW.posted_").replace(
+        "pending_", "NEW.pending_"
+    )
+    old_available = AVAILABLE_SQL.replace("posted_", "OLD.posted_").replace(
+        "pending_", "OLD.pending_"
+    )
+    new_available = new_available.replace("debit_normal", "NEW.debit_normal")
+    old_available = old_available.replace("debit_normal", "OLD.debit_normal")
+    op.execute(
+        f"""
+        CREATE TRIGGER ledger_account_balance_limit
+        AFTER UPDATE ON ledger_accounts
+        FOR EACH ROW
+        WHEN (NEW.limit_floor IS NOT NULL
+              AND ({new_available}) < NEW.limit_floor
+              AND ({new_available}) < ({old_available}))
+        EXECUTE FUNCTION ledger_refuse_overdraw()
+        """
+    )
+
     # An entry must balance per currency and per effect (posted, pending, release). Checked
     # at commit, once all its postings exist. SECURITY DEFINER so row-level security cannot
     # hide postings from the check.
@@ -243,3 +274,4 @@ def downgrade() -> None:
     op.drop_table("ledger_accounts")
     op.execute("DROP FUNCTION IF EXISTS ledger_check_entry_balanced()")
     op.execute("DROP FUNCTION IF EXISTS ledger_refuse_change()")
+    op.execute("DROP FUNCTION IF EXISTS ledger_refuse_overdraw()")

@@ -383,6 +383,19 @@ async def test_database_refuses_unbalanced_entries_and_changes(
     await nested.rollback()
 
 
+async def test_database_refuses_an_overdraw_written_directly(session: AsyncSession) -> None:
+    tenant = await make_tenant(session)
+    customer = await open_account(session, tenant.tenant_id)
+    await fund(session, tenant.tenant_id, customer.id, 100)
+    nested = await session.begin_nested()
+    with pytest.raises(Exception, match="below its balance limit"):
+        await session.execute(
+            text("UPDATE ledger_accounts SET posted_debits = posted_debits + 101 WHERE id = :a"),
+            {"a": customer.id},
+        )
+    await nested.rollback()
+
+
 async def test_entries_are_append_only(session: AsyncSession) -> None:
     tenant = await make_tenant(session)
     t = tenant.tenant_id

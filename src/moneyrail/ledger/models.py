@@ -1,7 +1,7 @@
 """Ledger tables: accounts with cached balances, append-only entries and postings, open holds.
 
-The database guards the invariants as well as the code: CHECK constraints on amounts,
-currencies and balance limits, a deferred constraint trigger refusing an unbalanced entry
+The database guards the invariants as well as the code: CHECK constraints on amounts and
+currencies, a trigger refusing any update that takes an account below its balance limit, a deferred constraint trigger refusing an unbalanced entry
 at commit, and triggers plus revoked privileges keeping entries and postings append-only
 (see the migration `20261123_0005_ledger`).
 """
@@ -36,10 +36,6 @@ ACCOUNT_ID_LENGTH = 40
 ENTRY_ID_LENGTH = 80
 
 CURRENCY_CHECK = "currency ~ '^[A-Z]{3}$'"
-AVAILABLE_SQL = (
-    "CASE WHEN debit_normal THEN posted_debits - posted_credits - pending_credits "
-    "ELSE posted_credits - posted_debits - pending_debits END"
-)
 
 
 class LedgerAccount(Base):
@@ -63,9 +59,6 @@ class LedgerAccount(Base):
             "posted_debits >= 0 AND posted_credits >= 0"
             " AND pending_debits >= 0 AND pending_credits >= 0",
             name="counters_non_negative",
-        ),
-        CheckConstraint(
-            f"limit_floor IS NULL OR ({AVAILABLE_SQL}) >= limit_floor", name="balance_limit"
         ),
     )
 
