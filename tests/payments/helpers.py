@@ -9,7 +9,11 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 from fastapi import FastAPI
 
-from moneyrail.connectors.base import Credentials
+from moneyrail.connectors import registry
+from moneyrail.connectors.base import Credentials, PaymentConnector
+from moneyrail.connectors.paystack import signature as paystack_signature
+from moneyrail.core.money import Money
+from moneyrail.core.settings import get_settings
 from moneyrail.payments.credentials import sandbox_credentials
 from moneyrail.payments.providers import ProviderRuntime
 from tests.factories import TenantContext
@@ -27,8 +31,12 @@ CURRENCY = {
 
 
 def root_client(app: FastAPI) -> httpx.AsyncClient:
-    """A client for paths outside /api/v1 (the mounted sandboxes)."""
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+    """A client for paths outside /api/v1 (the mounted sandboxes), on the public base URL so
+    the URLs the sandboxes put in what they sign (PayPal's certificate URL) are the ones the
+    connectors expect."""
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url=get_settings().public_base_url
+    )
 
 
 def runtime(app: FastAPI) -> ProviderRuntime:
@@ -109,3 +117,128 @@ async def create_captured_payment(
 async def set_faults(root: httpx.AsyncClient, provider: str, **faults: Any) -> None:
     response = await root.post(f"/sandbox/{provider}/_sandbox/faults", json=faults)
     assert response.status_code == 200, response.text
+
+
+def provider_side(app: FastAPI, creds: Credentials) -> PaymentConnector:
+    """The provider's own API as the tenant's dashboard would use it (not through moneyrail)."""
+    return registry.payment_connector(creds.provider, creds, transport=app.state.provider_transport)
+
+
+async def pay_at_provider(
+    app: FastAPI, root: httpx.AsyncClient, creds: Credentials, payment: dict[str, Any]
+) -> None:
+    """The customer pays (and, for PayPal, the merchant captures in its dashboard), without
+    moneyrail hearing of it."""
+    provider = creds.provider
+    if provider == "stripe":
+        response = await root.post(
+            f"/sandbox/stripe/_sandbox/payment_intents/{payment['provider_payment_id']}/succeed"
+        )
+        assert response.status_code == 200, response.text
+        return
+    await pay_at_checkout(root, provider, payment["next_action"]["url"])
+    if provider == "paypal":
+        connector = provider_side(app, creds)
+        try:
+            await connector.capture(
+                payment["provider_payment_id"], amount=None, idempotency_key=uuid.uuid4().hex
+            )
+        finally:
+            await connector.aclose()
+
+
+async def refund_at_provider(
+    app: FastAPI, creds: Credentials, payment: dict[str, Any], amount: int
+) -> str:
+    connector = provider_side(app, creds)
+    try:
+        refund = await connector.refund(
+            payment["provider_payment_id"],
+            amount=Money(amount, payment["amount"]["currency"]),
+            idempotency_key=uuid.uuid4().hex,
+        )
+    finally:
+        await connector.aclose()
+    return refund.provider_refund_id
+
+
+async def signed_event(
+    root: httpx.AsyncClient,
+    creds: Credentials,
+    *,
+    payment: dict[str, Any] | None = None,
+    refund_id: str | None = None,
+    secret: str | None = None,
+    **extra: Any,
+) -> tuple[dict[str, str], bytes]:
+    """A webhook about a payment (or a refund) exactly as the provider would sign and send it,
+    made by the provider's sandbox. `secret` picks the signing secret (rotation tests)."""
+    provider = creds.provider
+    hook = f"/sandbox/{provider}/_sandbox/webhooks"
+    secret = secret or (creds.webhook_secrets[0] if creds.webhook_secrets else None)
+    object_id = refund_id or (payment or {}).get("provider_payment_id")
+    auth = {"Authorization": f"Bearer {creds.values.get('secret_key', '')}"}
+    if provider == "stripe" or provider == "razorpay":
+        response = await root.post(hook, json={"object_id": object_id, "secret": secret, **extra})
+    elif provider == "paypal":
+        response = await root.post(
+            hook, json={"object_id": object_id, "webhook_id": secret, **extra}
+        )
+    elif provider == "paystack":
+        spec = {"refund_id": int(refund_id)} if refund_id else {"reference": object_id}
+        response = await root.post(hook, json={**spec, **extra}, headers=auth)
+    elif provider == "flutterwave":
+        spec = {"refund_id": int(refund_id)} if refund_id else {"tx_ref": object_id}
+        response = await root.post(
+            hook, json={**spec, "secret_hash": secret, **extra}, headers=auth
+        )
+    else:
+        response = await root.post(
+            hook, json={"tx_ref": object_id, "secret_hash": secret, **extra}, headers=auth
+        )
+    assert response.status_code == 200, (provider, response.text)
+    signed = response.json()
+    headers, body = dict(signed["headers"]), signed["body"].encode()
+    if provider == "paystack" and secret and secret != creds.values.get("secret_key"):
+        # Paystack signs with the account's secret key; an older key signs as it would have.
+        headers["x-paystack-signature"] = paystack_signature(secret, body)
+    return headers, body
+
+
+async def deliver(
+    client: httpx.AsyncClient,
+    provider: str,
+    tenant_id: str,
+    headers: dict[str, str],
+    body: bytes,
+    *,
+    path: str = "/webhooks/providers",
+) -> httpx.Response:
+    return await client.post(
+        f"{path}/{provider}", params={"tenant": tenant_id}, content=body, headers=headers
+    )
+
+
+def sandbox_state(app: FastAPI, provider: str) -> Any:
+    """The in-memory state of the provider's sandbox mounted in `app` (what the provider
+    holds), to count what it made."""
+    from starlette.routing import Mount
+
+    mounted = next(r for r in app.routes if isinstance(r, Mount) and r.path == "/sandbox")
+    sandbox = next(
+        r for r in mounted.app.routes if isinstance(r, Mount) and r.path == f"/{provider}"
+    )
+    return next(m.kwargs["state"] for m in sandbox.app.user_middleware if "state" in m.kwargs)
+
+
+def objects_mentioning(app: FastAPI, provider: str, text: str, *, kind: str) -> int:
+    """How many of the sandbox's objects of `kind` carry `text` (our payment id)."""
+    import json
+
+    state = sandbox_state(app, provider)
+    return sum(
+        1
+        for obj in state.objects.values()
+        if kind in (obj.get("object"), obj.get("_kind"), obj.get("entity"))
+        and text in json.dumps(obj, default=str)
+    )

@@ -384,14 +384,19 @@ class PaymentsRepository:
     async def has_provider_footprint(
         self, session: AsyncSession, *, tenant_id: str, provider: str
     ) -> bool:
-        """Whether the tenant ever stored credentials for or paid through this provider."""
+        """Whether the tenant stored credentials for, paid through or subscribed with it."""
         exists_account = select(ProviderAccount.provider).where(
             and_(ProviderAccount.tenant_id == tenant_id, ProviderAccount.provider == provider)
         )
         exists_payment = select(Payment.id).where(
             Payment.tenant_id == tenant_id, Payment.provider == provider
         )
-        stmt = select(exists_account.exists() | exists_payment.exists())
+        exists_subscription = select(Subscription.id).where(
+            Subscription.tenant_id == tenant_id, Subscription.provider == provider
+        )
+        stmt = select(
+            exists_account.exists() | exists_payment.exists() | exists_subscription.exists()
+        )
         return bool(await session.scalar(stmt))
 
 
