@@ -281,20 +281,36 @@ class WebhookRepository:
             ),
             outcomes,
         )
-        result = await session.execute(
+        moved = await session.execute(
             text(
                 """
-                UPDATE webhook_deliveries SET status = :status, locked_until = NULL,
-                    next_attempt_at = coalesce(:next_attempt_at, next_attempt_at),
-                    last_status_code = :status_code, last_error = :error,
-                    delivered_at = :delivered_at, updated_at = now()
-                WHERE tenant_id = :tenant_id AND id = :id AND locked_until = :lease
-                  AND status = 'processing'
+                UPDATE webhook_deliveries d SET status = u.status, locked_until = NULL,
+                    next_attempt_at = coalesce(u.next_at, d.next_attempt_at),
+                    last_status_code = u.code, last_error = u.error,
+                    delivered_at = u.delivered_at, updated_at = now()
+                FROM unnest(
+                    CAST(:tenant_ids AS text[]), CAST(:ids AS text[]),
+                    CAST(:leases AS timestamptz[]), CAST(:statuses AS text[]),
+                    CAST(:next_ats AS timestamptz[]), CAST(:codes AS int[]),
+                    CAST(:errors AS text[]), CAST(:delivered_ats AS timestamptz[])
+                ) AS u(tenant_id, id, lease, status, next_at, code, error, delivered_at)
+                WHERE d.tenant_id = u.tenant_id AND d.id = u.id AND d.locked_until = u.lease
+                  AND d.status = 'processing'
+                RETURNING d.id
                 """
             ),
-            outcomes,
+            {
+                "tenant_ids": [o["tenant_id"] for o in outcomes],
+                "ids": [o["id"] for o in outcomes],
+                "leases": [o["lease"] for o in outcomes],
+                "statuses": [o["status"] for o in outcomes],
+                "next_ats": [o["next_attempt_at"] for o in outcomes],
+                "codes": [o["status_code"] for o in outcomes],
+                "errors": [o["error"] for o in outcomes],
+                "delivered_ats": [o["delivered_at"] for o in outcomes],
+            },
         )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return len(moved.all())
 
     async def release(self, session: AsyncSession, claimed: list[ClaimedDelivery]) -> None:
         """Hand back leased deliveries never attempted (shutdown): not counted as attempts."""

@@ -51,8 +51,9 @@ class EventRelay:
             )
 
     async def process(self, claimed: list[ClaimedEvent]) -> None:
-        plain = [e for e in claimed if not handlers_for(e.type)]
-        handled = [e for e in claimed if handlers_for(e.type)]
+        has_handlers = {t: bool(handlers_for(t)) for t in {e.type for e in claimed}}
+        plain = [e for e in claimed if not has_handlers[e.type]]
+        handled = [e for e in claimed if has_handlers[e.type]]
         if plain:
             try:
                 await self._complete_plain(plain)

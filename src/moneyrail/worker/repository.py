@@ -57,17 +57,19 @@ class WorkerRepository:
         """Mark done where this worker's lease still holds; the count that were."""
         if not events:
             return 0
-        result = await session.execute(
+        done = await session.execute(
             text(
                 """
-                UPDATE outbox_events SET status = 'done', locked_until = NULL,
+                UPDATE outbox_events o SET status = 'done', locked_until = NULL,
                     processed_at = now(), last_error = NULL
-                WHERE id = :id AND status = 'processing' AND locked_until = :lease
+                FROM unnest(CAST(:ids AS text[]), CAST(:leases AS timestamptz[])) AS u(id, lease)
+                WHERE o.id = u.id AND o.status = 'processing' AND o.locked_until = u.lease
+                RETURNING o.id
                 """
             ),
-            [{"id": e.id, "lease": e.lease} for e in events],
+            {"ids": [e.id for e in events], "leases": [e.lease for e in events]},
         )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return len(done.all())
 
     async def reschedule_event(
         self,
