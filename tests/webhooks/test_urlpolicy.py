@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from starlette.applications import Starlette
+from starlette.responses import RedirectResponse
+from starlette.routing import Route
+
+from moneyrail.core.db import Database, bypass_tenant_scope
+from moneyrail.core.settings import Environment, Settings
+from moneyrail.webhooks.urlpolicy import WebhookUrlRefused, check
+from moneyrail.worker.runner import Worker
+from tests.factories import make_live_tenant
+from tests.webhooks.conftest import emit_committed, fast_settings
+from tests.webhooks.receiver import Receiver, running_receiver, serving
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/hook",
+        "http://localhost:8080/hook",
+        "http://10.1.2.3/hook",
+        "http://192.168.0.10/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/hook",
+        "http://[fe80::1]/hook",
+        "http://0.0.0.0/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+    ],
+)
+async def test_private_targets_refused_after_resolution(url: str) -> None:
+    with pytest.raises(WebhookUrlRefused):
+        await check(url, require_https=False, allow_private=False)
+    await check(url, require_https=False, allow_private=True)
+
+
+async def test_https_required_in_production_and_no_credentials() -> None:
+    with pytest.raises(WebhookUrlRefused):
+        await check("http://93.184.215.14/hook", require_https=True, allow_private=False)
+    await check("https://93.184.215.14/hook", require_https=True, allow_private=False)
+    with pytest.raises(WebhookUrlRefused):
+        await check("https://user:pw@93.184.215.14/hook", require_https=True, allow_private=False)
+
+
+def test_private_targets_default_by_environment() -> None:
+    assert Settings(environment=Environment.development).webhook_private_targets_allowed
+    assert not Settings(environment=Environment.production).webhook_private_targets_allowed
+    assert not Settings(
+        environment=Environment.test, webhook_allow_private_targets=False
+    ).webhook_private_targets_allowed
+
+
+async def test_redirects_are_not_followed(
+    settings: Settings, engine: AsyncEngine, live_client: httpx.AsyncClient
+) -> None:
+    tenant = await make_live_tenant(engine)
+    async with running_receiver(Receiver()) as receiver:
+
+        async def redirect(_: object) -> RedirectResponse:
+            return RedirectResponse(receiver.url, status_code=307)
+
+        redirector = Starlette(routes=[Route("/hook", redirect, methods=["POST"])])
+        async with serving(redirector) as redirect_base:
+            created = await live_client.post(
+                "/webhooks", json={"url": f"{redirect_base}/hook"}, headers=tenant.headers
+            )
+            assert created.status_code == 201
+            strict = Worker(
+                fast_settings(settings, webhook_retry_schedule_seconds=[]),
+                db=Database(engine),
+                worker_id="strict",
+            )
+            event_id = await emit_committed(
+                engine, tenant_id=tenant.tenant_id, type="payment.failed", data={}
+            )
+
+            async def done() -> bool:
+                async with AsyncSession(engine) as session, session.begin():
+                    await bypass_tenant_scope(session)
+                    status = await session.scalar(
+                        text("SELECT status FROM webhook_deliveries WHERE event_id = :e"),
+                        {"e": event_id},
+                    )
+                return status == "failed"
+
+            try:
+                await strict.drain(timeout_seconds=15, until=done)
+            finally:
+                await strict.aclose()
+    assert receiver.received == []  # the redirect was not followed
+    logs = await live_client.get("/webhooks/logs", headers=tenant.headers)
+    [entry] = logs.json()["data"]
+    assert entry["last_status_code"] == 307
+
+
+async def test_delivery_time_check_refuses_private_targets(
+    settings: Settings, engine: AsyncEngine, live_client: httpx.AsyncClient
+) -> None:
+    """Re-checked before every attempt (DNS may change after the endpoint was saved)."""
+    tenant = await make_live_tenant(engine)
+    async with running_receiver(Receiver()) as receiver:
+        created = await live_client.post(
+            "/webhooks", json={"url": receiver.url}, headers=tenant.headers
+        )
+        assert created.status_code == 201
+        strict = Worker(
+            fast_settings(
+                settings, webhook_retry_schedule_seconds=[], webhook_allow_private_targets=False
+            ),
+            db=Database(engine),
+            worker_id="strict",
+        )
+        await emit_committed(engine, tenant_id=tenant.tenant_id, type="payment.failed", data={})
+
+        async def failed() -> bool:
+            logs = await live_client.get(
+                "/webhooks/logs", params={"status": "failed"}, headers=tenant.headers
+            )
+            return len(logs.json()["data"]) == 1
+
+        try:
+            await strict.drain(timeout_seconds=15, until=failed)
+        finally:
+            await strict.aclose()
+    assert receiver.received == []
+    logs = await live_client.get("/webhooks/logs", headers=tenant.headers)
+    assert logs.json()["data"][0]["last_error"].startswith("refused")
