@@ -20,30 +20,33 @@ CLI lists for refunds (`chapa_reference`, `payment_reference`, `amount`, `status
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import json
 import re
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
-from html import escape
+from decimal import Decimal
 from typing import Any
-from urllib.parse import urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from moneyrail.connectors.chapa import body_signature, static_signature
 from moneyrail.core.money import exponent
+from moneyrail.sandbox.hosted_checkout import (
+    checkout_page,
+    fee_quantum,
+    invalid_link,
+    major_amount,
+    read_outcome,
+    redirect_back,
+    settings_of,
+    update_settings,
+)
+from moneyrail.sandbox.http import bearer_api, deliver_later, read_body, sandbox_app
 from moneyrail.sandbox.state import (
     HOOK_PREFIX,
-    FaultMiddleware,
     SandboxState,
-    bearer_token,
-    deliver,
-    hook_routes,
     mount_url,
     new_id,
     signed_webhook_response,
@@ -52,6 +55,7 @@ from moneyrail.sandbox.state import (
 _KEY = re.compile(r"^CHASECK(_TEST)?-[A-Za-z0-9]+$")
 CURRENCIES = frozenset({"ETB", "USD"})
 _FEE_RATE = Decimal("0.035")
+_INVALID_KEY = "Invalid API Key or User doesn't exist"
 
 
 def _now() -> str:
@@ -66,38 +70,8 @@ def ok(message: str, data: Any) -> Response:
     return JSONResponse({"message": message, "status": "success", "data": data})
 
 
-def _account(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()[:24]
-
-
 def _major(value: Decimal, currency: str) -> str:
     return f"{value:.{exponent(currency)}f}"
-
-
-async def _body(request: Request) -> dict[str, Any] | None:
-    raw = await request.body()
-    if not raw:
-        return {}
-    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-        return dict((await request.form()).items())
-    try:
-        parsed = json.loads(raw)
-    except ValueError:
-        return None
-    return parsed if isinstance(parsed, dict) else None
-
-
-def _amount(value: Any, currency: str) -> Decimal | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    if not amount.is_finite() or amount <= 0:
-        return None
-    scaled = amount.scaleb(exponent(currency))
-    return amount if scaled == scaled.to_integral_value() else None
 
 
 class ChapaSandbox:
@@ -111,10 +85,7 @@ class ChapaSandbox:
         return self.state.get(f"txn:{account}:{tx_ref}", owner=account)
 
     def settings_of(self, account: str) -> dict[str, str]:
-        settings = self.state.get(f"settings:{account}", owner=account)
-        if settings is None:
-            settings = self.state.put(f"settings:{account}", {}, owner=account)
-        return settings
+        return settings_of(self.state, account)
 
     @staticmethod
     def transaction_json(txn: dict[str, Any]) -> dict[str, Any]:
@@ -166,7 +137,7 @@ class ChapaSandbox:
     # --- API --------------------------------------------------------------------------------
 
     async def initialize(self, request: Request, account: str, key: str) -> Response:
-        body = await _body(request)
+        body = await read_body(request)
         if body is None:
             return fail(400, "Incorrect header settings; content-type must be application/json")
         missing = [name for name in ("amount", "currency", "tx_ref") if not body.get(name)]
@@ -175,7 +146,7 @@ class ChapaSandbox:
         currency = str(body["currency"]).upper()
         if currency not in CURRENCIES:
             return fail(400, "Invalid currency, currency is not supported")
-        amount = _amount(body["amount"], currency)
+        amount = major_amount(body["amount"], currency)
         if amount is None:
             return fail(400, {"amount": ["The amount must be a number greater than 0."]})
         tx_ref = str(body["tx_ref"])
@@ -240,7 +211,7 @@ class ChapaSandbox:
         txn = self.transaction(account, request.path_params["tx_ref"])
         if txn is None:
             return fail(404, "Invalid transaction or Transaction not found")
-        body = await _body(request)
+        body = await read_body(request)
         if body is None:
             return fail(400, "Incorrect header settings; content-type must be application/json")
         if not body.get("reason"):
@@ -249,7 +220,9 @@ class ChapaSandbox:
             return fail(400, "Only successful transactions can be refunded")
         remaining = txn["amount"] - txn["refunded"]
         raw_amount = body.get("amount")
-        amount = remaining if raw_amount in (None, "") else _amount(raw_amount, txn["currency"])
+        amount = (
+            remaining if raw_amount in (None, "") else major_amount(raw_amount, txn["currency"])
+        )
         if amount is None:
             return fail(400, {"amount": ["The amount must be a number greater than 0."]})
         if amount > remaining:
@@ -279,28 +252,21 @@ class ChapaSandbox:
         found = self.state.get(f"token:{request.path_params['token']}")
         txn = self.transaction(found["account"], found["tx_ref"]) if found else None
         if txn is None or found is None:
-            return HTMLResponse("<h1>This checkout link is not valid</h1>", status_code=404)
+            return invalid_link("checkout link")
         if request.method == "GET":
             return HTMLResponse(_checkout_page(txn))
-        is_form = request.headers.get("content-type", "").startswith(
-            "application/x-www-form-urlencoded"
-        )
-        body = await _body(request) or {}
-        outcome = body.get("outcome", "success")
-        if outcome not in ("success", "failed"):
+        outcome, from_form = await read_outcome(request)
+        if outcome is None:
             return fail(400, "outcome must be success or failed")
         if txn["status"] != "pending":
             return fail(400, "Payment link already expired")
-        quantum = Decimal(1).scaleb(-exponent(txn["currency"]))
         txn.update(status=outcome, updated_at=_now())
         if outcome == "success":
-            txn["charge"] = (txn["amount"] * _FEE_RATE).quantize(quantum)
+            txn["charge"] = (txn["amount"] * _FEE_RATE).quantize(fee_quantum(txn["currency"]))
         self._notify(found["account"], f"charge.{outcome}", txn)
         return_url = txn.get("return_url")
-        if is_form and isinstance(return_url, str) and return_url:
-            query = urlencode({"trx_ref": txn["tx_ref"], "status": outcome})
-            separator = "&" if "?" in return_url else "?"
-            return RedirectResponse(f"{return_url}{separator}{query}", 303)
+        if from_form and isinstance(return_url, str) and return_url:
+            return redirect_back(return_url, {"trx_ref": txn["tx_ref"], "status": outcome})
         return ok("Payment completed", {"tx_ref": txn["tx_ref"], "status": outcome})
 
     def signed(self, event: str, txn: dict[str, Any], secret: str) -> tuple[dict[str, str], bytes]:
@@ -317,12 +283,10 @@ class ChapaSandbox:
         url, secret = settings.get("webhook_url"), settings.get("secret_hash")
         if url and secret:
             headers, body = self.signed(event, txn, secret)
-            task = asyncio.get_running_loop().create_task(deliver(url, headers=headers, body=body))
-            self.state.extra.setdefault("deliveries", set()).add(task)
-            task.add_done_callback(self.state.extra["deliveries"].discard)
+            deliver_later(self.state, url, headers=headers, body=body)
 
     async def webhook(self, request: Request, account: str, key: str) -> Response:
-        body = await _body(request) or {}
+        body = await read_body(request) or {}
         secret = body.get("secret_hash") or self.settings_of(account).get("secret_hash")
         if not isinstance(secret, str) or not secret:
             return fail(400, "Set a secret hash first (secret_hash)")
@@ -338,61 +302,35 @@ class ChapaSandbox:
         )
 
     async def settings(self, request: Request, account: str, key: str) -> Response:
-        body = await _body(request) or {}
-        settings = self.settings_of(account)
-        for name in ("webhook_url", "secret_hash"):
-            value = body.get(name)
-            if isinstance(value, str) and value:
-                settings[name] = value
-            elif name in body:
-                settings.pop(name, None)
+        body = await read_body(request) or {}
+        settings = update_settings(self.settings_of(account), body, ("webhook_url", "secret_hash"))
         return ok("Settings saved", {"webhook_url": settings.get("webhook_url")})
 
 
 def _checkout_page(txn: dict[str, Any]) -> str:
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>Chapa sandbox checkout"
-        "</title></head><body style='font-family:sans-serif;max-width:28rem;margin:3rem auto'>"
-        f"<h1>Pay {escape(txn['currency'])} {_major(txn['amount'], txn['currency'])}</h1>"
-        f"<p>{escape(str(txn['email'] or ''))} &middot; {escape(txn['tx_ref'])}</p>"
-        "<form method='post'><button name='outcome' value='success'>Pay</button> "
-        "<button name='outcome' value='failed'>Decline</button></form></body></html>"
+    return checkout_page(
+        provider="Chapa",
+        currency=txn["currency"],
+        amount=_major(txn["amount"], txn["currency"]),
+        email=txn["email"],
+        reference=txn["tx_ref"],
     )
+
+
+def _reject(key: str | None) -> Response:
+    return fail(401, "Authorization required" if key is None else _INVALID_KEY)
 
 
 def create_app() -> Starlette:
     sandbox = ChapaSandbox()
-
-    def api(handler: Any) -> Any:
-        async def endpoint(request: Request) -> Response:
-            key = bearer_token(request)
-            if key is None:
-                return fail(401, "Authorization required")
-            if not _KEY.match(key):
-                return fail(401, "Invalid API Key or User doesn't exist")
-            return await handler(request, _account(key), key)  # type: ignore[no-any-return]
-
-        return endpoint
-
+    api = bearer_api(_KEY, _reject)
     routes = [
         Route("/v1/transaction/initialize", api(sandbox.initialize), methods=["POST"]),
         Route("/v1/transaction/verify/{tx_ref}", api(sandbox.verify), methods=["GET"]),
         Route("/v1/transaction/cancel/{tx_ref}", api(sandbox.cancel), methods=["PUT"]),
         Route("/v1/refund/{tx_ref}", api(sandbox.refund), methods=["POST"]),
-        Route(
-            f"{HOOK_PREFIX}/checkout/{{token}}",
-            sandbox.checkout,
-            methods=["GET", "POST"],
-        ),
+        Route(f"{HOOK_PREFIX}/checkout/{{token}}", sandbox.checkout, methods=["GET", "POST"]),
         Route(f"{HOOK_PREFIX}/webhooks", api(sandbox.webhook), methods=["POST"]),
         Route(f"{HOOK_PREFIX}/settings", api(sandbox.settings), methods=["POST"]),
-        *hook_routes(sandbox.state),
     ]
-    app = Starlette(routes=routes)
-    app.add_middleware(
-        FaultMiddleware,
-        state=sandbox.state,
-        unavailable=lambda: fail(503, "Service Unavailable"),
-    )
-    app.state.sandbox = sandbox
-    return app
+    return sandbox_app(sandbox, routes, unavailable=lambda: fail(503, "Service Unavailable"))

@@ -20,29 +20,32 @@ that, verification answers 400 "No transaction was found for this id". Test hook
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import re
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
-from html import escape
+from decimal import Decimal
 from typing import Any
-from urllib.parse import urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from moneyrail.connectors.flutterwave import dumps, loads, signature
-from moneyrail.core.money import exponent, is_currency
+from moneyrail.core.money import is_currency
+from moneyrail.sandbox.hosted_checkout import (
+    checkout_page,
+    fee_quantum,
+    invalid_link,
+    major_amount,
+    read_outcome,
+    redirect_back,
+    settings_of,
+    update_settings,
+)
+from moneyrail.sandbox.http import bearer_api, deliver_later, read_body, sandbox_app
 from moneyrail.sandbox.state import (
     HOOK_PREFIX,
-    FaultMiddleware,
     SandboxState,
-    bearer_token,
-    deliver,
-    hook_routes,
     mount_url,
     new_id,
     signed_webhook_response,
@@ -73,35 +76,8 @@ def ok(message: str, data: Any) -> Response:
     return reply(200, {"status": "success", "message": message, "data": data})
 
 
-def _account(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()[:24]
-
-
 async def _body(request: Request) -> dict[str, Any] | None:
-    raw = await request.body()
-    if not raw:
-        return {}
-    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-        return dict((await request.form()).items())
-    try:
-        parsed = loads(raw)
-    except ValueError:
-        return None
-    return parsed if isinstance(parsed, dict) else None
-
-
-def _amount(value: Any, currency: str) -> Decimal | None:
-    """A positive major-unit amount with no more decimals than the currency has."""
-    if isinstance(value, bool):
-        return None
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    if not amount.is_finite() or amount <= 0:
-        return None
-    scaled = amount.scaleb(exponent(currency))
-    return amount if scaled == scaled.to_integral_value() else None
+    return await read_body(request, loads)
 
 
 class FlutterwaveSandbox:
@@ -125,10 +101,7 @@ class FlutterwaveSandbox:
         return link["transaction"] if link else None
 
     def settings_of(self, account: str) -> dict[str, str]:
-        settings = self.state.get(f"settings:{account}", owner=account)
-        if settings is None:
-            settings = self.state.put(f"settings:{account}", {}, owner=account)
-        return settings
+        return settings_of(self.state, account)
 
     # --- JSON shapes ------------------------------------------------------------------------
 
@@ -201,7 +174,7 @@ class FlutterwaveSandbox:
         currency = str(body.get("currency") or "NGN").upper()
         if currency not in CURRENCIES or not is_currency(currency):
             return fail(400, "Invalid currency provided")
-        amount = _amount(body.get("amount"), currency)
+        amount = major_amount(body.get("amount"), currency)
         if amount is None:
             return fail(400, "Invalid amount provided")
         customer = body.get("customer")
@@ -257,7 +230,9 @@ class FlutterwaveSandbox:
             return fail(400, "Only successful transactions can be refunded")
         remaining = link["amount"] - txn["refunded"]
         amount = (
-            remaining if body.get("amount") is None else _amount(body["amount"], link["currency"])
+            remaining
+            if body.get("amount") is None
+            else major_amount(body["amount"], link["currency"])
         )
         if amount is None:
             return fail(400, "Invalid amount provided")
@@ -290,21 +265,17 @@ class FlutterwaveSandbox:
         found = self.state.get(f"token:{request.path_params['token']}")
         link = self.link(found["account"], found["tx_ref"]) if found else None
         if link is None or found is None:
-            return HTMLResponse("<h1>This payment link is not valid</h1>", status_code=404)
+            return invalid_link("payment link")
         if request.method == "GET":
             return HTMLResponse(_checkout_page(link))
-        is_form = request.headers.get("content-type", "").startswith(
-            "application/x-www-form-urlencoded"
-        )
-        body = await _body(request) or {}
-        outcome = body.get("outcome", "success")
-        if outcome not in ("success", "failed"):
+        outcome, from_form = await read_outcome(request)
+        if outcome is None:
             return fail(400, "outcome must be success or failed")
         if link["transaction"] is not None and link["transaction"]["status"] == "successful":
             return fail(400, "This payment link has already been paid")
         self.transaction_ids += 1
         paid = outcome == "success"
-        quantum = Decimal(1).scaleb(-exponent(link["currency"]))
+        quantum = fee_quantum(link["currency"])
         link["transaction"] = {
             "id": self.transaction_ids,
             "tx_ref": link["tx_ref"],
@@ -319,11 +290,13 @@ class FlutterwaveSandbox:
         self._notify(found["account"], "charge.completed", self.transaction_json(link))
         status = link["transaction"]["status"]
         redirect = link.get("redirect_url")
-        if is_form and isinstance(redirect, str) and redirect:
-            query = urlencode(
-                {"status": status, "tx_ref": link["tx_ref"], "transaction_id": self.transaction_ids}
-            )
-            return RedirectResponse(f"{redirect}{'&' if '?' in redirect else '?'}{query}", 303)
+        if from_form and isinstance(redirect, str) and redirect:
+            query = {
+                "status": status,
+                "tx_ref": link["tx_ref"],
+                "transaction_id": self.transaction_ids,
+            }
+            return redirect_back(redirect, query)
         return ok("Payment completed", {"tx_ref": link["tx_ref"], "status": status})
 
     @staticmethod
@@ -341,9 +314,7 @@ class FlutterwaveSandbox:
         url, secret_hash = settings.get("webhook_url"), settings.get("secret_hash")
         if url and secret_hash:
             headers, body = self.signed(event, data, secret_hash)
-            task = asyncio.get_running_loop().create_task(deliver(url, headers=headers, body=body))
-            self.state.extra.setdefault("deliveries", set()).add(task)
-            task.add_done_callback(self.state.extra["deliveries"].discard)
+            deliver_later(self.state, url, headers=headers, body=body)
 
     async def webhook(self, request: Request, account: str, key: str) -> Response:
         body = await _body(request) or {}
@@ -368,39 +339,23 @@ class FlutterwaveSandbox:
 
     async def settings(self, request: Request, account: str, key: str) -> Response:
         body = await _body(request) or {}
-        settings = self.settings_of(account)
-        for name in ("webhook_url", "secret_hash"):
-            value = body.get(name)
-            if isinstance(value, str) and value:
-                settings[name] = value
-            elif name in body:
-                settings.pop(name, None)
+        settings = update_settings(self.settings_of(account), body, ("webhook_url", "secret_hash"))
         return ok("Settings saved", {"webhook_url": settings.get("webhook_url")})
 
 
 def _checkout_page(link: dict[str, Any]) -> str:
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>Flutterwave sandbox checkout"
-        "</title></head><body style='font-family:sans-serif;max-width:28rem;margin:3rem auto'>"
-        f"<h1>Pay {escape(link['currency'])} {link['amount']}</h1>"
-        f"<p>{escape(link['customer']['email'])} &middot; {escape(link['tx_ref'])}</p>"
-        "<form method='post'><button name='outcome' value='success'>Pay</button> "
-        "<button name='outcome' value='failed'>Decline</button></form></body></html>"
+    return checkout_page(
+        provider="Flutterwave",
+        currency=link["currency"],
+        amount=str(link["amount"]),
+        email=link["customer"]["email"],
+        reference=link["tx_ref"],
     )
 
 
 def create_app() -> Starlette:
     sandbox = FlutterwaveSandbox()
-
-    def api(handler: Any) -> Any:
-        async def endpoint(request: Request) -> Response:
-            key = bearer_token(request) or ""
-            if not _KEY.match(key):
-                return fail(401, "Invalid authorization key")
-            return await handler(request, _account(key), key)  # type: ignore[no-any-return]
-
-        return endpoint
-
+    api = bearer_api(_KEY, lambda _key: fail(401, "Invalid authorization key"))
     routes = [
         Route("/v3/payments", api(sandbox.create_link), methods=["POST"]),
         Route(
@@ -411,20 +366,12 @@ def create_app() -> Starlette:
         Route("/v3/transactions/{id}/verify", api(sandbox.verify), methods=["GET"]),
         Route("/v3/transactions/{id}/refund", api(sandbox.refund), methods=["POST"]),
         Route("/v3/refunds/{id}", api(sandbox.fetch_refund), methods=["GET"]),
-        Route(
-            f"{HOOK_PREFIX}/checkout/{{token}}",
-            sandbox.checkout,
-            methods=["GET", "POST"],
-        ),
+        Route(f"{HOOK_PREFIX}/checkout/{{token}}", sandbox.checkout, methods=["GET", "POST"]),
         Route(f"{HOOK_PREFIX}/webhooks", api(sandbox.webhook), methods=["POST"]),
         Route(f"{HOOK_PREFIX}/settings", api(sandbox.settings), methods=["POST"]),
-        *hook_routes(sandbox.state),
     ]
-    app = Starlette(routes=routes)
-    app.add_middleware(
-        FaultMiddleware,
-        state=sandbox.state,
+    return sandbox_app(
+        sandbox,
+        routes,
         unavailable=lambda: fail(503, "Service unavailable, please try again later"),
     )
-    app.state.sandbox = sandbox
-    return app

@@ -19,31 +19,30 @@ real API):
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import json
 import re
 import secrets
 import string
 from datetime import UTC, datetime, timedelta
-from html import escape
 from typing import Any
-from urllib.parse import urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from moneyrail.connectors.paystack import CURRENCIES, signature
+from moneyrail.sandbox.hosted_checkout import (
+    checkout_page,
+    invalid_link,
+    read_outcome,
+    redirect_back,
+)
+from moneyrail.sandbox.http import bearer_api, deliver_later, read_body, sandbox_app
 from moneyrail.sandbox.state import (
     HOOK_PREFIX,
-    FaultMiddleware,
     SandboxState,
-    bearer_token,
-    deliver,
-    hook_routes,
     mount_url,
     signed_webhook_response,
 )
@@ -95,23 +94,6 @@ def fail(
 
 def ok(message: str, data: Any) -> Response:
     return JSONResponse({"status": True, "message": message, "data": data})
-
-
-def _account(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()[:24]
-
-
-async def _body(request: Request) -> dict[str, Any] | None:
-    raw = await request.body()
-    if not raw:
-        return {}
-    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-        return dict((await request.form()).items())
-    try:
-        parsed = json.loads(raw)
-    except ValueError:
-        return None
-    return parsed if isinstance(parsed, dict) else None
 
 
 def _int(value: Any) -> int | None:
@@ -245,7 +227,7 @@ class PaystackSandbox:
     # --- API --------------------------------------------------------------------------------
 
     async def initialize(self, request: Request, account: str, key: str) -> Response:
-        body = await _body(request)
+        body = await read_body(request)
         if body is None:
             return fail(400, "Invalid JSON", code="invalid_params")
         email = body.get("email")
@@ -331,7 +313,7 @@ class PaystackSandbox:
         return ok("Transaction retrieved", self.transaction_json(txn))
 
     async def create_refund(self, request: Request, account: str, key: str) -> Response:
-        body = await _body(request)
+        body = await read_body(request)
         if body is None:
             return fail(400, "Invalid JSON", code="invalid_params")
         txn = self.by_id_or_reference(account, str(body.get("transaction") or ""))
@@ -414,7 +396,7 @@ class PaystackSandbox:
     # --- plans and subscriptions ---------------------------------------------------------------
 
     async def create_plan(self, request: Request, account: str, key: str) -> Response:
-        body = await _body(request)
+        body = await read_body(request)
         if body is None:
             return fail(400, "Invalid JSON", code="invalid_params")
         name, amount = body.get("name"), _int(body.get("amount"))
@@ -453,7 +435,7 @@ class PaystackSandbox:
         return ok("Plan created", plan)
 
     async def create_subscription(self, request: Request, account: str, key: str) -> Response:
-        body = await _body(request)
+        body = await read_body(request)
         if body is None:
             return fail(400, "Invalid JSON", code="invalid_params")
         plan = self.state.get(f"plan:{body.get('plan')}", owner=account)
@@ -550,7 +532,7 @@ class PaystackSandbox:
         )
 
     async def toggle_subscription(self, request: Request, account: str, key: str) -> Response:
-        body = await _body(request) or {}
+        body = await read_body(request) or {}
         enable = request.url.path.endswith("/enable")
         sub = self.state.get(f"sub:{body.get('code')}", owner=account)
         if sub is None or body.get("token") != sub["email_token"]:
@@ -580,16 +562,12 @@ class PaystackSandbox:
         found = self.state.get(f"access:{request.path_params['access_code']}")
         txn = self.transaction(found["account"], found["reference"]) if found else None
         if txn is None or found is None:
-            return HTMLResponse("<h1>This checkout link is not valid</h1>", status_code=404)
+            return invalid_link("checkout link")
         account, key, reference = found["account"], found["key"], found["reference"]
         if request.method == "GET":
             return HTMLResponse(_checkout_page(txn))
-        is_form = request.headers.get("content-type", "").startswith(
-            "application/x-www-form-urlencoded"
-        )
-        body = await _body(request) or {}
-        outcome = body.get("outcome", "success")
-        if outcome not in ("success", "failed"):
+        outcome, from_form = await read_outcome(request)
+        if outcome is None:
             return fail(400, "outcome must be success or failed")
         if txn["status"] != "abandoned":
             return fail(400, "Transaction has already been completed")
@@ -603,9 +581,8 @@ class PaystackSandbox:
                 self.state.put(f"auth:{account}:{customer_key}", saved, owner=account)
         self._notify(account, key, f"charge.{outcome}", self.transaction_json(txn))
         callback = txn.get("callback_url")
-        if is_form and callback:
-            query = urlencode({"trxref": reference, "reference": reference})
-            return RedirectResponse(f"{callback}{'&' if '?' in callback else '?'}{query}", 303)
+        if from_form and callback:
+            return redirect_back(callback, {"trxref": reference, "reference": reference})
         return ok("Checkout completed", {"reference": reference, "status": txn["status"]})
 
     def _notify(self, account: str, key: str, event: str, data: dict[str, Any]) -> None:
@@ -616,12 +593,10 @@ class PaystackSandbox:
                 "content-type": "application/json",
                 "x-paystack-signature": signature(key, body),
             }
-            task = asyncio.get_running_loop().create_task(deliver(url, headers=headers, body=body))
-            self.state.extra.setdefault("deliveries", set()).add(task)
-            task.add_done_callback(self.state.extra["deliveries"].discard)
+            deliver_later(self.state, url, headers=headers, body=body)
 
     async def webhook(self, request: Request, account: str, key: str) -> Response:
-        body = await _body(request) or {}
+        body = await read_body(request) or {}
         if body.get("refund_id") is not None:
             refund = self.state.get(f"refund:{body['refund_id']}", owner=account)
             txn = self.transaction(account, refund["reference"]) if refund else None
@@ -644,7 +619,7 @@ class PaystackSandbox:
         )
 
     async def settings(self, request: Request, account: str, key: str) -> Response:
-        body = await _body(request) or {}
+        body = await read_body(request) or {}
         url = body.get("webhook_url")
         settings = {"webhook_url": url if isinstance(url, str) and url else None}
         self.state.put(f"settings:{account}", settings, owner=account)
@@ -652,33 +627,18 @@ class PaystackSandbox:
 
 
 def _checkout_page(txn: dict[str, Any]) -> str:
-    major = f"{txn['amount'] // 100}.{txn['amount'] % 100:02d}"
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>Paystack sandbox checkout"
-        "</title></head><body style='font-family:sans-serif;max-width:28rem;margin:3rem auto'>"
-        f"<h1>Pay {escape(txn['currency'])} {major}</h1>"
-        f"<p>{escape(txn['customer']['email'])} &middot; {escape(txn['reference'])}</p>"
-        "<form method='post'><button name='outcome' value='success'>Pay</button> "
-        "<button name='outcome' value='failed'>Decline</button></form></body></html>"
+    return checkout_page(
+        provider="Paystack",
+        currency=txn["currency"],
+        amount=f"{txn['amount'] // 100}.{txn['amount'] % 100:02d}",
+        email=txn["customer"]["email"],
+        reference=txn["reference"],
     )
-
-
-def _authenticated(sandbox: PaystackSandbox, handler: Any) -> Any:
-    async def endpoint(request: Request) -> Response:
-        key = bearer_token(request) or ""
-        if not _KEY.match(key):
-            return fail(401, "Invalid key")
-        return await handler(request, _account(key), key)  # type: ignore[no-any-return]
-
-    return endpoint
 
 
 def create_app() -> Starlette:
     sandbox = PaystackSandbox()
-
-    def api(handler: Any) -> Any:
-        return _authenticated(sandbox, handler)
-
+    api = bearer_api(_KEY, lambda _key: fail(401, "Invalid key"))
     routes = [
         Route("/transaction/initialize", api(sandbox.initialize), methods=["POST"]),
         Route("/transaction/verify/{reference}", api(sandbox.verify), methods=["GET"]),
@@ -697,16 +657,13 @@ def create_app() -> Starlette:
         ),
         Route(f"{HOOK_PREFIX}/webhooks", api(sandbox.webhook), methods=["POST"]),
         Route(f"{HOOK_PREFIX}/settings", api(sandbox.settings), methods=["POST"]),
-        *hook_routes(sandbox.state),
     ]
-    app = Starlette(routes=routes)
-    app.add_middleware(
-        FaultMiddleware,
-        state=sandbox.state,
+    app = sandbox_app(
+        sandbox,
+        routes,
         unavailable=lambda: fail(503, "Service temporarily unavailable, please try again"),
     )
     app.add_middleware(TrailingSlashMiddleware)
-    app.state.sandbox = sandbox
     return app
 
 
