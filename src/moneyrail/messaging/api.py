@@ -145,6 +145,7 @@ async def create_template(
         subject=body.subject,
         text=body.text,
         html=body.html,
+        actor=subject,
     )
     return TemplateOut.model_validate(row)
 

@@ -10,6 +10,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moneyrail.audit.service import audit
 from moneyrail.connectors import smtp
 from moneyrail.connectors.base import ProviderDeclined, ProviderError
 from moneyrail.core import limits
@@ -19,6 +20,7 @@ from moneyrail.core.ids import new_id
 from moneyrail.core.outbox import emit
 from moneyrail.core.pagination import PageParams
 from moneyrail.core.settings import Settings
+from moneyrail.identity.subject import AuthSubject
 from moneyrail.messaging import providers
 from moneyrail.messaging.models import Message, MessageTemplate
 from moneyrail.messaging.repository import repository
@@ -153,6 +155,7 @@ class MessagingService:
         subject: str | None,
         text: str | None,
         html: str | None,
+        actor: AuthSubject | None = None,
     ) -> MessageTemplate:
         """Raises: TemplateInvalid, TemplateExists."""
         names = variables_of(subject, text, html)
@@ -170,6 +173,15 @@ class MessagingService:
             created_at=datetime.now(UTC),
         )
         await repository.add(session, row)
+        await audit.record(
+            session,
+            subject=actor,
+            tenant_id=tenant_id,
+            action="messaging.template.created",
+            target_type="message_template",
+            target_id=row.id,
+            after={"name": name, "channel": channel, "variables": names},
+        )
         return row
 
     async def list_templates(

@@ -115,7 +115,7 @@ async def retry_delivery(
     delivery_id: str, subject: WebhooksWrite, session: SessionDep
 ) -> DeliveryOut:
     delivery = await webhooks.retry_delivery(
-        session, tenant_id=subject.tenant_id, delivery_id=delivery_id
+        session, tenant_id=subject.tenant_id, delivery_id=delivery_id, subject=subject
     )
     return DeliveryOut.model_validate(delivery)
 
@@ -146,6 +146,7 @@ async def create_webhook(
         description=body.description,
         event_types=body.event_types,
         enabled=body.enabled,
+        subject=subject,
     )
     return _with_secret(endpoint, secret)
 
@@ -178,6 +179,7 @@ async def update_webhook(
         tenant_id=subject.tenant_id,
         endpoint_id=webhook_id,
         changes=body.model_dump(exclude_unset=True),
+        subject=subject,
     )
     return WebhookOut.model_validate(endpoint)
 
@@ -189,7 +191,9 @@ async def update_webhook(
     responses=problem_responses(404),
 )
 async def delete_webhook(webhook_id: str, subject: WebhooksWrite, session: SessionDep) -> Response:
-    await webhooks.delete_endpoint(session, tenant_id=subject.tenant_id, endpoint_id=webhook_id)
+    await webhooks.delete_endpoint(
+        session, tenant_id=subject.tenant_id, endpoint_id=webhook_id, subject=subject
+    )
     return Response(status_code=204)
 
 
@@ -211,6 +215,7 @@ async def rotate_secret(
         tenant_id=subject.tenant_id,
         endpoint_id=webhook_id,
         overlap_hours=body.overlap_hours if body else None,
+        subject=subject,
     )
     return _with_secret(endpoint, secret)
 
@@ -242,5 +247,6 @@ async def process_pending(
         session,
         tenant_id=subject.tenant_id,
         include_failed=bool(body and body.include_failed),
+        subject=subject,
     )
     return JSONResponse(ProcessPendingOut(scheduled=count).model_dump())

@@ -10,6 +10,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moneyrail.audit.service import audit
 from moneyrail.core import limits
 from moneyrail.core.crypto import key_ring
 from moneyrail.core.errors import Conflict, NotFound, Unprocessable
@@ -17,6 +18,7 @@ from moneyrail.core.ids import new_id
 from moneyrail.core.outbox import EVENT_ID_PREFIX, EventEnvelope
 from moneyrail.core.pagination import PageParams
 from moneyrail.core.settings import Settings
+from moneyrail.identity.subject import AuthSubject
 from moneyrail.webhooks import events, retry, signing, urlpolicy
 from moneyrail.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from moneyrail.webhooks.repository import repository
@@ -76,6 +78,15 @@ def signing_secrets(
     return found
 
 
+def _summary(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    """What the audit log keeps of an endpoint (never its secrets)."""
+    return {
+        "url": endpoint.url,
+        "event_types": list(endpoint.event_types),
+        "enabled": endpoint.enabled,
+    }
+
+
 class WebhookService:
     # --- endpoints --------------------------------------------------------------------------
 
@@ -89,6 +100,7 @@ class WebhookService:
         description: str | None,
         event_types: list[str],
         enabled: bool,
+        subject: AuthSubject | None = None,
     ) -> tuple[WebhookEndpoint, str]:
         """Create an endpoint; returns it and its secret (shown once).
 
@@ -120,6 +132,14 @@ class WebhookService:
             updated_at=now,
         )
         await repository.add(session, endpoint)
+        await self._audit(
+            session,
+            subject,
+            tenant_id,
+            "webhooks.endpoint.created",
+            endpoint_id,
+            after=_summary(endpoint),
+        )
         log.info("webhooks.endpoint_created", tenant_id=tenant_id, endpoint_id=endpoint_id)
         return endpoint, secret
 
@@ -145,9 +165,11 @@ class WebhookService:
         tenant_id: str,
         endpoint_id: str,
         changes: dict[str, Any],
+        subject: AuthSubject | None = None,
     ) -> WebhookEndpoint:
         """Raises: WebhookNotFound, WebhookUrlRefused, UnknownEventType."""
         endpoint = await self.get_endpoint(session, tenant_id=tenant_id, endpoint_id=endpoint_id)
+        before = _summary(endpoint)
         if changes.get("url") is not None:
             await self._check_url(changes["url"], settings)
             endpoint.url = changes["url"]
@@ -159,16 +181,38 @@ class WebhookService:
             endpoint.enabled = changes["enabled"]
         endpoint.updated_at = datetime.now(UTC)
         await session.flush()
+        await self._audit(
+            session,
+            subject,
+            tenant_id,
+            "webhooks.endpoint.updated",
+            endpoint_id,
+            before=before,
+            after=_summary(endpoint),
+        )
         return endpoint
 
     async def delete_endpoint(
-        self, session: AsyncSession, *, tenant_id: str, endpoint_id: str
+        self,
+        session: AsyncSession,
+        *,
+        tenant_id: str,
+        endpoint_id: str,
+        subject: AuthSubject | None = None,
     ) -> None:
         """Soft delete: its deliveries and their logs stay. Raises: WebhookNotFound."""
         endpoint = await self.get_endpoint(session, tenant_id=tenant_id, endpoint_id=endpoint_id)
         endpoint.deleted_at = endpoint.updated_at = datetime.now(UTC)
         endpoint.enabled = False
         await session.flush()
+        await self._audit(
+            session,
+            subject,
+            tenant_id,
+            "webhooks.endpoint.deleted",
+            endpoint_id,
+            before=_summary(endpoint),
+        )
 
     async def rotate_secret(
         self,
@@ -178,6 +222,7 @@ class WebhookService:
         tenant_id: str,
         endpoint_id: str,
         overlap_hours: float | None,
+        subject: AuthSubject | None = None,
     ) -> tuple[WebhookEndpoint, str]:
         """A new secret; the old one keeps signing for the overlap. Raises: WebhookNotFound."""
         endpoint = await self.get_endpoint(session, tenant_id=tenant_id, endpoint_id=endpoint_id)
@@ -191,6 +236,14 @@ class WebhookService:
         )
         endpoint.updated_at = now
         await session.flush()
+        await self._audit(
+            session,
+            subject,
+            tenant_id,
+            "webhooks.endpoint.secret_rotated",
+            endpoint_id,
+            after={"overlap_hours": hours},
+        )
         log.info("webhooks.secret_rotated", tenant_id=tenant_id, endpoint_id=endpoint_id)
         return endpoint, secret
 
@@ -264,7 +317,12 @@ class WebhookService:
         return delivery, attempts
 
     async def retry_delivery(
-        self, session: AsyncSession, *, tenant_id: str, delivery_id: str
+        self,
+        session: AsyncSession,
+        *,
+        tenant_id: str,
+        delivery_id: str,
+        subject: AuthSubject | None = None,
     ) -> WebhookDelivery:
         """One more attempt now, with the same webhook-id and body.
 
@@ -278,18 +336,62 @@ class WebhookService:
         if delivery.status in ("pending", "processing"):
             raise DeliveryInProgress("the delivery is already scheduled; wait for its outcome")
         await repository.requeue(session, delivery=delivery, now=datetime.now(UTC))
+        await audit.record(
+            session,
+            subject=subject,
+            tenant_id=tenant_id,
+            action="webhooks.delivery.retried",
+            target_type="webhook_delivery",
+            target_id=delivery_id,
+        )
         log.info("webhooks.delivery_requeued", tenant_id=tenant_id, delivery_id=delivery_id)
         return delivery
 
     async def process_pending(
-        self, session: AsyncSession, *, tenant_id: str, include_failed: bool
+        self,
+        session: AsyncSession,
+        *,
+        tenant_id: str,
+        include_failed: bool,
+        subject: AuthSubject | None = None,
     ) -> int:
         """Make the tenant's waiting deliveries due now (the worker sends them next)."""
-        return await repository.make_due(
+        count = await repository.make_due(
             session, tenant_id=tenant_id, now=datetime.now(UTC), include_failed=include_failed
         )
+        await audit.record(
+            session,
+            subject=subject,
+            tenant_id=tenant_id,
+            action="webhooks.deliveries.process_pending",
+            target_type="webhook_delivery",
+            after={"scheduled": count, "include_failed": include_failed},
+        )
+        return count
 
     # --- helpers ------------------------------------------------------------------------------
+
+    async def _audit(
+        self,
+        session: AsyncSession,
+        subject: AuthSubject | None,
+        tenant_id: str,
+        action: str,
+        endpoint_id: str,
+        *,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> None:
+        await audit.record(
+            session,
+            subject=subject,
+            tenant_id=tenant_id,
+            action=action,
+            target_type="webhook_endpoint",
+            target_id=endpoint_id,
+            before=before,
+            after=after,
+        )
 
     def _delivery_row(
         self, settings: Settings, envelope: dict[str, Any], endpoint_id: str
