@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import Unprocessable, problem_responses
 from moneyrail.core.pagination import Page, PageParams, page_params
-from moneyrail.identity import api_auth
+from moneyrail.identity import api_auth, api_oauth
 from moneyrail.identity.deps import require
 from moneyrail.identity.schemas import ApiKeyCreatedOut, ApiKeyCreateIn, ApiKeyOut
 from moneyrail.identity.service import identity
@@ -20,6 +20,7 @@ from moneyrail.identity.tokens import config_of
 from moneyrail.identity.views import api_key_created_out, api_key_out
 
 router = APIRouter()
+router.include_router(api_oauth.router)
 router.include_router(api_auth.router)
 
 keys_router = APIRouter(prefix="/api-keys", tags=["identity"])
@@ -68,7 +69,7 @@ async def create_key(
         expires_at=body.expires_at,
     )
     out = api_key_created_out(issued.record, issued.key)
-    return JSONResponse(out.model_dump(mode="json"), status_code=201, headers=api_auth.NO_STORE)
+    return JSONResponse(out.model_dump(mode="json"), status_code=201, headers=api_oauth.NO_STORE)
 
 
 @keys_router.delete(

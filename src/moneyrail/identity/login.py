@@ -1,5 +1,5 @@
 """Sign-up and sign-in: password and client-credentials grants, refresh-token rotation,
-logout and revocation, and e-mailed one-time codes. Lockout after repeated failures."""
+logout and revocation, change of password. Lockout after repeated failures."""
 
 from __future__ import annotations
 
@@ -12,14 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from moneyrail.audit.chain import PLATFORM_TENANT_ID
 from moneyrail.audit.service import audit
 from moneyrail.core import limits, security
-from moneyrail.core.crypto import key_ring
 from moneyrail.core.db import set_tenant
 from moneyrail.core.errors import BadRequest, Unauthorized
 from moneyrail.core.ids import new_id
-from moneyrail.core.outbox import emit
 from moneyrail.identity.clients import client_scopes, clients
 from moneyrail.identity.config import AuthConfig
-from moneyrail.identity.models import OtpCode, RefreshToken, User
+from moneyrail.identity.models import RefreshToken, User
 from moneyrail.identity.oauth import InvalidClient, InvalidGrant, InvalidScope, TokenPair
 from moneyrail.identity.repository import repository
 from moneyrail.identity.roles import ROLE_SCOPES, Role
@@ -36,7 +34,6 @@ from moneyrail.identity.tokens import PLATFORM_SCOPES, issue_access_token
 log = structlog.get_logger(__name__)
 
 REFRESH_TOKEN_PREFIX = "mrrt_"  # noqa: S105 - a public marker, not a secret
-OTP_EMAIL_EVENT = "identity.otp_email"
 LOCKOUT = timedelta(minutes=limits.login_lockout_minutes)
 
 
@@ -46,18 +43,7 @@ class InvalidRefreshToken(Unauthorized):
     keep_writes = True
 
 
-class InvalidOtp(Unauthorized):
-    code = "invalid_otp"
-    title = "Invalid one-time code"
-    keep_writes = True
-
-
-def otp_aad(*, tenant_id: str, otp_id: str, email: str) -> str:
-    """Binds an encrypted code to its event, so a ciphertext copied elsewhere is useless."""
-    return f"{OTP_EMAIL_EVENT}:{tenant_id}:{otp_id}:{email}"
-
-
-def _role_scopes(user: User) -> frozenset[str]:
+def role_scopes(user: User) -> frozenset[str]:
     return PLATFORM_SCOPES if user.is_platform_admin else ROLE_SCOPES[Role(user.role)]
 
 
@@ -106,7 +92,7 @@ class LoginService:
             target_id=tenant.id,
             after={"name": organization_name},
         )
-        return await self._issue_user_tokens(session, config, user, scopes=_role_scopes(user))
+        return await self.issue_user_tokens(session, config, user, scopes=role_scopes(user))
 
     # --- password grant -----------------------------------------------------------------
     async def password_grant(
@@ -134,22 +120,22 @@ class LoginService:
         await bind_to_user(session, user)
         now = datetime.now(UTC)
         if user.locked_until is not None and user.locked_until > now:
-            await self._failed_login(session, user, reason="locked", now=now)
+            await self.record_failed_login(session, user, reason="locked", now=now)
             raise InvalidGrant("the e-mail or password is wrong, or the account is locked")
         if not await security.verify_password(user.password_hash, password):
-            await self._failed_login(session, user, reason="password", now=now)
+            await self.record_failed_login(session, user, reason="password", now=now)
             raise InvalidGrant("the e-mail or password is wrong, or the account is locked")
         if user.status != "active":
             raise InvalidGrant("the account is disabled")
-        scopes = _requested(scope, _role_scopes(user))
+        scopes = _requested(scope, role_scopes(user))
         if user.password_hash and security.password_needs_rehash(user.password_hash):
             user.password_hash = await security.hash_password(password)
-        await self._succeeded_login(session, user, method="password", now=now)
-        return await self._issue_user_tokens(
+        await self.record_login(session, user, method="password", now=now)
+        return await self.issue_user_tokens(
             session, config, user, scopes=scopes, environment=environment
         )
 
-    async def _failed_login(
+    async def record_failed_login(
         self, session: AsyncSession, user: User, *, reason: str, now: datetime
     ) -> None:
         if reason != "locked":
@@ -187,7 +173,7 @@ class LoginService:
                 },
             )
 
-    async def _succeeded_login(
+    async def record_login(
         self, session: AsyncSession, user: User, *, method: str, now: datetime
     ) -> None:
         user.failed_login_count = 0
@@ -205,7 +191,7 @@ class LoginService:
             after={"method": method},
         )
 
-    async def _issue_user_tokens(
+    async def issue_user_tokens(
         self,
         session: AsyncSession,
         config: AuthConfig,
@@ -329,9 +315,9 @@ class LoginService:
             raise InvalidRefreshToken("the account can no longer sign in")
         record.rotated_at = now
         await session.flush()
-        allowed = _role_scopes(user)
+        allowed = role_scopes(user)
         scopes = (frozenset(record.scopes) & allowed) if record.scopes else allowed
-        return await self._issue_user_tokens(
+        return await self.issue_user_tokens(
             session,
             config,
             user,
@@ -383,104 +369,6 @@ class LoginService:
     async def refresh_token_info(self, session: AsyncSession, *, token: str) -> RefreshToken | None:
         return await self._find_refresh(session, token)
 
-    # --- one-time codes -----------------------------------------------------------------
-    async def request_otp(self, session: AsyncSession, config: AuthConfig, *, email: str) -> None:
-        """E-mail a login code when the address has an active account; silent otherwise.
-
-        A new code is sent at most once per resend interval; a new code retires the old.
-        """
-        email = normalize_email(email)
-        async with repository.across_tenants(session):
-            user = await repository.user_by_email(session, email, for_update=True)
-        if user is None or user.status != "active" or user.tenant_id is None:
-            return
-        await set_tenant(session, user.tenant_id)
-        now = datetime.now(UTC)
-        latest = await repository.latest_otp(session, user.id)
-        resend_after = timedelta(seconds=limits.otp_resend_interval_seconds)
-        if latest is not None and now - latest.created_at < resend_after:
-            log.info("identity.otp_throttled", user_id=user.id)
-            return
-        await repository.retire_otps(session, user_id=user.id, when=now)
-        code = security.generate_otp()
-        otp = OtpCode(
-            tenant_id=user.tenant_id,
-            id=new_id("otp"),
-            user_id=user.id,
-            code_hash="",
-            expires_at=now + config.otp_ttl,
-            created_at=now,
-        )
-        otp.code_hash = security.keyed_digest(config.pepper, otp.id, code)
-        await repository.add(session, otp)
-        sealed = key_ring().encrypt_text(
-            code, aad=otp_aad(tenant_id=user.tenant_id, otp_id=otp.id, email=user.email)
-        )
-        await emit(
-            session,
-            tenant_id=user.tenant_id,
-            type=OTP_EMAIL_EVENT,
-            data={
-                "otp_id": otp.id,
-                "user_id": user.id,
-                "to": user.email,
-                "code_encrypted": sealed,
-                "expires_at": otp.expires_at.isoformat(),
-            },
-        )
-        await audit.record(
-            session,
-            tenant_id=user.tenant_id,
-            actor_type="user",
-            actor_id=user.id,
-            action="identity.otp.requested",
-            target_type="user",
-            target_id=user.id,
-        )
-
-    async def otp_login(
-        self,
-        session: AsyncSession,
-        config: AuthConfig,
-        *,
-        email: str,
-        otp: str,
-        environment: str = "test",
-    ) -> TokenPair:
-        """Sign in with an e-mailed code: single use, expires, at most five tries per code.
-
-        Raises:
-            InvalidOtp: no live code, too many tries, a wrong code, or a locked account.
-        """
-        email = normalize_email(email)
-        async with repository.across_tenants(session):
-            user = await repository.user_by_email(session, email, for_update=True)
-        if user is None or user.tenant_id is None or user.status != "active":
-            raise InvalidOtp("the code is wrong, used or expired")
-        await set_tenant(session, user.tenant_id)
-        now = datetime.now(UTC)
-        if user.locked_until is not None and user.locked_until > now:
-            await self._failed_login(session, user, reason="locked", now=now)
-            raise InvalidOtp("the code is wrong, used or expired")
-        record = await repository.latest_otp(session, user.id, for_update=True)
-        if (
-            record is None
-            or record.consumed_at is not None
-            or record.expires_at <= now
-            or record.attempts >= limits.otp_attempts_max
-        ):
-            raise InvalidOtp("the code is wrong, used or expired")
-        expected = security.keyed_digest(config.pepper, record.id, otp.strip())
-        if not security.constant_time_equals(expected, record.code_hash):
-            record.attempts += 1
-            await self._failed_login(session, user, reason="otp", now=now)
-            raise InvalidOtp("the code is wrong, used or expired")
-        record.consumed_at = now
-        await self._succeeded_login(session, user, method="otp", now=now)
-        return await self._issue_user_tokens(
-            session, config, user, scopes=_role_scopes(user), environment=environment
-        )
-
 
 login = LoginService()
 
@@ -507,7 +395,7 @@ async def change_password(
     await bind_to_user(session, user)
     now = datetime.now(UTC)
     if not await security.verify_password(user.password_hash, current_password):
-        await login._failed_login(session, user, reason="password", now=now)
+        await login.record_failed_login(session, user, reason="password", now=now)
         raise WrongPassword("the current password is wrong")
     check_password_policy(new_password, email=user.email)
     user.password_hash = await security.hash_password(new_password)

@@ -9,7 +9,7 @@ from moneyrail.connectors.smtp import SmtpConfig, send_email
 from moneyrail.core.crypto import key_ring
 from moneyrail.core.outbox import EventEnvelope, handles
 from moneyrail.core.settings import get_settings
-from moneyrail.identity.login import OTP_EMAIL_EVENT, otp_aad
+from moneyrail.identity.otp import OTP_EMAIL_EVENT, otp_aad
 
 log = structlog.get_logger(__name__)
 
