@@ -11,8 +11,11 @@ have acted, so the caller resolves them by fetching the status.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Collection, Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -28,8 +31,12 @@ from tenacity import (
 from moneyrail.connectors.base import (
     Credentials,
     Environment,
+    InvalidWebhookSignature,
+    PaymentStatus,
     ProviderDeclined,
     ProviderError,
+    ProviderNotSupported,
+    ProviderPayment,
     ProviderTimeout,
     ProviderUnavailable,
     http_client,
@@ -89,6 +96,72 @@ def require_value(credentials: Credentials, name: str) -> str:
     return value
 
 
+def bearer_headers(secret_key: str) -> dict[str, str]:
+    """`Authorization: Bearer` with the secret key, asking for JSON."""
+    return {"Authorization": f"Bearer {secret_key}", "Accept": "application/json"}
+
+
+def webhook_secrets_or_hash(credentials: Credentials) -> tuple[str, ...]:
+    """The webhook secrets kept with the credentials, else the dashboard's `secret_hash`."""
+    secret_hash = credentials.values.get("secret_hash")
+    return credentials.webhook_secrets or ((secret_hash,) if secret_hash else ())
+
+
+def digest_reference(idempotency_key: str, allowed: re.Pattern[str]) -> str:
+    """A provider's transaction reference for an idempotency key: the key itself when it is
+    short enough and uses only `allowed` characters, otherwise a digest of it. The same key
+    always yields the same reference."""
+    if len(idempotency_key) <= limits.provider_reference_length_max and allowed.match(
+        idempotency_key
+    ):
+        return idempotency_key
+    return "mr-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]
+
+
+def iso_timestamp(value: object) -> datetime | None:
+    """An ISO 8601 time from a provider, or None when absent or unreadable."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def unix_timestamp(value: Any) -> datetime | None:
+    """A Unix time in whole seconds from a provider, or None."""
+    return datetime.fromtimestamp(value, UTC) if isinstance(value, int) else None
+
+
+def minor_money(obj: Mapping[str, Any]) -> Money:
+    """`{"amount": 1050, "currency": "usd"}` (integer minor units) as Money."""
+    return Money(int(obj["amount"]), str(obj["currency"]).upper())
+
+
+def captured_on_payment(
+    payment: ProviderPayment,
+    amount: Money | None,
+    *,
+    provider: str,
+    settled: Collection[PaymentStatus],
+) -> ProviderPayment:
+    """`capture()` for providers that capture when the customer pays: the payment when it
+    is already settled. Raises: ProviderNotSupported (not yet paid, or a partial capture)."""
+    if amount is not None and amount != payment.amount:
+        raise ProviderNotSupported(f"{provider} does not capture part of a payment")
+    if payment.status in settled:
+        return payment
+    raise ProviderNotSupported(f"{provider} captures payments when the customer pays")
+
+
+def webhook_json(body: bytes, loads: Callable[[bytes], Any] = json.loads) -> Any:
+    """A signed webhook body parsed. Raises: InvalidWebhookSignature (not JSON)."""
+    try:
+        return loads(body)
+    except ValueError as exc:
+        raise InvalidWebhookSignature("webhook body is not JSON") from exc
+
+
 def major_units(money: Money) -> str:
     """`Money(1050, "USD")` → `"10.50"`: the decimal string some providers take."""
     return f"{money.to_decimal():.{exponent(money.currency)}f}"
@@ -96,6 +169,20 @@ def major_units(money: Money) -> str:
 
 def from_major_units(value: str | int | float | Decimal, currency: str) -> Money:
     return Money.parse(str(value), currency.upper())
+
+
+def retrying() -> AsyncRetrying:
+    """The retry policy for provider calls that are safe to repeat: bounded attempts with
+    jittered exponential backoff, only after `ProviderUnavailable`."""
+    return AsyncRetrying(
+        stop=stop_after_attempt(limits.provider_retries_max),
+        wait=wait_random_exponential(
+            multiplier=limits.provider_retry_wait_initial_seconds,
+            max=limits.provider_retry_wait_max_seconds,
+        ),
+        retry=retry_if_exception_type(ProviderUnavailable),
+        reraise=True,
+    )
 
 
 class ProviderHttp:
@@ -129,15 +216,7 @@ class ProviderHttp:
         request = self.client.build_request(method, path, **kwargs)
         if not retry:
             return await self._once(request)
-        async for attempt in AsyncRetrying(
-            stop=stop_after_attempt(limits.provider_retries_max),
-            wait=wait_random_exponential(
-                multiplier=limits.provider_retry_wait_initial_seconds,
-                max=limits.provider_retry_wait_max_seconds,
-            ),
-            retry=retry_if_exception_type(ProviderUnavailable),
-            reraise=True,
-        ):
+        async for attempt in retrying():
             with attempt:
                 return await self._once(request)
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
@@ -167,11 +246,35 @@ class ProviderHttp:
         await self.client.aclose()
 
 
-def json_body(response: httpx.Response) -> dict[str, Any]:
+def provider_http(
+    provider: str,
+    credentials: Credentials,
+    *,
+    base_url: str | None,
+    transport: httpx.AsyncBaseTransport | None,
+    timeout_seconds: float,
+    headers: Mapping[str, str] | None = None,
+    auth: httpx.Auth | tuple[str, str] | None = None,
+) -> ProviderHttp:
+    """The `ProviderHttp` a connector's constructor builds: the base URL resolved from the
+    credentials' environment unless one is given."""
+    return ProviderHttp(
+        provider=provider,
+        base_url=resolve_base_url(provider, credentials, base_url),
+        transport=transport,
+        headers=headers,
+        auth=auth,
+        timeout_seconds=timeout_seconds,
+    )
+
+
+def json_body(
+    response: httpx.Response, loads: Callable[[bytes], Any] = json.loads
+) -> dict[str, Any]:
     """The response's JSON object; a provider answering something else is a provider error."""
     try:
-        data = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        data = loads(response.content)
+    except ValueError as exc:
         raise ProviderError(f"unreadable answer (HTTP {response.status_code})") from exc
     if not isinstance(data, dict):
         raise ProviderError(f"unexpected answer (HTTP {response.status_code})")

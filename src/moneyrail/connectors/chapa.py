@@ -25,7 +25,6 @@ import hmac
 import json
 import re
 from collections.abc import Mapping
-from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -33,12 +32,18 @@ import httpx
 import structlog
 
 from moneyrail.connectors._common import (
-    ProviderHttp,
     ProviderObjectNotFound,
+    bearer_headers,
+    captured_on_payment,
+    digest_reference,
+    iso_timestamp,
+    json_body,
     major_units,
+    provider_http,
     raise_for_client_error,
     require_value,
-    resolve_base_url,
+    webhook_json,
+    webhook_secrets_or_hash,
 )
 from moneyrail.connectors.base import (
     CaptureMode,
@@ -73,6 +78,7 @@ _PAYMENT_STATUS = {
     "refunded": PaymentStatus.refunded,
     "reversed": PaymentStatus.refunded,
 }
+_SETTLED = (PaymentStatus.captured, PaymentStatus.refunded)
 _REFUND_STATUS = {
     "success": RefundStatus.succeeded,
     "processed": RefundStatus.succeeded,
@@ -86,11 +92,7 @@ _REFUND_STATUS = {
 def provider_reference(idempotency_key: str) -> str:
     """The `tx_ref` for an idempotency key: the key itself when it is short and plain,
     otherwise a digest of it; the same key always yields the same `tx_ref`."""
-    if len(idempotency_key) <= limits.provider_reference_length_max and _TX_REF_ALLOWED.match(
-        idempotency_key
-    ):
-        return idempotency_key
-    return "mr-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]
+    return digest_reference(idempotency_key, _TX_REF_ALLOWED)
 
 
 def to_money(value: Any, currency: str) -> Money:
@@ -105,15 +107,6 @@ def _fee(value: Any, currency: str) -> int | None:
     try:
         return Money.from_decimal(Decimal(str(value)), currency.upper()).amount
     except (InvalidOperation, ValueError):
-        return None
-
-
-def _timestamp(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
         return None
 
 
@@ -161,17 +154,14 @@ class ChapaConnector:
         transport: httpx.AsyncBaseTransport | None = None,
         timeout_seconds: float = limits.provider_timeout_seconds,
     ) -> None:
-        secret_key = require_value(credentials, "secret_key")
-        secret_hash = credentials.values.get("secret_hash")
-        self._webhook_secrets = credentials.webhook_secrets or (
-            (secret_hash,) if secret_hash else ()
-        )
-        self._http = ProviderHttp(
-            provider=self.name,
-            base_url=resolve_base_url(self.name, credentials, base_url),
+        self._webhook_secrets = webhook_secrets_or_hash(credentials)
+        self._http = provider_http(
+            self.name,
+            credentials,
+            base_url=base_url,
             transport=transport,
-            headers={"Authorization": f"Bearer {secret_key}", "Accept": "application/json"},
             timeout_seconds=timeout_seconds,
+            headers=bearer_headers(require_value(credentials, "secret_key")),
         )
 
     async def aclose(self) -> None:
@@ -182,12 +172,7 @@ class ChapaConnector:
     ) -> Any:
         """One API call; Chapa answers `{"message", "status": "success"|"failed", "data"}`."""
         response = await self._http.request(method, path, json=body, retry=retry)
-        try:
-            payload = json.loads(response.content)
-        except ValueError as exc:
-            raise ProviderError(f"unreadable answer (HTTP {response.status_code})") from exc
-        if not isinstance(payload, dict):
-            raise ProviderError(f"unexpected answer (HTTP {response.status_code})")
+        payload = json_body(response)
         raw_message = payload.get("message")
         message = raw_message if isinstance(raw_message, str) else json.dumps(raw_message)
         raise_for_client_error(response, message=message or None, provider_code=None)
@@ -267,11 +252,7 @@ class ChapaConnector:
         Raises: ProviderNotSupported (not yet paid, or a partial capture).
         """
         payment = await self.get_payment(provider_payment_id)
-        if amount is not None and amount != payment.amount:
-            raise ProviderNotSupported("chapa does not capture part of a payment")
-        if payment.status in (PaymentStatus.captured, PaymentStatus.refunded):
-            return payment
-        raise ProviderNotSupported("chapa captures payments when the customer pays")
+        return captured_on_payment(payment, amount, provider=self.name, settled=_SETTLED)
 
     async def cancel(self, provider_payment_id: str, *, idempotency_key: str) -> ProviderPayment:
         """Expire an unpaid checkout link; repeating it is harmless.
@@ -341,10 +322,7 @@ class ChapaConnector:
             body=body,
             secrets=secrets or self._webhook_secrets,
         )
-        try:
-            payload = json.loads(body)
-        except ValueError as exc:
-            raise InvalidWebhookSignature("webhook body is not JSON") from exc
+        payload = webhook_json(body)
         if not isinstance(payload, dict) or not payload.get("event"):
             raise InvalidWebhookSignature("webhook body is not a Chapa event")
         event_type = str(payload["event"])
@@ -359,6 +337,6 @@ class ChapaConnector:
             event_type=event_type,
             object_type=object_type,
             object_id=str(object_id) if object_id is not None else None,
-            occurred_at=_timestamp(payload.get("updated_at") or payload.get("created_at")),
+            occurred_at=iso_timestamp(payload.get("updated_at") or payload.get("created_at")),
             payload=payload,
         )

@@ -26,7 +26,6 @@ import json
 import re
 import secrets as token
 from collections.abc import Mapping
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -34,11 +33,16 @@ import httpx
 import structlog
 
 from moneyrail.connectors._common import (
-    ProviderHttp,
     ProviderObjectNotFound,
+    bearer_headers,
+    captured_on_payment,
+    iso_timestamp,
+    json_body,
+    provider_http,
     raise_for_client_error,
     require_value,
-    resolve_base_url,
+    webhook_json,
+    webhook_secrets_or_hash,
 )
 from moneyrail.connectors.base import (
     CaptureMode,
@@ -113,15 +117,6 @@ def _fee(value: Any, currency: str) -> int | None:
     return Money.from_decimal(Decimal(value), currency.upper()).amount
 
 
-def _timestamp(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
-
-
 def signature(secret_hash: str, body: bytes) -> str:
     """`flutterwave-signature`: base64 HMAC-SHA256 of the raw body keyed with the secret hash."""
     digest = hmac.new(secret_hash.encode(), body, hashlib.sha256).digest()
@@ -162,17 +157,14 @@ class FlutterwaveConnector:
         transport: httpx.AsyncBaseTransport | None = None,
         timeout_seconds: float = limits.provider_timeout_seconds,
     ) -> None:
-        secret_key = require_value(credentials, "secret_key")
-        secret_hash = credentials.values.get("secret_hash")
-        self._webhook_secrets = credentials.webhook_secrets or (
-            (secret_hash,) if secret_hash else ()
-        )
-        self._http = ProviderHttp(
-            provider=self.name,
-            base_url=resolve_base_url(self.name, credentials, base_url),
+        self._webhook_secrets = webhook_secrets_or_hash(credentials)
+        self._http = provider_http(
+            self.name,
+            credentials,
+            base_url=base_url,
             transport=transport,
-            headers={"Authorization": f"Bearer {secret_key}", "Accept": "application/json"},
             timeout_seconds=timeout_seconds,
+            headers=bearer_headers(require_value(credentials, "secret_key")),
         )
 
     async def aclose(self) -> None:
@@ -193,12 +185,7 @@ class FlutterwaveConnector:
         response = await self._http.request(
             method, path, content=content, headers=headers, params=params, retry=retry
         )
-        try:
-            payload = loads(response.content)
-        except ValueError as exc:
-            raise ProviderError(f"unreadable answer (HTTP {response.status_code})") from exc
-        if not isinstance(payload, dict):
-            raise ProviderError(f"unexpected answer (HTTP {response.status_code})")
+        payload = json_body(response, loads)
         message = str(payload.get("message") or "") or None
         if response.status_code == 400 and message and _NOT_FOUND in message.lower():
             raise ProviderObjectNotFound(message, extra={"provider_status": 400})
@@ -289,11 +276,9 @@ class FlutterwaveConnector:
             raise ProviderNotSupported(
                 "flutterwave captures payments when the customer pays"
             ) from exc
-        if amount is not None and amount != payment.amount:
-            raise ProviderNotSupported("flutterwave does not capture part of a payment")
-        if payment.status is PaymentStatus.captured:
-            return payment
-        raise ProviderNotSupported("flutterwave captures payments when the customer pays")
+        return captured_on_payment(
+            payment, amount, provider=self.name, settled=(PaymentStatus.captured,)
+        )
 
     async def cancel(self, provider_payment_id: str, *, idempotency_key: str) -> ProviderPayment:
         raise ProviderNotSupported("flutterwave payment links cannot be cancelled")
@@ -361,10 +346,7 @@ class FlutterwaveConnector:
             body=body,
             secrets=secrets or self._webhook_secrets,
         )
-        try:
-            payload = loads(body)
-        except ValueError as exc:
-            raise InvalidWebhookSignature("webhook body is not JSON") from exc
+        payload = webhook_json(body, loads)
         if not isinstance(payload, dict) or not isinstance(payload.get("data"), dict):
             raise InvalidWebhookSignature("webhook body is not a Flutterwave event")
         event_type = str(payload.get("event") or payload.get("event.type") or "")
@@ -378,6 +360,6 @@ class FlutterwaveConnector:
             event_type=event_type,
             object_type=object_type,
             object_id=str(object_id) if object_id is not None else None,
-            occurred_at=_timestamp(data.get("created_at")),
+            occurred_at=iso_timestamp(data.get("created_at")),
             payload=payload,
         )

@@ -34,12 +34,11 @@ from cryptography import x509
 
 from moneyrail.connectors._common import (
     ProviderCredentialsRejected,
-    ProviderHttp,
     json_body,
     major_units,
+    provider_http,
     raise_for_client_error,
     require_value,
-    resolve_base_url,
 )
 from moneyrail.connectors.base import (
     CaptureMode,
@@ -133,9 +132,10 @@ class PayPalConnector:
         self.credentials = credentials
         pair = f"{require_value(credentials, 'client_id')}:{require_value(credentials, 'client_secret')}"
         self._client_auth = "Basic " + base64.b64encode(pair.encode()).decode()
-        self.http = ProviderHttp(
-            provider=self.name,
-            base_url=resolve_base_url(self.name, credentials, base_url),
+        self.http = provider_http(
+            self.name,
+            credentials,
+            base_url=base_url,
             transport=transport,
             timeout_seconds=timeout_seconds,
         )

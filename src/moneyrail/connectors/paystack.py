@@ -19,21 +19,24 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 import httpx
 import structlog
 
 from moneyrail.connectors._common import (
-    ProviderHttp,
+    bearer_headers,
+    captured_on_payment,
+    digest_reference,
+    iso_timestamp,
     json_body,
+    minor_money,
+    provider_http,
     raise_for_client_error,
     require_value,
-    resolve_base_url,
+    webhook_json,
 )
 from moneyrail.connectors.base import (
     CaptureMode,
@@ -74,6 +77,7 @@ _PAYMENT_STATUS = {
     "failed": PaymentStatus.failed,
     "reversed": PaymentStatus.refunded,
 }
+_SETTLED = (PaymentStatus.captured, PaymentStatus.partially_refunded, PaymentStatus.refunded)
 _REFUND_STATUS = {
     "pending": RefundStatus.pending,
     "processing": RefundStatus.pending,
@@ -108,11 +112,7 @@ def provider_reference(idempotency_key: str) -> str:
     """The Paystack `reference` for an idempotency key: the key itself when Paystack allows
     its characters (`-`, `.`, `=` and alphanumerics), otherwise a digest of it. Either way the
     same key always yields the same reference."""
-    if len(idempotency_key) <= limits.provider_reference_length_max and _REFERENCE_ALLOWED.match(
-        idempotency_key
-    ):
-        return idempotency_key
-    return "mr-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:40]
+    return digest_reference(idempotency_key, _REFERENCE_ALLOWED)
 
 
 def signature(key: str, body: bytes) -> str:
@@ -132,15 +132,6 @@ def verify_signature(*, header: str | None, body: bytes, keys: tuple[str, ...]) 
         raise InvalidWebhookSignature("x-paystack-signature does not match the body")
 
 
-def _timestamp(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
-
-
 class PaystackConnector:
     """`PaymentConnector` for Paystack. Raises the errors of `connectors.base`."""
 
@@ -156,12 +147,13 @@ class PaystackConnector:
     ) -> None:
         self._secret_key = require_value(credentials, "secret_key")
         self._webhook_secrets = credentials.webhook_secrets
-        self._http = ProviderHttp(
-            provider=self.name,
-            base_url=resolve_base_url(self.name, credentials, base_url),
+        self._http = provider_http(
+            self.name,
+            credentials,
+            base_url=base_url,
             transport=transport,
-            headers={"Authorization": f"Bearer {self._secret_key}", "Accept": "application/json"},
             timeout_seconds=timeout_seconds,
+            headers=bearer_headers(self._secret_key),
         )
 
     async def aclose(self) -> None:
@@ -237,7 +229,7 @@ class PaystackConnector:
         return self._payment(payload.get("data") or {})
 
     def _payment(self, data: Mapping[str, Any]) -> ProviderPayment:
-        amount = Money(int(data["amount"]), str(data["currency"]).upper())
+        amount = minor_money(data)
         raw_status = str(data.get("status") or "")
         status = _PAYMENT_STATUS.get(raw_status, PaymentStatus.processing)
         captured = (
@@ -263,15 +255,7 @@ class PaystackConnector:
         Raises: ProviderNotSupported (not yet paid, or a partial capture).
         """
         payment = await self.get_payment(provider_payment_id)
-        if amount is not None and amount != payment.amount:
-            raise ProviderNotSupported("paystack does not capture part of a payment")
-        if payment.status in (
-            PaymentStatus.captured,
-            PaymentStatus.partially_refunded,
-            PaymentStatus.refunded,
-        ):
-            return payment
-        raise ProviderNotSupported("paystack captures payments when the customer pays")
+        return captured_on_payment(payment, amount, provider=self.name, settled=_SETTLED)
 
     async def cancel(self, provider_payment_id: str, *, idempotency_key: str) -> ProviderPayment:
         raise ProviderNotSupported("paystack transactions cannot be cancelled")
@@ -318,7 +302,7 @@ class PaystackConnector:
             provider_refund_id=str(data["id"]),
             provider_payment_id=str(reference or fallback_reference),
             status=_REFUND_STATUS.get(str(data.get("status")), RefundStatus.pending),
-            amount=Money(int(data["amount"]), str(data["currency"]).upper()),
+            amount=minor_money(data),
             raw=dict(data),
         )
 
@@ -380,7 +364,7 @@ class PaystackConnector:
             provider_subscription_id=str(data["subscription_code"]),
             status=_SUBSCRIPTION_STATUS.get(str(data.get("status")), SubscriptionStatus.past_due),
             plan_id=str(plan_code or ""),
-            current_period_end=_timestamp(data.get("next_payment_date")),
+            current_period_end=iso_timestamp(data.get("next_payment_date")),
             raw=data,
         )
 
@@ -425,10 +409,7 @@ class PaystackConnector:
         # Paystack signs with the secret key, so the current one always counts.
         keys = tuple(dict.fromkeys((*secrets, self._secret_key, *self._webhook_secrets)))
         verify_signature(header=header, body=body, keys=keys)
-        try:
-            payload = json.loads(body)
-        except ValueError as exc:
-            raise InvalidWebhookSignature("webhook body is not JSON") from exc
+        payload = webhook_json(body)
         if not isinstance(payload, dict) or not isinstance(payload.get("data"), dict):
             raise InvalidWebhookSignature("webhook body is not a Paystack event")
         event_type = str(payload.get("event") or "")
@@ -446,7 +427,7 @@ class PaystackConnector:
             event_type=event_type,
             object_type=object_type,
             object_id=str(object_id) if object_id is not None else None,
-            occurred_at=_timestamp(data.get("paid_at") or data.get("createdAt"))
-            or _timestamp(data.get("created_at")),
+            occurred_at=iso_timestamp(data.get("paid_at") or data.get("createdAt"))
+            or iso_timestamp(data.get("created_at")),
             payload=payload,
         )

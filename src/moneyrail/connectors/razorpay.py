@@ -17,23 +17,18 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from tenacity import (
-    AsyncRetrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_random_exponential,
-)
 
 from moneyrail.connectors._common import (
-    ProviderHttp,
     json_body,
+    minor_money,
+    provider_http,
     raise_for_client_error,
     require_value,
-    resolve_base_url,
+    retrying,
+    unix_timestamp,
 )
 from moneyrail.connectors.base import (
     CaptureMode,
@@ -49,7 +44,6 @@ from moneyrail.connectors.base import (
     ProviderPayment,
     ProviderRefund,
     ProviderSubscription,
-    ProviderUnavailable,
     RefundStatus,
     SubscriptionStatus,
     WebhookEvent,
@@ -93,10 +87,6 @@ def notes(values: Mapping[str, str]) -> dict[str, str]:
     return {k: str(v)[:NOTE_LENGTH_MAX] for k, v in list(values.items())[:NOTES_MAX]}
 
 
-def _timestamp(value: Any) -> datetime | None:
-    return datetime.fromtimestamp(value, UTC) if isinstance(value, int) else None
-
-
 class RazorpayConnector:
     name = "razorpay"
 
@@ -111,12 +101,13 @@ class RazorpayConnector:
         self.credentials = credentials
         key_id = require_value(credentials, "key_id")
         key_secret = require_value(credentials, "key_secret")
-        self.http = ProviderHttp(
-            provider=self.name,
-            base_url=resolve_base_url(self.name, credentials, base_url),
+        self.http = provider_http(
+            self.name,
+            credentials,
+            base_url=base_url,
             transport=transport,
-            auth=(key_id, key_secret),
             timeout_seconds=timeout_seconds,
+            auth=(key_id, key_secret),
         )
 
     async def _call(
@@ -154,7 +145,7 @@ class RazorpayConnector:
 
     def _payment(self, order: Mapping[str, Any], payments: list[dict[str, Any]]) -> ProviderPayment:
         best = max(payments, key=lambda p: PAYMENT_RANK.get(str(p.get("status")), 0), default=None)
-        money = Money(int(order["amount"]), str(order["currency"]).upper())
+        money = minor_money(order)
         if best is None:
             return ProviderPayment(
                 provider=self.name,
@@ -199,15 +190,7 @@ class RazorpayConnector:
             "notes": notes({"reference": request.reference, **request.metadata}),
         }
         order: dict[str, Any] | None = None
-        async for attempt in AsyncRetrying(
-            stop=stop_after_attempt(limits.provider_retries_max),
-            wait=wait_random_exponential(
-                multiplier=limits.provider_retry_wait_initial_seconds,
-                max=limits.provider_retry_wait_max_seconds,
-            ),
-            retry=retry_if_exception_type(ProviderUnavailable),
-            reraise=True,
-        ):
+        async for attempt in retrying():
             with attempt:
                 if attempt.retry_state.attempt_number > 1:
                     order = await self._order_by_receipt(receipt)
@@ -273,7 +256,7 @@ class RazorpayConnector:
             provider_refund_id=str(refund["id"]),
             provider_payment_id=payment_id,
             status=REFUND_STATUS.get(str(refund.get("status")), RefundStatus.pending),
-            amount=Money(int(refund["amount"]), str(refund["currency"]).upper()),
+            amount=minor_money(refund),
             raw=refund,
         )
 
@@ -331,7 +314,7 @@ class RazorpayConnector:
             next_action_url=sub.get("short_url")
             if status is SubscriptionStatus.requires_action
             else None,
-            current_period_end=_timestamp(sub.get("current_end")),
+            current_period_end=unix_timestamp(sub.get("current_end")),
             raw=sub,
         )
 
@@ -408,7 +391,7 @@ class RazorpayConnector:
             event_type=str(event.get("event") or ""),
             object_type=object_type,
             object_id=str(object_id) if object_id else None,
-            occurred_at=_timestamp(event.get("created_at")),
+            occurred_at=unix_timestamp(event.get("created_at")),
             payload=event,
         )
 

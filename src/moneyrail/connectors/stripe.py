@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 
 from moneyrail.connectors._common import (
-    ProviderHttp,
     json_body,
+    minor_money,
+    provider_http,
     raise_for_client_error,
     require_value,
-    resolve_base_url,
+    unix_timestamp,
 )
 from moneyrail.connectors.base import (
     CaptureMode,
@@ -100,10 +100,6 @@ def form(params: Mapping[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-def _timestamp(value: Any) -> datetime | None:
-    return datetime.fromtimestamp(value, UTC) if isinstance(value, int) else None
-
-
 class StripeConnector:
     name = "stripe"
 
@@ -117,12 +113,13 @@ class StripeConnector:
     ) -> None:
         self.credentials = credentials
         secret_key = require_value(credentials, "secret_key")
-        self.http = ProviderHttp(
-            provider=self.name,
-            base_url=resolve_base_url(self.name, credentials, base_url),
+        self.http = provider_http(
+            self.name,
+            credentials,
+            base_url=base_url,
             transport=transport,
-            headers={"Authorization": f"Bearer {secret_key}", "Stripe-Version": API_VERSION},
             timeout_seconds=timeout_seconds,
+            headers={"Authorization": f"Bearer {secret_key}", "Stripe-Version": API_VERSION},
         )
 
     # --- HTTP -------------------------------------------------------------------------------
@@ -180,7 +177,7 @@ class StripeConnector:
             provider=self.name,
             provider_payment_id=str(intent["id"]),
             status=status,
-            amount=Money(int(intent["amount"]), str(intent["currency"]).upper()),
+            amount=minor_money(intent),
             captured_amount=received,
             refunded_amount=refunded,
             next_action_url=redirect.get("url") if isinstance(redirect, Mapping) else None,
@@ -243,7 +240,7 @@ class StripeConnector:
             provider_refund_id=str(refund["id"]),
             provider_payment_id=str(refund.get("payment_intent") or refund.get("charge") or ""),
             status=REFUND_STATUS.get(str(refund.get("status")), RefundStatus.pending),
-            amount=Money(int(refund["amount"]), str(refund["currency"]).upper()),
+            amount=minor_money(refund),
             raw=refund,
         )
 
@@ -299,7 +296,7 @@ class StripeConnector:
             status=status,
             plan_id=str(price.get("id") or ""),
             quantity=int(first.get("quantity") or 1),
-            current_period_end=_timestamp(
+            current_period_end=unix_timestamp(
                 first.get("current_period_end") or sub.get("current_period_end")
             ),
             raw=sub,
@@ -398,7 +395,7 @@ class StripeConnector:
             event_type=str(event.get("type") or ""),
             object_type=OBJECT_TYPES.get(kind, kind or "other"),
             object_id=str(object_id) if object_id else None,
-            occurred_at=_timestamp(event.get("created")),
+            occurred_at=unix_timestamp(event.get("created")),
             payload=event,
         )
 
