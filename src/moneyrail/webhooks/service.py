@@ -272,18 +272,26 @@ class WebhookService:
     ) -> int:
         """One delivery per subscribed endpoint; run in the transaction that completes the
         event, and idempotent, so each endpoint gets the event exactly once."""
-        event_type = envelope["type"]
-        if not events.is_public(event_type):
-            return 0
-        tenant_id = envelope["tenant_id"]
-        targets = [
-            endpoint_id
-            for endpoint_id, filters in await repository.subscribed_endpoints(
-                session, tenant_id=tenant_id
-            )
-            if events.matches(filters, event_type)
-        ]
-        rows = [self._delivery_row(settings, envelope, endpoint_id) for endpoint_id in targets]
+        return await self.fan_out_many(session, settings=settings, envelopes=[envelope])
+
+    async def fan_out_many(
+        self, session: AsyncSession, *, settings: Settings, envelopes: list[dict[str, Any]]
+    ) -> int:
+        """`fan_out` for a batch: each tenant's endpoints read once, one insert."""
+        public = [e for e in envelopes if events.is_public(e["type"])]
+        subscriptions: dict[str, Sequence[tuple[str, list[str]]]] = {}
+        rows = []
+        for envelope in public:
+            tenant_id = envelope["tenant_id"]
+            if tenant_id not in subscriptions:
+                subscriptions[tenant_id] = await repository.subscribed_endpoints(
+                    session, tenant_id=tenant_id
+                )
+            rows += [
+                self._delivery_row(settings, envelope, endpoint_id)
+                for endpoint_id, filters in subscriptions[tenant_id]
+                if events.matches(filters, envelope["type"])
+            ]
         await repository.insert_deliveries(session, rows)
         return len(rows)
 

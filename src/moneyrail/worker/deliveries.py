@@ -48,6 +48,8 @@ class DeliveryPump:
         concurrency = max(1, min(settings.worker_concurrency, limits.worker_concurrency_max))
         self.concurrency = concurrency
         self.timeout = timeout
+        self.lanes = max(1, min(limits.worker_delivery_lanes_max, concurrency // 8))
+        self.lane_size = max(1, concurrency // self.lanes)
         self.client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,

@@ -71,8 +71,9 @@ class EventRelay:
         """Events without handlers: fan out and complete the whole batch in one transaction."""
         async with self.db.sessionmaker() as session, session.begin():
             await bypass_tenant_scope(session)
-            for event in events:
-                await webhooks.fan_out(session, settings=self.settings, envelope=event.payload)
+            await webhooks.fan_out_many(
+                session, settings=self.settings, envelopes=[e.payload for e in events]
+            )
             done = await repository.complete_events(session, events)
             if done != len(events):
                 raise _PartialBatch

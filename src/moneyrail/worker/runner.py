@@ -59,7 +59,7 @@ class Worker:
     async def deliveries_once(self) -> int:
         if self._stopping.is_set():
             return 0
-        claimed = await self.pump.claim(self.batch_size)
+        claimed = await self.pump.claim(self.pump.lane_size)
         if claimed:
             await _finish_or_release(self.pump.process(claimed), lambda: self.pump.release(claimed))
         return len(claimed)
@@ -102,9 +102,14 @@ class Worker:
     async def run(self) -> None:
         log.info("worker.started", worker_id=self.worker_id)
         try:
+            # Several delivery lanes keep HTTP requests in flight while another lane waits
+            # on the database; together they never exceed the concurrency.
+            lanes = [
+                self._loop(f"deliveries-{n}", self.deliveries_once) for n in range(self.pump.lanes)
+            ]
             await asyncio.gather(
                 self._loop("events", self.events_once),
-                self._loop("deliveries", self.deliveries_once),
+                *lanes,
                 self._loop("jobs", self.jobs_once),
             )
         finally:
