@@ -132,6 +132,7 @@ async def list_webhooks(
 @router.post(
     "/webhooks",
     summary="Create a webhook endpoint (the secret is shown once)",
+    description=catalogue_markdown(),
     status_code=201,
     responses=problem_responses(422),
 )
