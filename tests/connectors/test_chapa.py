@@ -6,49 +6,28 @@ import hashlib
 import hmac
 import json
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
 
-from moneyrail.connectors._common import ProviderCredentialsRejected, ProviderObjectNotFound
 from moneyrail.connectors.base import (
     CaptureMode,
-    CreatePayment,
-    Credentials,
-    Customer,
-    Environment,
     InvalidWebhookSignature,
     PaymentStatus,
     ProviderDeclined,
     ProviderNotSupported,
-    ProviderTimeout,
-    ProviderUnavailable,
     RefundStatus,
 )
 from moneyrail.connectors.chapa import ChapaConnector, provider_reference
 from moneyrail.core.money import Money
-from moneyrail.sandbox.app import create_sandbox_app
-from tests.sandbox.helpers import faults
-from tests.sandbox.helpers import hook as sandbox_hook
+from tests.connectors.hosted import CHAPA, checkout
 
-KEY = "CHASECK_TEST-3b9c2f4a1d0e"
-HASH = "chapa-secret-hash"
-PROVIDER = "chapa"
-BASE = f"http://sandbox/{PROVIDER}"
-AUTH = {"Authorization": f"Bearer {KEY}"}
-
-
-@pytest.fixture
-def transport() -> httpx.ASGITransport:
-    return httpx.ASGITransport(app=create_sandbox_app())
-
-
-def connector(
-    transport: httpx.AsyncBaseTransport, key: str = KEY, **kwargs: float
-) -> ChapaConnector:
-    credentials = Credentials("chapa", Environment.test, {"secret_key": key}, (HASH,))
-    return ChapaConnector(credentials, base_url=BASE, transport=transport, **kwargs)
+P = CHAPA
+HASH = P.webhook_secrets[0]
+connector = P.connector
+request = P.request
+hook = P.hook
+paid = P.paid
 
 
 @pytest.fixture
@@ -56,33 +35,6 @@ async def chapa(transport: httpx.ASGITransport) -> AsyncIterator[ChapaConnector]
     conn = connector(transport)
     yield conn
     await conn.aclose()
-
-
-async def hook(transport: httpx.AsyncBaseTransport, path: str, body: object) -> httpx.Response:
-    return await sandbox_hook(transport, PROVIDER, path, body, headers=AUTH)
-
-
-async def checkout(transport: httpx.AsyncBaseTransport, url: str, outcome: str) -> None:
-    async with httpx.AsyncClient(transport=transport) as client:
-        response = await client.post(url, json={"outcome": outcome})
-    assert response.status_code == 200, response.text
-
-
-def request(key: str = "order-1001", amount: int = 40_050, **kwargs: Any) -> CreatePayment:
-    return CreatePayment(
-        reference="pay_01",
-        amount=Money(amount, "ETB"),
-        idempotency_key=key,
-        customer=Customer(email="abebe@example.com", name="Abebe Bikila"),
-        **kwargs,
-    )
-
-
-async def paid(chapa: ChapaConnector, transport: httpx.AsyncBaseTransport) -> str:
-    payment = await chapa.create_payment(request())
-    assert payment.next_action_url
-    await checkout(transport, payment.next_action_url, "success")
-    return payment.provider_payment_id
 
 
 async def test_hosted_checkout_captures(
@@ -125,15 +77,6 @@ async def test_cancel_expires_an_unpaid_checkout(
     assert late.status_code == 400
 
 
-async def test_declined_checkout_fails(
-    chapa: ChapaConnector, transport: httpx.ASGITransport
-) -> None:
-    payment = await chapa.create_payment(request())
-    assert payment.next_action_url
-    await checkout(transport, payment.next_action_url, "failed")
-    assert (await chapa.get_payment("order-1001")).status is PaymentStatus.failed
-
-
 async def test_partial_then_full_refund_and_over_refund(
     chapa: ChapaConnector, transport: httpx.ASGITransport
 ) -> None:
@@ -150,47 +93,6 @@ async def test_partial_then_full_refund_and_over_refund(
     await chapa.refund(tx_ref, amount=Money(30_000, "ETB"), idempotency_key="r3", reason="x")
     refunded = await chapa.get_payment(tx_ref)
     assert (refunded.status, refunded.refunded_amount) == (PaymentStatus.refunded, 40_050)
-
-
-async def test_retried_create_returns_the_same_transaction(chapa: ChapaConnector) -> None:
-    first = await chapa.create_payment(request())
-    again = await chapa.create_payment(request())
-    assert again.provider_payment_id == first.provider_payment_id
-    assert again.status is PaymentStatus.requires_action
-    assert provider_reference("tenant 1/key") == provider_reference("tenant 1/key")
-    assert provider_reference("tenant 1/key").startswith("mr-")
-
-
-async def test_unknown_reference_bad_key_and_bad_currency(transport: httpx.ASGITransport) -> None:
-    good, bad = connector(transport), connector(transport, key="CHAPUBK_TEST-public")
-    with pytest.raises(ProviderObjectNotFound):
-        await good.get_payment("nope")
-    with pytest.raises(ProviderCredentialsRejected):
-        await bad.create_payment(request())
-    with pytest.raises(ProviderDeclined):
-        await good.create_payment(
-            CreatePayment(reference="pay_02", amount=Money(100, "EUR"), idempotency_key="o-3")
-        )
-    await good.aclose()
-    await bad.aclose()
-
-
-async def test_unavailable_is_retried_then_reported(
-    chapa: ChapaConnector, transport: httpx.ASGITransport
-) -> None:
-    await faults(transport, PROVIDER, unavailable=1)
-    assert (await chapa.create_payment(request())).status is PaymentStatus.requires_action
-    await faults(transport, PROVIDER, unavailable=5)
-    with pytest.raises(ProviderUnavailable):
-        await chapa.create_payment(request("order-2"))
-
-
-async def test_slow_answer_times_out(transport: httpx.ASGITransport) -> None:
-    slow = connector(transport, timeout_seconds=0.1)
-    await faults(transport, PROVIDER, slow=1, delay_seconds=3)
-    with pytest.raises(ProviderTimeout):
-        await slow.create_payment(request())
-    await slow.aclose()
 
 
 async def test_webhook_signatures(chapa: ChapaConnector, transport: httpx.ASGITransport) -> None:
@@ -240,3 +142,8 @@ async def test_refund_webhook_event(chapa: ChapaConnector, transport: httpx.ASGI
         headers=signed["headers"], body=signed["body"].encode(), secrets=(), url=""
     )
     assert (event.event_type, event.object_id) == ("charge.refunded", tx_ref)
+
+
+def test_reference_from_idempotency_key() -> None:
+    assert provider_reference("tenant 1/key") == provider_reference("tenant 1/key")
+    assert provider_reference("tenant 1/key").startswith("mr-")

@@ -8,49 +8,29 @@ import hmac
 import json
 from collections.abc import AsyncIterator
 from decimal import Decimal
-from typing import Any
 
 import httpx
 import pytest
 
-from moneyrail.connectors._common import ProviderCredentialsRejected, ProviderObjectNotFound
+from moneyrail.connectors._common import ProviderObjectNotFound
 from moneyrail.connectors.base import (
     CaptureMode,
-    CreatePayment,
-    Credentials,
-    Customer,
-    Environment,
     InvalidWebhookSignature,
     PaymentStatus,
     ProviderDeclined,
     ProviderNotSupported,
-    ProviderTimeout,
-    ProviderUnavailable,
     RefundStatus,
 )
 from moneyrail.connectors.flutterwave import FlutterwaveConnector, dumps, loads
 from moneyrail.core.money import Money
-from moneyrail.sandbox.app import create_sandbox_app
-from tests.sandbox.helpers import faults
-from tests.sandbox.helpers import hook as sandbox_hook
+from tests.connectors.hosted import FLUTTERWAVE, checkout
 
-KEY = "FLWSECK_TEST-5a1f0c9e8d7b-X"
-HASH = "my-secret-hash-1"
-PROVIDER = "flutterwave"
-BASE = f"http://sandbox/{PROVIDER}"
-AUTH = {"Authorization": f"Bearer {KEY}"}
-
-
-@pytest.fixture
-def transport() -> httpx.ASGITransport:
-    return httpx.ASGITransport(app=create_sandbox_app())
-
-
-def connector(
-    transport: httpx.AsyncBaseTransport, key: str = KEY, **kwargs: float
-) -> FlutterwaveConnector:
-    credentials = Credentials("flutterwave", Environment.test, {"secret_key": key}, (HASH,))
-    return FlutterwaveConnector(credentials, base_url=BASE, transport=transport, **kwargs)
+P = FLUTTERWAVE
+HASH = P.webhook_secrets[0]
+connector = P.connector
+request = P.request
+hook = P.hook
+paid = P.paid
 
 
 @pytest.fixture
@@ -58,33 +38,6 @@ async def flutterwave(transport: httpx.ASGITransport) -> AsyncIterator[Flutterwa
     conn = connector(transport)
     yield conn
     await conn.aclose()
-
-
-async def hook(transport: httpx.AsyncBaseTransport, path: str, body: object) -> httpx.Response:
-    return await sandbox_hook(transport, PROVIDER, path, body, headers=AUTH)
-
-
-async def checkout(transport: httpx.AsyncBaseTransport, url: str, outcome: str) -> None:
-    async with httpx.AsyncClient(transport=transport) as client:
-        response = await client.post(url, json={"outcome": outcome})
-    assert response.status_code == 200, response.text
-
-
-def request(key: str = "order-1001", amount: int = 1_050_050, **kwargs: Any) -> CreatePayment:
-    return CreatePayment(
-        reference="pay_01",
-        amount=Money(amount, "NGN"),
-        idempotency_key=key,
-        customer=Customer(email="ada@example.com", name="Ada Obi"),
-        **kwargs,
-    )
-
-
-async def paid(flutterwave: FlutterwaveConnector, transport: httpx.AsyncBaseTransport) -> str:
-    payment = await flutterwave.create_payment(request())
-    assert payment.next_action_url
-    await checkout(transport, payment.next_action_url, "success")
-    return payment.provider_payment_id
 
 
 def test_decimal_json_is_exact() -> None:
@@ -119,17 +72,6 @@ async def test_hosted_checkout_captures(
         await flutterwave.cancel("order-1001", idempotency_key="x1")
 
 
-async def test_declined_checkout_fails(
-    flutterwave: FlutterwaveConnector, transport: httpx.ASGITransport
-) -> None:
-    payment = await flutterwave.create_payment(request())
-    assert payment.next_action_url
-    with pytest.raises(ProviderNotSupported):
-        await flutterwave.capture("order-1001", amount=None, idempotency_key="c1")
-    await checkout(transport, payment.next_action_url, "failed")
-    assert (await flutterwave.get_payment("order-1001")).status is PaymentStatus.failed
-
-
 async def test_partial_then_full_refund_and_over_refund(
     flutterwave: FlutterwaveConnector, transport: httpx.ASGITransport
 ) -> None:
@@ -148,38 +90,6 @@ async def test_partial_then_full_refund_and_over_refund(
     assert rest.amount == Money(1_000_025, "NGN")
     with pytest.raises(ProviderDeclined):
         await flutterwave.refund(tx_ref, amount=Money(1, "NGN"), idempotency_key="r5")
-
-
-async def test_unknown_reference_bad_key_and_bad_request(transport: httpx.ASGITransport) -> None:
-    good, bad = connector(transport), connector(transport, key="FLWPUBK_TEST-public")
-    with pytest.raises(ProviderObjectNotFound):
-        await good.get_payment("nope")
-    with pytest.raises(ProviderCredentialsRejected):
-        await bad.create_payment(request())
-    with pytest.raises(ProviderDeclined):
-        await good.create_payment(
-            CreatePayment(reference="pay_02", amount=Money(100, "NGN"), idempotency_key="o-3")
-        )
-    await good.aclose()
-    await bad.aclose()
-
-
-async def test_unavailable_is_retried_then_reported(
-    flutterwave: FlutterwaveConnector, transport: httpx.ASGITransport
-) -> None:
-    await faults(transport, PROVIDER, unavailable=1)
-    assert (await flutterwave.create_payment(request())).status is PaymentStatus.requires_action
-    await faults(transport, PROVIDER, unavailable=5)
-    with pytest.raises(ProviderUnavailable):
-        await flutterwave.create_payment(request("order-2"))
-
-
-async def test_slow_answer_times_out(transport: httpx.ASGITransport) -> None:
-    slow = connector(transport, timeout_seconds=0.1)
-    await faults(transport, PROVIDER, slow=1, delay_seconds=3)
-    with pytest.raises(ProviderTimeout):
-        await slow.create_payment(request())
-    await slow.aclose()
 
 
 async def test_webhook_signatures(

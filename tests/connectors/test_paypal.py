@@ -33,18 +33,12 @@ from moneyrail.connectors.base import (
 )
 from moneyrail.connectors.paypal import PayPalConnector, value_of
 from moneyrail.core.money import Money
-from moneyrail.sandbox.app import create_sandbox_app
 from tests.sandbox.helpers import credentials, faults, hook
 
 CLIENT_ID = "AVsandboxClientId"
 CLIENT_SECRET = "EKsandboxSecret"
 WEBHOOK_ID = "8PT597110X687430LKGECATA"
 BASE = "http://sandbox/paypal"
-
-
-@pytest.fixture
-def transport() -> httpx.ASGITransport:
-    return httpx.ASGITransport(app=create_sandbox_app())
 
 
 def make(

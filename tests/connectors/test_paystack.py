@@ -6,52 +6,33 @@ import hashlib
 import hmac
 import json
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
 
-from moneyrail.connectors._common import ProviderCredentialsRejected, ProviderObjectNotFound
 from moneyrail.connectors.base import (
     CaptureMode,
-    CreatePayment,
     CreatePlan,
     CreateSubscription,
-    Credentials,
     Customer,
-    Environment,
     InvalidWebhookSignature,
     PaymentStatus,
     PlanInterval,
     ProviderDeclined,
     ProviderNotSupported,
-    ProviderTimeout,
-    ProviderUnavailable,
     RefundStatus,
     SubscriptionStatus,
 )
 from moneyrail.connectors.paystack import PaystackConnector, provider_reference
 from moneyrail.core.money import Money
-from moneyrail.sandbox.app import create_sandbox_app
-from tests.sandbox.helpers import faults
-from tests.sandbox.helpers import hook as sandbox_hook
+from tests.connectors.hosted import PAYSTACK, checkout
 
-KEY = "sk_test_4f7a1c0b9e2d"
-PROVIDER = "paystack"
-BASE = f"http://sandbox/{PROVIDER}"
-AUTH = {"Authorization": f"Bearer {KEY}"}
-
-
-@pytest.fixture
-def transport() -> httpx.ASGITransport:
-    return httpx.ASGITransport(app=create_sandbox_app())
-
-
-def connector(
-    transport: httpx.AsyncBaseTransport, key: str = KEY, **kwargs: float
-) -> PaystackConnector:
-    credentials = Credentials("paystack", Environment.test, {"secret_key": key})
-    return PaystackConnector(credentials, base_url=BASE, transport=transport, **kwargs)
+P = PAYSTACK
+KEY = P.key
+connector = P.connector
+request = P.request
+hook = P.hook
+paid = P.paid
 
 
 @pytest.fixture
@@ -59,33 +40,6 @@ async def paystack(transport: httpx.ASGITransport) -> AsyncIterator[PaystackConn
     conn = connector(transport)
     yield conn
     await conn.aclose()
-
-
-async def hook(transport: httpx.AsyncBaseTransport, path: str, body: object) -> httpx.Response:
-    return await sandbox_hook(transport, PROVIDER, path, body, headers=AUTH)
-
-
-async def checkout(transport: httpx.AsyncBaseTransport, url: str, outcome: str) -> None:
-    async with httpx.AsyncClient(transport=transport) as client:
-        response = await client.post(url, json={"outcome": outcome})
-    assert response.status_code == 200, response.text
-
-
-def request(key: str = "order-1001", amount: int = 50_000, **kwargs: Any) -> CreatePayment:
-    return CreatePayment(
-        reference="pay_01",
-        amount=Money(amount, "NGN"),
-        idempotency_key=key,
-        customer=Customer(email="ada@example.com"),
-        **kwargs,
-    )
-
-
-async def paid(paystack: PaystackConnector, transport: httpx.AsyncBaseTransport) -> str:
-    payment = await paystack.create_payment(request())
-    assert payment.next_action_url
-    await checkout(transport, payment.next_action_url, "success")
-    return payment.provider_payment_id
 
 
 async def test_hosted_checkout_captures(
@@ -112,17 +66,6 @@ async def test_hosted_checkout_captures(
         await paystack.cancel("order-1001", idempotency_key="x1")
 
 
-async def test_declined_checkout_fails(
-    paystack: PaystackConnector, transport: httpx.ASGITransport
-) -> None:
-    payment = await paystack.create_payment(request())
-    assert payment.next_action_url
-    with pytest.raises(ProviderNotSupported):
-        await paystack.capture(payment.provider_payment_id, amount=None, idempotency_key="c1")
-    await checkout(transport, payment.next_action_url, "failed")
-    assert (await paystack.get_payment("order-1001")).status is PaymentStatus.failed
-
-
 async def test_partial_then_full_refund_and_over_refund(
     paystack: PaystackConnector, transport: httpx.ASGITransport
 ) -> None:
@@ -145,54 +88,11 @@ async def test_partial_then_full_refund_and_over_refund(
     assert refunded.refunded_amount == 50_000
 
 
-async def test_retried_create_returns_the_same_transaction(paystack: PaystackConnector) -> None:
-    first = await paystack.create_payment(request())
-    again = await paystack.create_payment(request())
-    assert again.provider_payment_id == first.provider_payment_id
-    assert again.status is PaymentStatus.requires_action
-
-
 def test_reference_from_idempotency_key() -> None:
     assert provider_reference("order-1001") == "order-1001"
     derived = provider_reference("tenant_1:key with spaces")
     assert derived == provider_reference("tenant_1:key with spaces")
     assert derived.startswith("mr-") and all(c.isalnum() or c in "-.=" for c in derived)
-
-
-async def test_unknown_reference_bad_key_and_bad_request(transport: httpx.ASGITransport) -> None:
-    good, bad = connector(transport), connector(transport, key="pk_test_public")
-    with pytest.raises(ProviderObjectNotFound):
-        await good.get_payment("nope")
-    with pytest.raises(ProviderCredentialsRejected):
-        await bad.create_payment(request())
-    unsupported = CreatePayment(
-        reference="pay_02",
-        amount=Money(100, "EUR"),
-        idempotency_key="o-3",
-        customer=Customer(email="ada@example.com"),
-    )
-    with pytest.raises(ProviderDeclined):
-        await good.create_payment(unsupported)
-    await good.aclose()
-    await bad.aclose()
-
-
-async def test_unavailable_is_retried_then_reported(
-    paystack: PaystackConnector, transport: httpx.ASGITransport
-) -> None:
-    await faults(transport, PROVIDER, unavailable=1)
-    assert (await paystack.create_payment(request())).status is PaymentStatus.requires_action
-    await faults(transport, PROVIDER, unavailable=5)
-    with pytest.raises(ProviderUnavailable):
-        await paystack.create_payment(request("order-2"))
-
-
-async def test_slow_answer_times_out(transport: httpx.ASGITransport) -> None:
-    slow = connector(transport, timeout_seconds=0.1)
-    await faults(transport, PROVIDER, slow=1, delay_seconds=3)
-    with pytest.raises(ProviderTimeout):
-        await slow.create_payment(request())
-    await slow.aclose()
 
 
 async def signed_webhook(transport: httpx.AsyncBaseTransport, reference: str) -> httpx.Response:

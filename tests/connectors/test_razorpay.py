@@ -29,18 +29,12 @@ from moneyrail.connectors.base import (
 )
 from moneyrail.connectors.razorpay import RazorpayConnector, receipt_for
 from moneyrail.core.money import Money
-from moneyrail.sandbox.app import create_sandbox_app
 from tests.sandbox.helpers import credentials, faults, hook
 
 KEY_ID = "rzp_test_1DP5mmOlF5G5ag"
 KEY_SECRET = "thisisasecret"
 WEBHOOK_SECRET = "whs_razorpay_primary"
 BASE = "http://sandbox/razorpay"
-
-
-@pytest.fixture
-def transport() -> httpx.ASGITransport:
-    return httpx.ASGITransport(app=create_sandbox_app())
 
 
 def make(transport: httpx.AsyncBaseTransport, **kwargs: float) -> RazorpayConnector:

@@ -27,17 +27,11 @@ from moneyrail.connectors.base import (
 )
 from moneyrail.connectors.stripe import StripeConnector
 from moneyrail.core.money import Money
-from moneyrail.sandbox.app import create_sandbox_app
 from tests.sandbox.helpers import credentials, faults, hook
 
 KEY = "sk_test_51Hconnector"
 SECRET = "whsec_primary"
 BASE = "http://sandbox/stripe"
-
-
-@pytest.fixture
-def transport() -> httpx.ASGITransport:
-    return httpx.ASGITransport(app=create_sandbox_app())
 
 
 @pytest.fixture
