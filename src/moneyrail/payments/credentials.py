@@ -67,6 +67,12 @@ class CredentialsUnreadable(Unprocessable):
 
 
 @dataclass(frozen=True)
+class ProviderSetup:
+    environment: Environment
+    rows: dict[Environment, ProviderCredential]
+
+
+@dataclass(frozen=True)
 class StoredCredential:
     provider: str
     environment: Environment
@@ -261,15 +267,45 @@ class CredentialStore:
         account = await repository.account(session, tenant_id=tenant_id, provider=provider)
         return Environment(account.environment) if account is not None else Environment.test
 
-    async def setup(
-        self, session: AsyncSession, *, tenant_id: str
-    ) -> dict[str, tuple[Environment, bool]]:
-        """Per provider: its environment and whether live credentials are stored."""
-        accounts, live = await repository.provider_setup(session, tenant_id=tenant_id)
-        return {
-            provider: (Environment(environment), provider in live)
-            for provider, environment in accounts.items()
-        }
+    async def setup(self, session: AsyncSession, *, tenant_id: str) -> dict[str, ProviderSetup]:
+        """Every provider the tenant configured: its environment and stored credential rows."""
+        found: dict[str, ProviderSetup] = {}
+        for provider, environment, row in await repository.provider_setup(
+            session, tenant_id=tenant_id
+        ):
+            entry = found.setdefault(
+                provider, ProviderSetup(Environment(environment or Environment.test), {})
+            )
+            if row is not None:
+                entry.rows[Environment(row.environment)] = row
+        return found
+
+    def credentials_for(
+        self,
+        *,
+        ring: KeyRing,
+        sandbox_seed: bytes,
+        tenant_id: str,
+        provider: str,
+        environment: Environment,
+        rows: Mapping[Environment, ProviderCredential],
+    ) -> Credentials | None:
+        """The credentials to use in `environment` from loaded rows: the stored ones, sandbox
+        ones for test mode without any, None for live mode without any.
+
+        Raises:
+            CredentialsUnreadable: the stored row does not decrypt (altered or moved).
+        """
+        row = rows.get(environment)
+        if row is not None:
+            try:
+                return open_row(ring, row)
+            except DecryptionError as exc:
+                log.error("payments.credentials_unreadable", provider=provider, row_id=row.id)
+                raise CredentialsUnreadable(f"the stored {provider} credentials") from exc
+        if environment is Environment.test:
+            return sandbox_credentials(sandbox_seed, tenant_id=tenant_id, provider=provider)
+        return None
 
     async def resolve(
         self,
@@ -289,15 +325,14 @@ class CredentialStore:
         row = await repository.credential(
             session, tenant_id=tenant_id, provider=provider, environment=environment.value
         )
-        if row is not None:
-            try:
-                return open_row(ring, row)
-            except DecryptionError as exc:
-                log.error("payments.credentials_unreadable", provider=provider, row_id=row.id)
-                raise CredentialsUnreadable(f"the stored {provider} credentials") from exc
-        if environment is Environment.test:
-            return sandbox_credentials(sandbox_seed, tenant_id=tenant_id, provider=provider)
-        return None
+        return self.credentials_for(
+            ring=ring,
+            sandbox_seed=sandbox_seed,
+            tenant_id=tenant_id,
+            provider=provider,
+            environment=environment,
+            rows={environment: row} if row is not None else {},
+        )
 
     async def webhook_secrets(
         self,

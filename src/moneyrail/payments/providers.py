@@ -108,14 +108,16 @@ async def open_connector(
     tenant_id: str,
     provider: str,
     environment: Environment,
+    credentials: Credentials | None = None,
 ) -> AsyncIterator[PaymentConnector]:
-    """A connector for the tenant's `provider` in `environment`, closed afterwards.
+    """A connector for the tenant's `provider` in `environment` (with `credentials` when
+    already loaded), closed afterwards.
 
     Raises:
         ProviderNotConfigured: live mode without live credentials.
         CredentialsUnreadable: stored credentials do not decrypt.
     """
-    creds = await credential_store.resolve(
+    creds = credentials or await credential_store.resolve(
         session,
         ring=runtime.ring,
         sandbox_seed=runtime.sandbox_seed,
@@ -132,23 +134,45 @@ async def open_connector(
         await connector.aclose()
 
 
+@dataclass(frozen=True)
+class Route:
+    """A provider a payment may go to now: the environment and the credentials to use."""
+
+    environment: Environment
+    credentials: Credentials
+
+
 async def enabled_providers(
     session: AsyncSession,
     *,
+    runtime: ProviderRuntime,
     tenant_id: str,
     caller_environment: str,
     candidates: Sequence[str],
-) -> dict[str, Environment]:
-    """The candidates usable now, each with the environment it would run in (a live
-    provider without live credentials is left out)."""
+) -> dict[str, Route]:
+    """The candidates usable now, in order, each with its environment and credentials (a
+    live provider without live credentials is left out). One query for all of them.
+
+    Raises:
+        CredentialsUnreadable: a candidate's stored credentials do not decrypt.
+    """
     setup = await credential_store.setup(session, tenant_id=tenant_id)
-    usable: dict[str, Environment] = {}
+    usable: dict[str, Route] = {}
     for provider in candidates:
-        configured, has_live = setup.get(provider, (Environment.test, False))
-        env = effective_environment(caller_environment, configured)
-        if env is Environment.live and not has_live:
-            continue
-        usable[provider] = env
+        configured = setup.get(provider)
+        env = effective_environment(
+            caller_environment, configured.environment if configured else Environment.test
+        )
+        creds = credential_store.credentials_for(
+            ring=runtime.ring,
+            sandbox_seed=runtime.sandbox_seed,
+            tenant_id=tenant_id,
+            provider=provider,
+            environment=env,
+            rows=configured.rows if configured else {},
+        )
+        if creds is not None:
+            usable[provider] = Route(env, creds)
     return usable
 
 

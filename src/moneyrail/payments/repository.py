@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, delete, func, select, tuple_
+from sqlalchemy import Select, and_, delete, func, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -62,18 +62,32 @@ class PaymentsRepository:
 
     async def provider_setup(
         self, session: AsyncSession, *, tenant_id: str
-    ) -> tuple[dict[str, str], set[str]]:
-        """({provider: environment}, {providers with live credentials}) in one round trip."""
-        live = select(ProviderCredential.provider).where(
-            ProviderCredential.tenant_id == tenant_id, ProviderCredential.environment == "live"
+    ) -> list[tuple[str, str | None, ProviderCredential | None]]:
+        """(provider, its environment setting or None, one credential row or None) for
+        every provider the tenant configured, in one round trip."""
+        stmt = (
+            select(
+                func.coalesce(ProviderAccount.provider, ProviderCredential.provider),
+                ProviderAccount.environment,
+                ProviderCredential,
+            )
+            .select_from(ProviderAccount)
+            .outerjoin(
+                ProviderCredential,
+                and_(
+                    ProviderCredential.tenant_id == ProviderAccount.tenant_id,
+                    ProviderCredential.provider == ProviderAccount.provider,
+                ),
+                full=True,
+            )
+            .where(
+                or_(
+                    ProviderAccount.tenant_id == tenant_id,
+                    ProviderCredential.tenant_id == tenant_id,
+                )
+            )
         )
-        stmt = select(
-            ProviderAccount.provider,
-            ProviderAccount.environment,
-            ProviderAccount.provider.in_(live),
-        ).where(ProviderAccount.tenant_id == tenant_id)
-        rows = (await session.execute(stmt)).all()
-        return {r[0]: r[1] for r in rows}, {r[0] for r in rows if r[2]}
+        return [(r[0], r[1], r[2]) for r in (await session.execute(stmt)).all()]
 
     async def credential(
         self, session: AsyncSession, *, tenant_id: str, provider: str, environment: str

@@ -1,16 +1,18 @@
 """Payments: create with routing and fallback, read, list, capture, cancel, verify.
 
 Provider calls and the request's transaction: the request owns one transaction, and a
-provider call happens inside it. The payment row is written first (status `created`, with
-the client's idempotency key), the provider is called, and the row is updated with the
-answer; the commit then publishes everything together, or nothing. The price is a
+provider call happens inside it. The payment row (status `created`, with the client's
+idempotency key) and the provider's answer are written in that transaction; the row is
+added once the provider answered, so a payment costs one insert instead of an insert and
+updates — nobody can see the row before the commit anyway, and the idempotency key's lock,
+taken first, already keeps a concurrent duplicate out. The commit then publishes the
+payment, its ledger entry, audit rows and events together, or nothing. The price is a
 transaction held open for the duration of the provider call, so that call is bounded
 (`limits.payment_provider_call_deadline_seconds`, connector retries included) and nothing
-else is locked meanwhile except this payment's new row and its idempotency key. The gain:
-no state exists that the client did not get an answer for. A crash after the provider
-acted but before our commit leaves no row, and the client's retry (same Idempotency-Key)
-sends the provider the same derived key, so the provider returns the payment it already
-made instead of charging again.
+is locked meanwhile but the idempotency key. The gain: no state exists that the client did
+not get an answer for. A crash after the provider acted but before our commit leaves no
+row, and the client's retry (same Idempotency-Key) sends the provider the same derived key,
+so the provider returns the payment it already made instead of charging again.
 
 Fallback: a provider that refuses before accepting (`ProviderUnavailable`: connection
 refused, 429/5xx; or `ProviderNotSupported`) is recorded as an attempt and the next one in
@@ -35,10 +37,11 @@ from moneyrail.connectors.base import (
     PaymentStatus,
     ProviderDeclined,
     ProviderNotSupported,
+    ProviderPayment,
     ProviderTimeout,
     ProviderUnavailable,
 )
-from moneyrail.core.errors import Conflict, NotFound, Unprocessable
+from moneyrail.core.errors import AppError, Conflict, NotFound, Unprocessable
 from moneyrail.core.ids import new_id
 from moneyrail.core.money import CurrencyMismatch, Money
 from moneyrail.core.pagination import PageParams
@@ -47,7 +50,9 @@ from moneyrail.payments import routing, state, transitions
 from moneyrail.payments.models import Payment, PaymentAttempt
 from moneyrail.payments.providers import (
     ProviderRuntime,
+    Route,
     call,
+    connector_for,
     enabled_providers,
     open_connector,
     provider_key,
@@ -149,7 +154,11 @@ class PaymentService:
                 ),
             )
         usable = await enabled_providers(
-            session, tenant_id=tenant_id, caller_environment=subject.environment, candidates=order
+            session,
+            runtime=runtime,
+            tenant_id=tenant_id,
+            caller_environment=subject.environment,
+            candidates=order,
         )
         if not usable:
             raise NoProviderAvailable(
@@ -160,7 +169,7 @@ class PaymentService:
             tenant_id=tenant_id,
             id=new_id("pay"),
             status=PaymentStatus.created.value,
-            environment=next(iter(usable.values())).value,
+            environment=next(iter(usable.values())).environment.value,
             amount=money.amount,
             currency=money.currency,
             captured_amount=0,
@@ -176,23 +185,25 @@ class PaymentService:
             metadata_=dict(body.metadata),
             subscription_id=subscription_id,
         )
-        await repository.add(session, payment)
-        await transitions.record_created(session, payment, subject=subject)
         attempts: list[PaymentAttempt] = []
-        for provider, environment in usable.items():
-            outcome = await self._attempt(
-                session,
-                payment=payment,
-                subject=subject,
+        for provider, route in usable.items():
+            attempt, outcome = await self._attempt(
                 runtime=runtime,
+                payment=payment,
                 provider=provider,
-                environment=environment,
+                route=route,
                 idempotency_key=idempotency_key,
                 seq=len(attempts) + 1,
             )
-            attempts.append(outcome)
-            if outcome.outcome not in ("unavailable", "unsupported"):
-                return PaymentView(payment, attempts)
+            attempts.append(attempt)
+            if attempt.outcome in ("unavailable", "unsupported"):
+                continue
+            # Written once the provider answered, in this same transaction (see above).
+            session.add(payment)
+            session.add_all(attempts)
+            await transitions.record_created(session, payment, subject=subject)
+            await self._settle_created(session, payment, outcome, subject=subject)
+            return PaymentView(payment, attempts)
         log.warning(
             "payments.all_providers_unavailable",
             payment_id=payment.id,
@@ -205,69 +216,65 @@ class PaymentService:
 
     async def _attempt(
         self,
-        session: AsyncSession,
         *,
-        payment: Payment,
-        subject: AuthSubject,
         runtime: ProviderRuntime,
+        payment: Payment,
         provider: str,
-        environment: Environment,
+        route: Route,
         idempotency_key: str,
         seq: int,
-    ) -> PaymentAttempt:
+    ) -> tuple[PaymentAttempt, ProviderPayment | AppError]:
+        """Offer the payment to one provider; no database work happens here."""
         payment.provider = provider
-        payment.environment = environment.value
+        payment.environment = route.environment.value
         payment.provider_idempotency_key = provider_key(
             payment.tenant_id, idempotency_key, provider
         )
-        request = create_request(payment)
         attempt = PaymentAttempt(
             tenant_id=payment.tenant_id, payment_id=payment.id, seq=seq, provider=provider
         )
-        async with open_connector(
-            session,
-            runtime=runtime,
-            tenant_id=payment.tenant_id,
-            provider=provider,
-            environment=environment,
-        ) as connector:
-            try:
-                result = await call(runtime, connector.create_payment(request))
-            except (ProviderUnavailable, ProviderNotSupported) as exc:
-                attempt.outcome = (
-                    "unsupported" if isinstance(exc, ProviderNotSupported) else "unavailable"
-                )
-                attempt.error_code = exc.code
-                payment.provider = None
-                payment.provider_idempotency_key = None
-                log.info(
-                    "payments.fallback", payment_id=payment.id, provider=provider, error=exc.code
-                )
-            except ProviderTimeout as exc:
-                attempt.outcome, attempt.error_code = "timeout", exc.code
-                await repository.add(session, attempt)
-                await transitions.move(
-                    session, payment, PaymentStatus.processing, subject=subject, reason="timeout"
-                )
-                return attempt
-            except ProviderDeclined as exc:
-                attempt.outcome, attempt.error_code = "declined", exc.code
-                payment.failure_code = str(exc.extra.get("provider_code") or exc.code)[:64]
-                payment.failure_message = exc.detail[:500]
-                await repository.add(session, attempt)
-                await transitions.move(
-                    session, payment, PaymentStatus.failed, subject=subject, reason="declined"
-                )
-                return attempt
-            else:
-                attempt.outcome = "accepted"
-                await repository.add(session, attempt)
-                await transitions.apply_provider_payment(
-                    session, payment, result, subject=subject, reason="created"
-                )
-                return attempt
-        await repository.add(session, attempt)
-        return attempt
+        connector = connector_for(runtime, provider, route.credentials)
+        try:
+            result = await call(runtime, connector.create_payment(create_request(payment)))
+        except (ProviderUnavailable, ProviderNotSupported) as exc:
+            unsupported = isinstance(exc, ProviderNotSupported)
+            attempt.outcome = "unsupported" if unsupported else "unavailable"
+            attempt.error_code = exc.code
+            payment.provider = payment.provider_idempotency_key = None
+            log.info("payments.fallback", payment_id=payment.id, provider=provider, error=exc.code)
+            return attempt, exc
+        except (ProviderTimeout, ProviderDeclined) as exc:
+            attempt.outcome = "timeout" if isinstance(exc, ProviderTimeout) else "declined"
+            attempt.error_code = exc.code
+            return attempt, exc
+        finally:
+            await connector.aclose()
+        attempt.outcome = "accepted"
+        return attempt, result
+
+    async def _settle_created(
+        self,
+        session: AsyncSession,
+        payment: Payment,
+        outcome: ProviderPayment | AppError,
+        *,
+        subject: AuthSubject,
+    ) -> None:
+        if isinstance(outcome, ProviderPayment):
+            await transitions.apply_provider_payment(
+                session, payment, outcome, subject=subject, reason="created"
+            )
+        elif isinstance(outcome, ProviderTimeout):
+            await transitions.move(
+                session, payment, PaymentStatus.processing, subject=subject, reason="timeout"
+            )
+        else:
+            payment.failure_code = str(outcome.extra.get("provider_code") or outcome.code)[:64]
+            payment.failure_message = outcome.detail[:500]
+            await transitions.move(
+                session, payment, PaymentStatus.failed, subject=subject, reason="declined"
+            )
+        await session.flush()
 
     async def get(self, session: AsyncSession, *, tenant_id: str, payment_id: str) -> PaymentView:
         """Raises: PaymentNotFound."""

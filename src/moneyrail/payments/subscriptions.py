@@ -27,7 +27,6 @@ from moneyrail.connectors.base import (
 )
 from moneyrail.core.errors import Conflict, NotFound, Unprocessable
 from moneyrail.core.ids import new_id
-from moneyrail.core.outbox import emit
 from moneyrail.identity.subject import AuthSubject
 from moneyrail.payments import routing, transitions
 from moneyrail.payments.models import Payment, Subscription
@@ -106,13 +105,15 @@ class SubscriptionService:
             candidates = list(routing.SUBSCRIPTION_PROVIDERS)
         usable = await enabled_providers(
             session,
+            runtime=runtime,
             tenant_id=tenant_id,
             caller_environment=subject.environment,
             candidates=candidates,
         )
         if not usable:
             raise NoSubscriptionProvider("connect Stripe, PayPal or Razorpay, or use test mode")
-        provider, environment = next(iter(usable.items()))
+        provider, route = next(iter(usable.items()))
+        environment = route.environment
         sub = Subscription(
             tenant_id=tenant_id,
             id=new_id("sub"),
@@ -137,6 +138,7 @@ class SubscriptionService:
             tenant_id=tenant_id,
             provider=provider,
             environment=environment,
+            credentials=route.credentials,
         ) as connector:
             if body.plan is not None:
                 sub.plan_id = await call(
@@ -364,11 +366,8 @@ class SubscriptionService:
             before=before,
             after=summary(sub),
         )
-        await emit(
-            session,
-            tenant_id=sub.tenant_id,
-            type=f"subscription.{done}",
-            data=summary(sub),
+        transitions.queue_event(
+            session, tenant_id=sub.tenant_id, type=f"subscription.{done}", data=summary(sub)
         )
 
     async def _load(

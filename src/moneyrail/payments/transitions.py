@@ -3,6 +3,10 @@ outbox and, when money moved, posted to the ledger — all in the caller's trans
 
 Callers hold the payment's row lock (`repository.payment(..., lock=True)`), so two
 deliveries of news about one payment apply one after the other and converge.
+
+Events are queued on the session and written to the outbox in one statement just before the
+transaction commits (`core.db.on_before_commit`), like audit rows; code that commits its own
+sessions runs `core.db.run_before_commit` first.
 """
 
 from __future__ import annotations
@@ -14,14 +18,30 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.audit.service import audit
 from moneyrail.connectors.base import PaymentStatus, ProviderPayment, RefundStatus
+from moneyrail.core.db import on_before_commit
 from moneyrail.core.errors import invariant
 from moneyrail.core.money import Money
-from moneyrail.core.outbox import emit
+from moneyrail.core.outbox import emit_many
 from moneyrail.identity.subject import AuthSubject
 from moneyrail.payments import ledger_postings, state
 from moneyrail.payments.models import Payment, Refund
 
 log = structlog.get_logger(__name__)
+
+_EVENTS_KEY = "moneyrail.payments.events"
+
+
+def queue_event(session: AsyncSession, *, tenant_id: str, type: str, data: dict[str, Any]) -> None:
+    """An outbox event, written with the others of this transaction right before it commits."""
+    pending: dict[str, list[tuple[str, dict[str, Any]]]] = session.info.setdefault(_EVENTS_KEY, {})
+    pending.setdefault(tenant_id, []).append((type, data))
+    on_before_commit(session, _EVENTS_KEY, _write_events)
+
+
+async def _write_events(session: AsyncSession) -> None:
+    pending: dict[str, list[tuple[str, dict[str, Any]]]] = session.info.pop(_EVENTS_KEY, {})
+    for tenant_id, events in pending.items():
+        await emit_many(session, tenant_id=tenant_id, events=events)
 
 
 def payment_summary(payment: Payment) -> dict[str, Any]:
@@ -60,7 +80,7 @@ async def record_created(
         target_id=payment.id,
         after=payment_summary(payment),
     )
-    await emit(
+    queue_event(
         session,
         tenant_id=payment.tenant_id,
         type=state.event_type(PaymentStatus.created),
@@ -75,8 +95,10 @@ async def move(
     *,
     subject: AuthSubject | None,
     reason: str,
+    previous: dict[str, Any] | None = None,
 ) -> bool:
-    """Move `payment` to `target` when the state machine allows it; False when it stays."""
+    """Move `payment` to `target` when the state machine allows it; False when it stays.
+    `previous` overrides fields of the audited "before" the caller already changed."""
     current = PaymentStatus(payment.status)
     if not state.can_transition(current, target):
         log.info(
@@ -87,9 +109,8 @@ async def move(
             reason=reason,
         )
         return False
-    before = payment_summary(payment)
+    before = {**payment_summary(payment), **(previous or {})}
     payment.status = target.value
-    await session.flush()
     after = payment_summary(payment)
     await audit.record(
         session,
@@ -101,7 +122,7 @@ async def move(
         before=before,
         after={**after, "reason": reason},
     )
-    await emit(
+    queue_event(
         session,
         tenant_id=payment.tenant_id,
         type=state.event_type(target),
@@ -134,21 +155,24 @@ async def apply_provider_payment(
     current = PaymentStatus(payment.status)
     target = state.next_status(current, result.status)
     if target is None:
-        await session.flush()
         return
+    previous = {"captured_amount": payment.captured_amount}
     if target is PaymentStatus.captured:
-        await _capture(session, payment, result)
+        captured = result.captured_amount or payment.amount
+        invariant(0 < captured <= payment.amount, "captured amount outside the payment amount")
+        invariant(result.amount.currency == payment.currency, "provider reported another currency")
+        payment.captured_amount = captured
     elif target is PaymentStatus.failed and payment.failure_code is None:
         payment.failure_code = "provider_declined"
         payment.failure_message = _failure_message(result)
-    await move(session, payment, target, subject=subject, reason=reason)
+    # The row's new state is set before the ledger's statements flush it: one write.
+    await move(session, payment, target, subject=subject, reason=reason, previous=previous)
+    if target is PaymentStatus.captured:
+        await _post_capture(session, payment, result)
 
 
-async def _capture(session: AsyncSession, payment: Payment, result: ProviderPayment) -> None:
-    captured = result.captured_amount or payment.amount
-    invariant(0 < captured <= payment.amount, "captured amount outside the payment amount")
-    invariant(result.amount.currency == payment.currency, "provider reported another currency")
-    payment.captured_amount = captured
+async def _post_capture(session: AsyncSession, payment: Payment, result: ProviderPayment) -> None:
+    captured = payment.captured_amount
     assert payment.provider is not None
     await ledger_postings.post_capture(
         session,
@@ -208,7 +232,6 @@ async def settle_refund(
         invariant(
             payment.refunded_amount <= payment.captured_amount, "refunds exceed the captured amount"
         )
-    await session.flush()
     await audit.record(
         session,
         subject=subject,
@@ -219,7 +242,7 @@ async def settle_refund(
         before=before,
         after={**refund_summary(refund), "reason": reason},
     )
-    await emit(
+    queue_event(
         session,
         tenant_id=refund.tenant_id,
         type=f"refund.{status.value}",
@@ -244,6 +267,6 @@ async def record_refund_created(
         target_id=refund.id,
         after=refund_summary(refund),
     )
-    await emit(
+    queue_event(
         session, tenant_id=refund.tenant_id, type="refund.created", data=refund_summary(refund)
     )
