@@ -128,6 +128,16 @@ def iso_timestamp(value: object) -> datetime | None:
         return None
 
 
+def utc_timestamp(value: Any) -> datetime | None:
+    """An ISO 8601 time (`Z` allowed) in UTC, or None when absent or unreadable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        return None
+
+
 def unix_timestamp(value: Any) -> datetime | None:
     """A Unix time in whole seconds from a provider, or None."""
     return datetime.fromtimestamp(value, UTC) if isinstance(value, int) else None

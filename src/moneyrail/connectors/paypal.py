@@ -21,11 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import time
-from collections import OrderedDict
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,7 +32,6 @@ from cryptography import x509
 from moneyrail.connectors._common import (
     ProviderCredentialsRejected,
     json_body,
-    major_units,
     provider_http,
     raise_for_client_error,
     require_value,
@@ -46,76 +42,25 @@ from moneyrail.connectors.base import (
     CreatePlan,
     CreateSubscription,
     Credentials,
-    Environment,
     InvalidWebhookSignature,
-    PaymentStatus,
     ProviderDeclined,
     ProviderNotSupported,
     ProviderPayment,
     ProviderRefund,
     ProviderSubscription,
-    RefundStatus,
-    SubscriptionStatus,
     WebhookEvent,
+)
+from moneyrail.connectors.paypal_webhooks import CertificateCache, event_of, verify_with_api
+from moneyrail.connectors.paypal_wire import (
+    link,
+    payment_of,
+    refund_of,
+    subscription_of,
+    value_of,
 )
 from moneyrail.connectors.webhook_signatures import verify_paypal
 from moneyrail.core import limits
 from moneyrail.core.money import Money
-
-NO_DECIMALS = {"JPY", "HUF", "TWD"}
-ACTION_STATUSES = {"CREATED", "SAVED", "PAYER_ACTION_REQUIRED"}
-DONE_CAPTURES = {"COMPLETED", "PARTIALLY_REFUNDED", "REFUNDED"}
-REFUND_STATUS = {
-    "COMPLETED": RefundStatus.succeeded,
-    "PENDING": RefundStatus.pending,
-    "FAILED": RefundStatus.failed,
-    "CANCELLED": RefundStatus.failed,
-}
-SUBSCRIPTION_STATUS = {
-    "APPROVAL_PENDING": SubscriptionStatus.requires_action,
-    "APPROVED": SubscriptionStatus.active,
-    "ACTIVE": SubscriptionStatus.active,
-    "SUSPENDED": SubscriptionStatus.paused,
-    "CANCELLED": SubscriptionStatus.cancelled,
-    "EXPIRED": SubscriptionStatus.completed,
-}
-RESOURCE_OBJECTS = {
-    "checkout-order": "payment",
-    "capture": "payment",
-    "authorization": "payment",
-    "refund": "refund",
-    "subscription": "subscription",
-}
-
-
-def value_of(money: Money) -> str:
-    """PayPal's amount string; currencies PayPal takes without decimals must be whole."""
-    if money.currency in NO_DECIMALS:
-        whole = money.to_decimal()
-        if whole != whole.to_integral_value():
-            raise ProviderDeclined(f"PayPal takes {money.currency} amounts without decimals")
-        return f"{whole:.0f}"
-    return major_units(money)
-
-
-def money_of(amount: Mapping[str, Any]) -> Money:
-    return Money.parse(str(amount["value"]), str(amount["currency_code"]))
-
-
-def _link(obj: Mapping[str, Any], *rels: str) -> str | None:
-    for item in obj.get("links") or []:
-        if item.get("rel") in rels:
-            return str(item["href"])
-    return None
-
-
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
-    except ValueError:
-        return None
 
 
 class PayPalConnector:
@@ -141,7 +86,7 @@ class PayPalConnector:
         )
         self._token: tuple[str, float] | None = None
         self._token_lock = asyncio.Lock()
-        self._certificates: OrderedDict[str, x509.Certificate] = OrderedDict()
+        self._certificates = CertificateCache(self.http, credentials.environment)
 
     # --- HTTP -------------------------------------------------------------------------------
 
@@ -209,59 +154,7 @@ class PayPalConnector:
     # --- payments ---------------------------------------------------------------------------
 
     def _payment(self, order: Mapping[str, Any]) -> ProviderPayment:
-        unit = (order.get("purchase_units") or [{}])[0]
-        amount = money_of(unit["amount"])
-        payments = unit.get("payments") or {}
-        captures = payments.get("captures") or []
-        refunds = payments.get("refunds") or []
-        authorizations = payments.get("authorizations") or []
-        captured = sum(
-            (money_of(c["amount"]).amount for c in captures if c.get("status") in DONE_CAPTURES), 0
-        )
-        refunded = sum(
-            (money_of(r["amount"]).amount for r in refunds if r.get("status") == "COMPLETED"), 0
-        )
-        status = {
-            "APPROVED": PaymentStatus.authorized,
-            "VOIDED": PaymentStatus.cancelled,
-        }.get(str(order.get("status")), PaymentStatus.requires_action)
-        if order.get("status") == "COMPLETED":
-            capture_states = {c.get("status") for c in captures}
-            auth_states = {a.get("status") for a in authorizations}
-            if captured:
-                status = PaymentStatus.captured
-                if refunded:
-                    status = (
-                        PaymentStatus.refunded
-                        if refunded >= captured
-                        else PaymentStatus.partially_refunded
-                    )
-            elif "PENDING" in capture_states or "PENDING" in auth_states:
-                status = PaymentStatus.processing
-            elif auth_states & {"CREATED"}:
-                status = PaymentStatus.authorized
-            elif auth_states & {"VOIDED"}:
-                status = PaymentStatus.cancelled
-            else:
-                status = PaymentStatus.failed
-        fee = None
-        for capture in captures:
-            breakdown = capture.get("seller_receivable_breakdown") or {}
-            if breakdown.get("paypal_fee"):
-                fee = (fee or 0) + money_of(breakdown["paypal_fee"]).amount
-        return ProviderPayment(
-            provider=self.name,
-            provider_payment_id=str(order["id"]),
-            status=status,
-            amount=amount,
-            captured_amount=captured,
-            refunded_amount=refunded,
-            fee=fee,
-            next_action_url=_link(order, "approve", "payer-action")
-            if status is PaymentStatus.requires_action
-            else None,
-            raw=order,
-        )
+        return payment_of(order)
 
     async def create_payment(self, request: CreatePayment) -> ProviderPayment:
         unit: dict[str, Any] = {
@@ -352,14 +245,7 @@ class PayPalConnector:
         return await self.get_payment(provider_payment_id)
 
     def _refund(self, refund: Mapping[str, Any], order_id: str) -> ProviderRefund:
-        return ProviderRefund(
-            provider=self.name,
-            provider_refund_id=str(refund["id"]),
-            provider_payment_id=order_id,
-            status=REFUND_STATUS.get(str(refund.get("status")), RefundStatus.pending),
-            amount=money_of(refund["amount"]),
-            raw=refund,
-        )
+        return refund_of(refund, order_id)
 
     async def refund(
         self,
@@ -396,7 +282,7 @@ class PayPalConnector:
 
     async def get_refund(self, provider_refund_id: str) -> ProviderRefund:
         refund = await self._call("GET", f"/v2/payments/refunds/{provider_refund_id}")
-        up = _link(refund, "up")
+        up = link(refund, "up")
         order_id = ""
         if up:
             base_path = urlsplit(self.http.base_url).path.rstrip("/")
@@ -424,20 +310,7 @@ class PayPalConnector:
         return self.subscription_of(sub)
 
     def subscription_of(self, sub: Mapping[str, Any]) -> ProviderSubscription:
-        status = SUBSCRIPTION_STATUS.get(str(sub.get("status")), SubscriptionStatus.past_due)
-        billing = sub.get("billing_info") or {}
-        return ProviderSubscription(
-            provider=self.name,
-            provider_subscription_id=str(sub["id"]),
-            status=status,
-            plan_id=str(sub.get("plan_id") or ""),
-            quantity=int(float(sub.get("quantity") or 1)),
-            next_action_url=_link(sub, "approve")
-            if status is SubscriptionStatus.requires_action
-            else None,
-            current_period_end=_time(billing.get("next_billing_time")),
-            raw=sub,
-        )
+        return subscription_of(sub)
 
     async def _act(self, subscription_id: str, action: str, reason: str) -> ProviderSubscription:
         await self._call(
@@ -460,54 +333,13 @@ class PayPalConnector:
     ) -> ProviderSubscription:
         return await self._act(provider_subscription_id, "activate", "Resumed by the merchant")
 
-    # --- webhooks ---------------------------------------------------------------------------
-
-    def _cert_allowed(self, cert_url: str) -> bool:
-        parts = urlsplit(cert_url)
-        host = (parts.hostname or "").lower()
-        if parts.scheme == "https" and (host == "paypal.com" or host.endswith(".paypal.com")):
-            return True
-        # The sandbox (or an explicitly configured base URL) serves its own certificate.
-        return cert_url.startswith(self.http.base_url.rstrip("/") + "/")
-
-    async def _certificate(self, cert_url: str) -> x509.Certificate:
-        if cert_url in self._certificates:
-            return self._certificates[cert_url]
-        if not self._cert_allowed(cert_url):
-            raise InvalidWebhookSignature("PAYPAL-CERT-URL does not point at PayPal")
-        response = await self.http.request("GET", cert_url, retry=True)
-        if response.status_code != 200 or len(response.content) > limits.paypal_cert_bytes_max:
-            raise InvalidWebhookSignature("the PayPal signing certificate could not be fetched")
-        try:
-            chain = x509.load_pem_x509_certificates(response.content)
-        except ValueError as exc:
-            raise InvalidWebhookSignature("the PayPal signing certificate is unreadable") from exc
-        certificate = chain[0]
-        now = datetime.now(UTC)
-        if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
-            raise InvalidWebhookSignature("the PayPal signing certificate is not valid now")
-        if self.credentials.environment is Environment.live and not self._cert_allowed_name(
-            certificate
-        ):
-            raise InvalidWebhookSignature("the signing certificate is not PayPal's")
-        self._certificates[cert_url] = certificate
-        while len(self._certificates) > limits.paypal_cert_cache_entries_max:
-            self._certificates.popitem(last=False)
-        return certificate
-
-    @staticmethod
-    def _cert_allowed_name(certificate: x509.Certificate) -> bool:
-        names = [
-            str(a.value)
-            for a in certificate.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
-        ]
-        return any(n.lower().endswith(".paypal.com") for n in names)
+    # --- webhooks (see paypal_webhooks.py) --------------------------------------------------
 
     def verify_webhook(
         self, *, headers: Mapping[str, str], body: bytes, secrets: tuple[str, ...], url: str
     ) -> WebhookEvent:
         lowered = {k.lower(): v for k, v in headers.items()}
-        certificate = self._certificates.get(lowered.get("paypal-cert-url", ""))
+        certificate = self._certificates.cached(lowered.get("paypal-cert-url", ""))
         if certificate is None:
             raise ProviderNotSupported(
                 "PayPal webhooks need their signing certificate: use verify_webhook_async"
@@ -523,7 +355,7 @@ class PayPalConnector:
         cert_url = lowered.get("paypal-cert-url")
         if not cert_url:
             raise InvalidWebhookSignature("PAYPAL-CERT-URL header is missing")
-        certificate = await self._certificate(cert_url)
+        certificate = await self._certificates.get(cert_url)
         return self._verified(lowered, body, secrets, certificate)
 
     def _verified(
@@ -549,53 +381,15 @@ class PayPalConnector:
     ) -> WebhookEvent:
         """Ask PayPal's `POST /v1/notifications/verify-webhook-signature`. The event is sent
         as the exact bytes received, since PayPal checks a CRC of them."""
-        lowered = {k.lower(): v for k, v in headers.items()}
-        try:
-            json.loads(body)
-        except ValueError as exc:
-            raise InvalidWebhookSignature("the body is not JSON") from exc
-        for webhook_id in (secrets or self.credentials.webhook_secrets)[
-            : limits.webhook_secrets_max
-        ]:
-            fields = {
-                "auth_algo": lowered.get("paypal-auth-algo", ""),
-                "cert_url": lowered.get("paypal-cert-url", ""),
-                "transmission_id": lowered.get("paypal-transmission-id", ""),
-                "transmission_sig": lowered.get("paypal-transmission-sig", ""),
-                "transmission_time": lowered.get("paypal-transmission-time", ""),
-                "webhook_id": webhook_id,
-            }
-            content = json.dumps(fields)[:-1].encode() + b', "webhook_event": ' + body + b"}"
-            answer = await self._call(
-                "POST", "/v1/notifications/verify-webhook-signature", content=content
-            )
-            if answer.get("verification_status") == "SUCCESS":
-                return self.event_of(body)
-        raise InvalidWebhookSignature("PayPal did not confirm the webhook signature")
+        return await verify_with_api(
+            self,
+            headers=headers,
+            body=body,
+            webhook_ids=secrets or self.credentials.webhook_secrets,
+        )
 
     def event_of(self, body: bytes) -> WebhookEvent:
-        try:
-            event = json.loads(body)
-            resource = event.get("resource") or {}
-            event_id = str(event["id"])
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise InvalidWebhookSignature("the signed body is not a PayPal event") from exc
-        resource_type = str(event.get("resource_type") or "")
-        related = (resource.get("supplementary_data") or {}).get("related_ids") or {}
-        object_id = (
-            related.get("order_id") or resource.get("id")
-            if resource_type in ("capture", "authorization")
-            else resource.get("id")
-        )
-        return WebhookEvent(
-            provider=self.name,
-            event_id=event_id,
-            event_type=str(event.get("event_type") or ""),
-            object_type=RESOURCE_OBJECTS.get(resource_type, resource_type or "other"),
-            object_id=str(object_id) if object_id else None,
-            occurred_at=_time(event.get("create_time")),
-            payload=event,
-        )
+        return event_of(body)
 
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -18,7 +18,7 @@ INTERVAL_UNITS = {"day": "DAY", "week": "WEEK", "month": "MONTH", "year": "YEAR"
 
 
 def _regular_cycle(request: CreatePlan, total_cycles: int = 0) -> dict[str, Any]:
-    from moneyrail.connectors.paypal import value_of
+    from moneyrail.connectors.paypal_wire import value_of
 
     return {
         "frequency": {
