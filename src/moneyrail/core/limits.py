@@ -127,3 +127,4 @@ jwt_hs_secret_length_min: Final = 32
 razorpay_subscription_cycles_default: Final = 120
 worker_lease_margin_seconds: Final = 2.0
 worker_delivery_lanes_max: Final = 8
+ratelimit_redis_timeout_seconds: Final = 1.0

@@ -33,6 +33,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from moneyrail.core import limits as bounds
 from moneyrail.core.settings import Environment, Settings
 
 log = structlog.get_logger(__name__)
@@ -160,7 +161,14 @@ def create_rate_limiter(redis_url: str | None, *, prefix: str = "moneyrail:") ->
     if redis_url:
         scheme, _, rest = redis_url.partition("://")
         uri = f"async+{scheme}://{rest}"
-        storage = RedisStorage(uri, key_prefix=prefix + "ratelimit", implementation="redispy")
+        storage = RedisStorage(
+            uri,
+            key_prefix=prefix + "ratelimit",
+            implementation="redispy",
+            # A slow or absent Redis must not hold requests up: fail open quickly instead.
+            socket_timeout=bounds.ratelimit_redis_timeout_seconds,
+            socket_connect_timeout=bounds.ratelimit_redis_timeout_seconds,
+        )
         return RateLimiter(storage)
     return RateLimiter(MemoryStorage())
 
