@@ -52,7 +52,10 @@ from moneyrail.connectors.base import (
 )
 from moneyrail.connectors.paypal_webhooks import CertificateCache, event_of, verify_with_api
 from moneyrail.connectors.paypal_wire import (
+    REFUND_STATUS,
+    SUBSCRIPTION_STATUS,
     link,
+    money_of,
     payment_of,
     refund_of,
     subscription_of,
@@ -61,6 +64,9 @@ from moneyrail.connectors.paypal_wire import (
 from moneyrail.connectors.webhook_signatures import verify_paypal
 from moneyrail.core import limits
 from moneyrail.core.money import Money
+
+# The amount and status readers stay importable from here.
+__all__ = ["REFUND_STATUS", "SUBSCRIPTION_STATUS", "PayPalConnector", "money_of", "value_of"]
 
 
 class PayPalConnector:
