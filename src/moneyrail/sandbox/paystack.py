@@ -23,7 +23,7 @@ import json
 import re
 import secrets
 import string
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -40,6 +40,8 @@ from moneyrail.sandbox.hosted_checkout import (
     redirect_back,
 )
 from moneyrail.sandbox.http import bearer_api, deliver_later, read_body, sandbox_app
+from moneyrail.sandbox.paystack_shapes import refund_json, transaction_json
+from moneyrail.sandbox.paystack_subscriptions import subscription_routes
 from moneyrail.sandbox.state import (
     HOOK_PREFIX,
     SandboxState,
@@ -53,26 +55,6 @@ _LOWER_ALNUM = string.ascii_lowercase + string.digits
 _FIRST_TRANSACTION_ID = 4_099_260_000
 _FIRST_REFUND_ID = 15_581_000
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.000Z"
-_INTERVALS = {
-    "hourly": timedelta(hours=1),
-    "daily": timedelta(days=1),
-    "weekly": timedelta(weeks=1),
-    "monthly": timedelta(days=30),
-    "quarterly": timedelta(days=91),
-    "biannually": timedelta(days=182),
-    "annually": timedelta(days=365),
-}
-_PLAN_SUMMARY = (
-    "description",
-    "id",
-    "name",
-    "plan_code",
-    "amount",
-    "interval",
-    "send_invoices",
-    "send_sms",
-    "currency",
-)
 
 
 def _now() -> str:
@@ -128,101 +110,10 @@ class PaystackSandbox:
         settings = self.state.get(f"settings:{account}", owner=account) or {}
         return settings.get("webhook_url")
 
-    # --- JSON shapes ------------------------------------------------------------------------
+    # --- JSON shapes (see paystack_shapes.py) ---------------------------------------------
 
-    @staticmethod
-    def transaction_json(txn: dict[str, Any]) -> dict[str, Any]:
-        paid = txn["status"] in ("success", "reversed")
-        return {
-            "id": txn["id"],
-            "domain": txn["domain"],
-            "status": txn["status"],
-            "reference": txn["reference"],
-            "receipt_number": None,
-            "amount": txn["amount"],
-            "message": None,
-            "gateway_response": txn["gateway_response"],
-            "paid_at": txn["paid_at"],
-            "created_at": txn["created_at"],
-            "channel": "card",
-            "currency": txn["currency"],
-            "ip_address": "127.0.0.1",
-            "metadata": txn["metadata"] or "",
-            "log": None,
-            "fees": txn["fees"],
-            "fees_split": None,
-            "authorization": {
-                "authorization_code": f"AUTH_{txn['access_code'][:10]}",
-                "bin": "408408",
-                "last4": "4081",
-                "exp_month": "12",
-                "exp_year": "2030",
-                "channel": "card",
-                "card_type": "visa ",
-                "bank": "TEST BANK",
-                "country_code": "NG",
-                "brand": "visa",
-                "reusable": True,
-                "signature": f"SIG_{txn['access_code'][:12]}",
-                "account_name": None,
-            }
-            if paid
-            else {},
-            "customer": txn["customer"],
-            "plan": None,
-            "split": {},
-            "order_id": None,
-            "paidAt": txn["paid_at"],
-            "createdAt": txn["created_at"],
-            "requested_amount": txn["amount"],
-            "pos_transaction_data": None,
-            "source": None,
-            "fees_breakdown": None,
-            "connect": None,
-            "transaction_date": txn["created_at"],
-            "plan_object": {},
-            "subaccount": {},
-        }
-
-    @staticmethod
-    def refund_json(refund: dict[str, Any], txn: dict[str, Any]) -> dict[str, Any]:
-        customer = txn["customer"]
-        return {
-            "integration": 412829,
-            "transaction": txn["id"],
-            "dispute": None,
-            "settlement": None,
-            "id": refund["id"],
-            "domain": txn["domain"],
-            "currency": refund["currency"],
-            "amount": refund["amount"],
-            "status": refund["status"],
-            "refunded_at": refund["refunded_at"],
-            "refunded_by": customer["email"],
-            "customer_note": refund["customer_note"],
-            "merchant_note": refund["merchant_note"],
-            "deducted_amount": refund["amount"],
-            "fully_deducted": 1,
-            "createdAt": refund["created_at"],
-            "bank_reference": None,
-            "transaction_reference": txn["reference"],
-            "reason": refund["merchant_note"],
-            "customer": {
-                **{k: customer[k] or "" for k in ("first_name", "last_name", "phone")},
-                "id": customer["id"],
-                "email": customer["email"],
-                "customer_code": customer["customer_code"],
-                "metadata": "",
-                "risk_action": customer["risk_action"],
-                "international_format_phone": "",
-            },
-            "refund_type": "full" if refund["amount"] == txn["amount"] else "partial",
-            "transaction_amount": txn["amount"],
-            "initiated_by": "api",
-            "refund_channel": "card",
-            "session_id": None,
-            "collect_account_number": False,
-        }
+    transaction_json = staticmethod(transaction_json)
+    refund_json = staticmethod(refund_json)
 
     # --- API --------------------------------------------------------------------------------
 
@@ -393,169 +284,6 @@ class PaystackSandbox:
             return fail(404, "Refund not found")
         return ok("Refund retrieved", self.refund_json(refund, txn))
 
-    # --- plans and subscriptions ---------------------------------------------------------------
-
-    async def create_plan(self, request: Request, account: str, key: str) -> Response:
-        body = await read_body(request)
-        if body is None:
-            return fail(400, "Invalid JSON", code="invalid_params")
-        name, amount = body.get("name"), _int(body.get("amount"))
-        interval = str(body.get("interval") or "")
-        if not isinstance(name, str) or not name:
-            return fail(400, "Plan name is required", code="invalid_params")
-        if amount is None or amount <= 0:
-            return fail(400, "Invalid Amount Sent", code="invalid_params")
-        if interval not in _INTERVALS:
-            return fail(400, "Invalid interval", code="invalid_params")
-        currency = str(body.get("currency") or "NGN").upper()
-        if currency not in CURRENCIES:
-            return fail(400, "Currency not supported by merchant", code="unsupported_currency")
-        self.transaction_ids += 1
-        now = _now()
-        plan = {
-            "currency": currency,
-            "name": name,
-            "amount": amount,
-            "interval": interval,
-            "integration": 412829,
-            "domain": "live" if key.startswith("sk_live_") else "test",
-            "plan_code": "PLN_" + "".join(secrets.choice(_LOWER_ALNUM) for _ in range(15)),
-            "invoice_limit": _int(body.get("invoice_limit")) or 0,
-            "send_invoices": bool(body.get("send_invoices", True)),
-            "send_sms": bool(body.get("send_sms", True)),
-            "description": body.get("description"),
-            "hosted_page": False,
-            "migrate": False,
-            "is_archived": False,
-            "id": self.transaction_ids,
-            "createdAt": now,
-            "updatedAt": now,
-        }
-        self.state.put(f"plan:{plan['plan_code']}", plan, owner=account)
-        return ok("Plan created", plan)
-
-    async def create_subscription(self, request: Request, account: str, key: str) -> Response:
-        body = await read_body(request)
-        if body is None:
-            return fail(400, "Invalid JSON", code="invalid_params")
-        plan = self.state.get(f"plan:{body.get('plan')}", owner=account)
-        if plan is None:
-            return fail(404, "Plan not found")
-        email = str(body.get("customer") or "")
-        saved = self.state.get(f"auth:{account}:{email}", owner=account)
-        code = body.get("authorization")
-        if saved is None or (code and code != saved["authorization_code"]):
-            return fail(400, "This customer has no reusable authorization", code="invalid_params")
-        self.transaction_ids += 1
-        now = datetime.now(UTC)
-        sub = {
-            "id": self.transaction_ids,
-            "plan": plan,
-            "authorization": saved,
-            "status": "active",
-            "subscription_code": "SUB_" + "".join(secrets.choice(_LOWER_ALNUM) for _ in range(15)),
-            "email_token": "".join(secrets.choice(_LOWER_ALNUM) for _ in range(20)),
-            "created_at": _now(),
-            "next_payment_date": (now + _INTERVALS[plan["interval"]]).strftime(_TIME_FORMAT),
-            "cron_expression": f"{now.minute} {now.hour} {now.day} * *",
-        }
-        self.state.put(f"sub:{sub['subscription_code']}", sub, owner=account)
-        customer = saved["customer"]
-        return ok(
-            "Subscription successfully created",
-            {
-                "customer": customer["id"],
-                "plan": plan["id"],
-                "integration": 412829,
-                "domain": plan["domain"],
-                "start": int(now.timestamp()),
-                "status": "active",
-                "quantity": 1,
-                "amount": plan["amount"],
-                "authorization": sub["id"],
-                "invoice_limit": plan["invoice_limit"],
-                "split_code": None,
-                "subscription_code": sub["subscription_code"],
-                "email_token": sub["email_token"],
-                "id": sub["id"],
-                "cancelledAt": None,
-                "createdAt": sub["created_at"],
-                "updatedAt": sub["created_at"],
-                "cron_expression": sub["cron_expression"],
-                "next_payment_date": sub["next_payment_date"],
-                "easy_cron_id": None,
-                "open_invoice": None,
-                "metadata": None,
-            },
-        )
-
-    async def fetch_subscription(self, request: Request, account: str, key: str) -> Response:
-        sub = self.state.get(f"sub:{request.path_params['code']}", owner=account)
-        if sub is None:
-            return fail(404, "Subscription not found")
-        plan, auth = sub["plan"], sub["authorization"]
-        customer = auth["customer"]
-        return ok(
-            "Subscription retrieved successfully",
-            {
-                "id": sub["id"],
-                "domain": plan["domain"],
-                "status": sub["status"],
-                "subscription_code": sub["subscription_code"],
-                "email_token": sub["email_token"],
-                "amount": plan["amount"],
-                "cron_expression": sub["cron_expression"],
-                "next_payment_date": sub["next_payment_date"],
-                "open_invoice": None,
-                "createdAt": sub["created_at"],
-                "cancelledAt": sub.get("cancelled_at"),
-                "integration": 412829,
-                "plan": {k: plan[k] for k in _PLAN_SUMMARY},
-                "authorization": {k: v for k, v in auth.items() if k != "customer"},
-                "customer": {
-                    **{k: customer[k] or "" for k in ("first_name", "last_name", "phone")},
-                    "id": customer["id"],
-                    "email": customer["email"],
-                    "customer_code": customer["customer_code"],
-                    "metadata": {},
-                    "risk_action": customer["risk_action"],
-                    "international_format_phone": "",
-                },
-                "invoices": [],
-                "invoices_history": [],
-                "invoice_limit": plan["invoice_limit"],
-                "split_code": None,
-                "most_recent_invoice": None,
-                "payments_count": 0,
-                "metadata": None,
-            },
-        )
-
-    async def toggle_subscription(self, request: Request, account: str, key: str) -> Response:
-        body = await read_body(request) or {}
-        enable = request.url.path.endswith("/enable")
-        sub = self.state.get(f"sub:{body.get('code')}", owner=account)
-        if sub is None or body.get("token") != sub["email_token"]:
-            return fail(400, "Subscription with code not found or already inactive")
-        if enable == (sub["status"] == "active"):
-            state = "active" if enable else "inactive"
-            return fail(400, f"Subscription with code already {state}")
-        sub["status"] = "active" if enable else "non-renewing"
-        sub["cancelled_at"] = None if enable else _now()
-        event = "subscription.enable" if enable else "subscription.disable"
-        self._notify(
-            account,
-            key,
-            event,
-            {
-                "subscription_code": sub["subscription_code"],
-                "status": sub["status"],
-                "id": sub["id"],
-            },
-        )
-        verb = "enabled" if enable else "disabled"
-        return JSONResponse({"status": True, "message": f"Subscription {verb} successfully"})
-
     # --- hosted checkout and hooks ------------------------------------------------------------
 
     async def checkout(self, request: Request) -> Response:
@@ -645,11 +373,7 @@ def create_app() -> Starlette:
         Route("/transaction/{id}", api(sandbox.fetch), methods=["GET"]),
         Route("/refund", api(sandbox.create_refund), methods=["POST"]),
         Route("/refund/{id}", api(sandbox.fetch_refund), methods=["GET"]),
-        Route("/plan", api(sandbox.create_plan), methods=["POST"]),
-        Route("/subscription", api(sandbox.create_subscription), methods=["POST"]),
-        Route("/subscription/disable", api(sandbox.toggle_subscription), methods=["POST"]),
-        Route("/subscription/enable", api(sandbox.toggle_subscription), methods=["POST"]),
-        Route("/subscription/{code}", api(sandbox.fetch_subscription), methods=["GET"]),
+        *subscription_routes(sandbox, api),
         Route(
             f"{HOOK_PREFIX}/checkout/{{access_code}}",
             sandbox.checkout,
