@@ -143,22 +143,15 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(3), nullable=False),
         sa.Column("balance_after", sa.BigInteger, nullable=False),
         _created_at(),
-        sa.ForeignKeyConstraint(
-            ["tenant_id", "entry_id"],
-            ["ledger_entries.tenant_id", "ledger_entries.id"],
-            name="fk_ledger_postings_entry",
-        ),
-        sa.ForeignKeyConstraint(
-            ["tenant_id", "account_id"],
-            ["ledger_accounts.tenant_id", "ledger_accounts.id"],
-            name="fk_ledger_postings_account",
-        ),
         sa.CheckConstraint("amount > 0", name="amount_positive"),
         sa.CheckConstraint(CURRENCY_CHECK, name="currency"),
         sa.CheckConstraint("direction IN ('debit', 'credit')", name="direction"),
         sa.CheckConstraint("effect IN ('posted', 'pending', 'release')", name="effect"),
         sa.CheckConstraint("leg >= 0", name="leg"),
     )
+    # No foreign keys on postings: checking two references per posting row would be the
+    # largest cost of a batch. The statement-level trigger below checks the same references
+    # (and more) once per statement, set-based.
     op.create_index(
         "ix_ledger_postings_account_seq", "ledger_postings", ["tenant_id", "account_id", "seq"]
     )
@@ -207,21 +200,28 @@ def upgrade() -> None:
         """
     )
 
-    # An entry must balance per currency and per effect (posted, pending, release). Checked
-    # at commit, once all its postings exist. SECURITY DEFINER so row-level security cannot
-    # hide postings from the check.
+    # An entry must balance per currency and per effect (posted, pending, release) and have
+    # exactly `legs` postings. Checked at commit, once per entry, when all postings exist.
+    # SECURITY DEFINER so row-level security cannot hide postings from the check.
     op.execute(
         """
         CREATE FUNCTION ledger_check_entry_balanced() RETURNS trigger
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+        DECLARE
+            postings integer;
+            unbalanced boolean;
         BEGIN
-            IF EXISTS (
-                SELECT 1 FROM ledger_postings
-                WHERE tenant_id = NEW.tenant_id AND entry_id = NEW.entry_id
+            SELECT coalesce(sum(n), 0), coalesce(bool_or(total <> 0), false)
+            INTO postings, unbalanced
+            FROM (
+                SELECT count(*) AS n,
+                       sum(CASE WHEN direction = 'debit' THEN amount ELSE -amount END) AS total
+                FROM ledger_postings
+                WHERE tenant_id = NEW.tenant_id AND entry_id = NEW.id
                 GROUP BY currency, effect
-                HAVING sum(CASE WHEN direction = 'debit' THEN amount ELSE -amount END) <> 0
-            ) THEN
-                RAISE EXCEPTION 'ledger entry % is unbalanced', NEW.entry_id
+            ) sums;
+            IF unbalanced OR postings <> NEW.legs THEN
+                RAISE EXCEPTION 'ledger entry % is unbalanced or incomplete', NEW.id
                     USING ERRCODE = 'check_violation', CONSTRAINT = 'ledger_entry_balanced';
             END IF;
             RETURN NULL;
@@ -231,9 +231,47 @@ def upgrade() -> None:
     op.execute(
         """
         CREATE CONSTRAINT TRIGGER ledger_entry_balanced
-        AFTER INSERT ON ledger_postings
+        AFTER INSERT ON ledger_entries
         DEFERRABLE INITIALLY DEFERRED
         FOR EACH ROW EXECUTE FUNCTION ledger_check_entry_balanced()
+        """
+    )
+    # Every new posting refers to an entry and an account of its tenant, in the account's
+    # currency, with `leg < legs` of its entry. Since the commit check above finds all legs
+    # 0..legs-1 present, no later transaction can add a posting to a committed entry (its
+    # leg would collide with the primary key). The planner settings pin the check to one
+    # primary-key lookup per posting: the transition table has no statistics, and a scan of
+    # either table would grow with the ledger.
+    op.execute(
+        """
+        CREATE FUNCTION ledger_check_new_postings() RETURNS trigger
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path = public
+        SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off AS $$
+        DECLARE
+            bad text;
+        BEGIN
+            SELECT n.entry_id INTO bad
+            FROM new_postings n
+            LEFT JOIN ledger_entries e ON e.tenant_id = n.tenant_id AND e.id = n.entry_id
+            LEFT JOIN ledger_accounts a ON a.tenant_id = n.tenant_id AND a.id = n.account_id
+            WHERE e.id IS NULL OR a.id IS NULL OR a.currency <> n.currency OR n.leg >= e.legs
+            LIMIT 1;
+            IF FOUND THEN
+                RAISE EXCEPTION 'a posting of ledger entry % refers to a missing entry or '
+                    'account, to an account in another currency, or to a leg past the '
+                    'entry''s legs', bad
+                    USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'ledger_posting_refs';
+            END IF;
+            RETURN NULL;
+        END $$
+        """
+    )
+    op.execute(
+        """
+        CREATE TRIGGER ledger_posting_refs
+        AFTER INSERT ON ledger_postings
+        REFERENCING NEW TABLE AS new_postings
+        FOR EACH STATEMENT EXECUTE FUNCTION ledger_check_new_postings()
         """
     )
 
@@ -264,6 +302,8 @@ def upgrade() -> None:
         op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {APP_ROLE}")
     for table in APPEND_ONLY:
         op.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {APP_ROLE}")
+    # Accounts are never deleted: postings refer to them.
+    op.execute(f"REVOKE DELETE, TRUNCATE ON ledger_accounts FROM {APP_ROLE}")
     op.execute(f"GRANT USAGE, SELECT ON SEQUENCE ledger_postings_seq_seq TO {APP_ROLE}")
 
 
@@ -275,3 +315,4 @@ def downgrade() -> None:
     op.execute("DROP FUNCTION IF EXISTS ledger_check_entry_balanced()")
     op.execute("DROP FUNCTION IF EXISTS ledger_refuse_change()")
     op.execute("DROP FUNCTION IF EXISTS ledger_refuse_overdraw()")
+    op.execute("DROP FUNCTION IF EXISTS ledger_check_new_postings()")

@@ -419,3 +419,40 @@ async def test_entries_are_append_only(session: AsyncSession) -> None:
         with pytest.raises(Exception, match=r"permission denied|append-only"):
             await session.execute(text(statement))
         await nested.rollback()
+
+
+async def test_database_refuses_postings_with_bad_references(session: AsyncSession) -> None:
+    tenant = await make_tenant(session)
+    t = tenant.tenant_id
+    a = await open_account(session, t, limit=BalanceLimit.none())
+    b = await open_account(session, t)
+    await ledger.transfer(
+        session,
+        tenant_id=t,
+        transfer_id="ok:1",
+        debit_account_id=a.id,
+        credit_account_id=b.id,
+        amount=Money(5, "INR"),
+    )
+    insert = (
+        "INSERT INTO ledger_postings (tenant_id, entry_id, leg, account_id, direction, effect,"
+        " amount, currency, balance_after) VALUES (:t, :e, :leg, :a, 'debit', 'posted', 5, :c, 0)"
+    )
+    cases = [
+        ({"e": "missing", "leg": 0, "a": a.id, "c": "INR"}, "missing entry"),
+        ({"e": "ok:1", "leg": 2, "a": a.id, "c": "INR"}, "past the entry"),
+        ({"e": "ok:1", "leg": 1, "a": a.id, "c": "INR"}, "duplicate key"),
+        ({"e": "fresh", "leg": 0, "a": "lacc_missing", "c": "INR"}, "missing entry or"),
+        ({"e": "fresh", "leg": 0, "a": a.id, "c": "USD"}, "another currency"),
+    ]
+    await session.execute(
+        text(
+            "INSERT INTO ledger_entries (tenant_id, id, kind, legs) VALUES (:t, 'fresh', 'entry', 2)"
+        ),
+        {"t": t},
+    )
+    for case, message in cases:
+        nested = await session.begin_nested()
+        with pytest.raises(Exception, match=message):
+            await session.execute(text(insert), {"t": t, **case})
+        await nested.rollback()

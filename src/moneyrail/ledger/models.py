@@ -16,7 +16,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
-    ForeignKeyConstraint,
     Identity,
     Index,
     Integer,
@@ -146,20 +145,13 @@ class LedgerEntry(Base):
 
 
 class LedgerPosting(Base):
-    """One leg of an entry. `balance_after` is the account's posted balance after it."""
+    """One leg of an entry. `balance_after` is the account's posted balance after it.
+
+    Its references (entry, account, currency, leg) are checked per statement by a trigger
+    rather than by foreign keys; see the migration."""
 
     __tablename__ = "ledger_postings"
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["tenant_id", "entry_id"],
-            ["ledger_entries.tenant_id", "ledger_entries.id"],
-            name="fk_ledger_postings_entry",
-        ),
-        ForeignKeyConstraint(
-            ["tenant_id", "account_id"],
-            ["ledger_accounts.tenant_id", "ledger_accounts.id"],
-            name="fk_ledger_postings_account",
-        ),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint(CURRENCY_CHECK, name="currency"),
         CheckConstraint("direction IN ('debit', 'credit')", name="direction"),

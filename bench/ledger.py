@@ -1,0 +1,618 @@
+"""Ledger benchmark: raw SQL vs the HTTP API, batches and a hot account, on one database.
+
+    .venv/bin/python bench/ledger.py [--seconds 10] [--workers 1]
+
+Creates a fresh database on the PostgreSQL server named by --server (default
+TEST_DATABASE_URL, else postgresql://postgres@127.0.0.1:5432/postgres), migrates it, opens
+accounts and then measures, one phase after another:
+
+1. raw SQL: asyncpg, 16 connections as the application role, each transfer one transaction
+   running the statements a `POST /ledger/transfers` request runs (API-key lookup, tenant
+   binding, Idempotency-Key lock, lookup and record, the ledger's posting statement and the
+   outbox row). A second raw figure runs the ledger's own statements only.
+2. API: a real uvicorn server (a subprocess on loopback, uvloop + httptools) and 16
+   concurrent keep-alive clients posting transfers with API-key auth and an Idempotency-Key;
+   the outbox row is written by every transfer as always.
+3. batch: `POST /ledger/transfers/batch` with 1,000 transfers per request.
+4. hot account: every transfer debits the same account (raw SQL and API).
+
+Not a test: it prints figures. The database is dropped at the end unless --keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from moneyrail.core import migrate
+from moneyrail.core.db import bypass_tenant_scope, create_engine, set_tenant
+from moneyrail.core.settings import Settings, normalize_database_url
+from moneyrail.identity import keys
+from moneyrail.identity.roles import Role
+from moneyrail.identity.service import identity
+from moneyrail.ledger import repository as ledger_sql
+from moneyrail.ledger.repository import Delta, EntryRow, Leg
+from moneyrail.ledger.schemas import TransferCreate
+from moneyrail.ledger.service import ledger
+from moneyrail.ledger.types import AccountKind, BalanceLimit
+from moneyrail.ledger.views import transfer_event
+
+console = Console()
+CONCURRENCY = 16
+BATCH_SIZE = 1_000
+FUNDING = 10**12
+
+
+# --- SQL for the raw client: the statements a transfer request runs ---------------------------
+
+
+def positional(sql: str) -> tuple[str, list[str]]:
+    """`:name` parameters to asyncpg's `$n`, returning the names in order."""
+    names: list[str] = []
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in names:
+            names.append(name)
+        return f"${names.index(name) + 1}"
+
+    return re.sub(r"(?<![:\w]):([a-z_]+)", replace, sql), names
+
+
+APPLY_SQL, APPLY_NAMES = positional(ledger_sql.APPLY_SQL)
+SET_CONFIG = "SELECT set_config($1, $2, true)"
+API_KEY_SQL = (
+    "SELECT id, tenant_id, name, lookup, key_hash, last4, environment, role, scopes, client_id,"
+    " created_by, expires_at, last_used_at, revoked_at, created_at FROM api_keys WHERE lookup = $1"
+)
+IDEM_LOCK_SQL = "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))"
+IDEM_SELECT_SQL = (
+    "SELECT tenant_id, key, request_hash, method, path, response_status, response_body,"
+    " created_at, expires_at FROM idempotency_keys WHERE tenant_id = $1 AND key = $2"
+)
+IDEM_INSERT_SQL = (
+    "INSERT INTO idempotency_keys (tenant_id, key, request_hash, method, path, response_status,"
+    " response_body, created_at, expires_at) VALUES ($1, $2, $3, 'POST',"
+    " '/api/v1/ledger/transfers', 201, $4::jsonb, now(), now() + interval '24 hours')"
+    " ON CONFLICT (tenant_id, key) DO UPDATE SET request_hash = excluded.request_hash"
+)
+OUTBOX_SQL = (
+    "INSERT INTO outbox_events (id, tenant_id, type, payload, created_at)"
+    " VALUES ($1, $2, $3, $4::jsonb, $5)"
+)
+
+
+@dataclass
+class Fixture:
+    db_url: str  # postgresql+asyncpg://…
+    tenant_id: str
+    api_key: str
+    vault: str
+    customers: list[str]
+
+
+@dataclass
+class Result:
+    name: str
+    transfers: int
+    seconds: float
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+
+    @property
+    def rate(self) -> float:
+        return self.transfers / self.seconds if self.seconds else 0.0
+
+    def percentile(self, q: float) -> float:
+        if not self.latencies_ms:
+            return float("nan")
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+# --- setup ----------------------------------------------------------------------------------
+
+
+def libpq(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+async def create_database(server: str, name: str) -> str:
+    conn = await asyncpg.connect(libpq(server))
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    base = normalize_database_url(server).rsplit("/", 1)[0]
+    return f"{base}/{name}"
+
+
+async def drop_database(server: str, name: str) -> None:
+    conn = await asyncpg.connect(libpq(server))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def prepare(db_url: str, accounts: int) -> Fixture:
+    settings = Settings(database_url=db_url, log_level="WARNING")
+    engine = create_engine(settings)
+    try:
+        async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+            await bypass_tenant_scope(session)
+            tenant = await identity.create_tenant(session, name="Bench")
+            await set_tenant(session, tenant.id)
+            issued = await identity.issue_api_key(
+                session, tenant_id=tenant.id, name="bench", role=Role.owner
+            )
+            vault = await ledger.create_account(
+                session,
+                tenant_id=tenant.id,
+                code="vault",
+                name="Vault",
+                currency="INR",
+                kind=AccountKind.asset,
+            )
+            customers = [
+                (
+                    await ledger.create_account(
+                        session,
+                        tenant_id=tenant.id,
+                        code=f"cust:{n}",
+                        name=f"Customer {n}",
+                        currency="INR",
+                        kind=AccountKind.liability,
+                        balance_limit=BalanceLimit.non_negative(),
+                    )
+                ).id
+                for n in range(accounts)
+            ]
+            await ledger.transfer_batch(
+                session,
+                tenant_id=tenant.id,
+                transfers=[
+                    TransferCreate(
+                        id=f"fund:{n}",
+                        debit_account_id=vault.id,
+                        credit_account_id=customer,
+                        amount={"amount": FUNDING, "currency": "INR"},  # type: ignore[arg-type]
+                    )
+                    for n, customer in enumerate(customers)
+                ],
+                atomic=True,
+            )
+        return Fixture(db_url, tenant.id, issued.key, vault.id, customers)
+    finally:
+        await engine.dispose()
+
+
+# --- load generation ------------------------------------------------------------------------
+
+
+async def run_phase(
+    progress: Progress,
+    name: str,
+    *,
+    seconds: float,
+    workers: int,
+    step: Callable[[int, random.Random], Awaitable[int]],
+    per_step_latency: bool = True,
+) -> Result:
+    """Run `workers` loops of `step` for `seconds`; each step returns transfers done."""
+    task = progress.add_task(name, total=None)
+    result = Result(name=name, transfers=0, seconds=0.0)
+    deadline = time.perf_counter() + seconds
+
+    async def worker(n: int) -> None:
+        rng = random.Random(n)
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            try:
+                done = await step(n, rng)
+            except (httpx.HTTPError, asyncpg.PostgresError) as exc:
+                result.errors += 1
+                if result.errors <= 3:
+                    console.print(f"[red]{name}: {type(exc).__name__}: {exc}[/red]")
+                continue
+            if per_step_latency:
+                result.latencies_ms.append((time.perf_counter() - started) * 1000)
+            result.transfers += done
+            progress.update(task, advance=done)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(n) for n in range(workers)))
+    result.seconds = time.perf_counter() - started
+    progress.update(task, description=f"{name}: {result.rate:,.0f}/s")
+    progress.stop_task(task)
+    return result
+
+
+def pair(fixture: Fixture, rng: random.Random, *, hot: bool) -> tuple[str, str]:
+    if hot:
+        return fixture.customers[0], rng.choice(fixture.customers[1:])
+    debit, credit = rng.sample(fixture.customers, 2)
+    return debit, credit
+
+
+def apply_args(
+    fixture: Fixture, transfer_id: str, debit: str, credit: str, amount: int
+) -> list[Any]:
+    entry = EntryRow(
+        id=transfer_id,
+        kind="transfer",
+        debit_account_id=debit,
+        credit_account_id=credit,
+        amount=amount,
+        currency="INR",
+        metadata={},
+    )
+    legs = [
+        Leg(debit, "debit", "posted", amount, "INR"),
+        Leg(credit, "credit", "posted", amount, "INR"),
+    ]
+    params = ledger_sql.apply_params(
+        tenant_id=fixture.tenant_id,
+        entry=entry,
+        legs=legs,
+        deltas=[
+            Delta(debit, "INR", posted_debits=amount),
+            Delta(credit, "INR", posted_credits=amount),
+        ],
+    )
+    params["metadata"] = "{}"
+    return [params[name] for name in APPLY_NAMES]
+
+
+async def raw_transfer(
+    conn: asyncpg.Connection, fixture: Fixture, lookup: str, debit: str, credit: str, *, full: bool
+) -> None:
+    transfer_id = "ltr_" + uuid.uuid4().hex
+    now = datetime.now(UTC)
+    async with conn.transaction():
+        if full:
+            await conn.fetchval(SET_CONFIG, "app.bypass_rls", "on")
+            await conn.fetchrow(API_KEY_SQL, lookup)
+            await conn.fetchval(SET_CONFIG, "app.bypass_rls", "off")
+        await conn.fetchval(SET_CONFIG, "app.tenant_id", fixture.tenant_id)
+        key = uuid.uuid4().hex
+        if full:
+            await conn.fetchval(IDEM_LOCK_SQL, f"idem:{fixture.tenant_id}:{key}")
+            await conn.fetchrow(IDEM_SELECT_SQL, fixture.tenant_id, key)
+        row = await conn.fetchrow(APPLY_SQL, *apply_args(fixture, transfer_id, debit, credit, 1))
+        assert row is not None and row["ok"], row
+        entry = EntryRow(
+            id=transfer_id,
+            kind="transfer",
+            debit_account_id=debit,
+            credit_account_id=credit,
+            amount=1,
+            currency="INR",
+            metadata={},
+        )
+        event = transfer_event(entry, created_at=row["created_at"])
+        event_id = "evt_" + uuid.uuid4().hex[:26]
+        envelope = {
+            "id": event_id,
+            "type": "transfer.posted",
+            "created_at": now.isoformat(),
+            "tenant_id": fixture.tenant_id,
+            "data": event,
+        }
+        await conn.execute(
+            OUTBOX_SQL, event_id, fixture.tenant_id, "transfer.posted", json.dumps(envelope), now
+        )
+        if full:
+            await conn.execute(IDEM_INSERT_SQL, fixture.tenant_id, key, "0" * 64, json.dumps(event))
+
+
+async def raw_phase(
+    progress: Progress, fixture: Fixture, *, name: str, seconds: float, full: bool, hot: bool
+) -> Result:
+    pool = await asyncpg.create_pool(
+        libpq(fixture.db_url),
+        min_size=CONCURRENCY,
+        max_size=CONCURRENCY,
+        server_settings={"role": "moneyrail_app"},
+    )
+    parsed = keys.parse(fixture.api_key)
+    assert parsed is not None
+    try:
+
+        async def step(n: int, rng: random.Random) -> int:
+            debit, credit = pair(fixture, rng, hot=hot)
+            async with pool.acquire() as conn:
+                await raw_transfer(conn, fixture, parsed.lookup, debit, credit, full=full)
+            return 1
+
+        return await run_phase(progress, name, seconds=seconds, workers=CONCURRENCY, step=step)
+    finally:
+        await pool.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(fixture: Fixture, *, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": fixture.db_url,
+        "LOG_LEVEL": "WARNING",
+        "ENVIRONMENT": "development",
+        # Throughput cannot be measured through a per-key limit of 100 requests a minute.
+        "RATE_LIMIT_ENABLED": "false",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "moneyrail.main:create_app",
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    process = subprocess.Popen(command, env=env)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
+                return process, base
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError("the API server did not start")
+
+
+async def api_phase(
+    progress: Progress, fixture: Fixture, base: str, *, name: str, seconds: float, hot: bool
+) -> Result:
+    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+
+        async def step(n: int, rng: random.Random) -> int:
+            debit, credit = pair(fixture, rng, hot=hot)
+            response = await client.post(
+                "/api/v1/ledger/transfers",
+                json={
+                    "debit_account_id": debit,
+                    "credit_account_id": credit,
+                    "amount": {"amount": 1, "currency": "INR"},
+                },
+                headers={"X-API-Key": fixture.api_key, "Idempotency-Key": uuid.uuid4().hex},
+            )
+            if response.status_code != 201:
+                raise httpx.HTTPStatusError(
+                    response.text[:200], request=response.request, response=response
+                )
+            return 1
+
+        return await run_phase(progress, name, seconds=seconds, workers=CONCURRENCY, step=step)
+
+
+async def batch_phase(
+    progress: Progress, fixture: Fixture, base: str, *, seconds: float, clients: int
+) -> Result:
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+
+        async def step(n: int, rng: random.Random) -> int:
+            items = []
+            for _ in range(BATCH_SIZE):
+                debit, credit = pair(fixture, rng, hot=False)
+                items.append(
+                    {
+                        "id": uuid.uuid4().hex,
+                        "debit_account_id": debit,
+                        "credit_account_id": credit,
+                        "amount": {"amount": 1, "currency": "INR"},
+                    }
+                )
+            response = await client.post(
+                "/api/v1/ledger/transfers/batch",
+                json={"transfers": items},
+                headers={"X-API-Key": fixture.api_key},
+            )
+            body = response.json()
+            if response.status_code != 200 or body["created"] != BATCH_SIZE:
+                raise httpx.HTTPStatusError(
+                    response.text[:300], request=response.request, response=response
+                )
+            return BATCH_SIZE
+
+        return await run_phase(
+            progress,
+            f"batch ({BATCH_SIZE}/request, {clients} clients)",
+            seconds=seconds,
+            workers=clients,
+            step=step,
+        )
+
+
+async def verify(fixture: Fixture) -> tuple[bool, int]:
+    """After the run: cached balances equal the postings, and the trial balance balances."""
+    conn = await asyncpg.connect(libpq(fixture.db_url))
+    try:
+        mismatched = await conn.fetchval(
+            """
+            SELECT count(*) FROM ledger_accounts a LEFT JOIN (
+                SELECT account_id,
+                       sum(amount) FILTER (WHERE direction = 'debit' AND effect = 'posted') d,
+                       sum(amount) FILTER (WHERE direction = 'credit' AND effect = 'posted') c
+                FROM ledger_postings GROUP BY account_id) p ON p.account_id = a.id
+            WHERE a.posted_debits <> coalesce(p.d, 0) OR a.posted_credits <> coalesce(p.c, 0)
+            """
+        )
+        entries = await conn.fetchval("SELECT count(*) FROM ledger_entries")
+        return mismatched == 0, int(entries)
+    finally:
+        await conn.close()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument(
+        "--server",
+        default=os.environ.get(
+            "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+    )
+    parser.add_argument("--seconds", type=float, default=10.0, help="duration of each phase")
+    parser.add_argument("--accounts", type=int, default=1_000)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--batch-clients", type=int, default=2)
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    args = parser.parse_args()
+
+    name = f"mr_bench_ledger_{uuid.uuid4().hex[:8]}"
+    db_url = await create_database(args.server, name)
+    process: subprocess.Popen[bytes] | None = None
+    try:
+        with console.status("migrating and opening accounts"):
+            await asyncio.to_thread(migrate.upgrade, db_url)
+            fixture = await prepare(db_url, args.accounts)
+        load = os.getloadavg()[0]
+        console.print(
+            f"database {name}: {args.accounts:,} funded accounts; {os.cpu_count()} CPUs, "
+            f"load average {load:.2f} before the run; {args.seconds:.0f} s per phase"
+        )
+        results: dict[str, Result] = {}
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            results["raw"] = await raw_phase(
+                progress,
+                fixture,
+                name="raw SQL, request statements",
+                seconds=args.seconds,
+                full=True,
+                hot=False,
+            )
+            results["raw_ledger"] = await raw_phase(
+                progress,
+                fixture,
+                name="raw SQL, ledger statements only",
+                seconds=args.seconds,
+                full=False,
+                hot=False,
+            )
+            process, base = start_server(fixture, workers=args.workers)
+            results["api"] = await api_phase(
+                progress,
+                fixture,
+                base,
+                name="API POST /ledger/transfers",
+                seconds=args.seconds,
+                hot=False,
+            )
+            results["batch"] = await batch_phase(
+                progress, fixture, base, seconds=args.seconds, clients=args.batch_clients
+            )
+            results["hot_api"] = await api_phase(
+                progress,
+                fixture,
+                base,
+                name="API, hot account",
+                seconds=args.seconds,
+                hot=True,
+            )
+            results["hot_raw"] = await raw_phase(
+                progress,
+                fixture,
+                name="raw SQL, hot account",
+                seconds=args.seconds,
+                full=False,
+                hot=True,
+            )
+        consistent, entries = await verify(fixture)
+        report(results, args=args, consistent=consistent, entries=entries)
+    finally:
+        if process is not None:
+            process.terminate()
+            process.wait(timeout=30)
+        if not args.keep:
+            await drop_database(args.server, name)
+
+
+def report(
+    results: dict[str, Result], *, args: argparse.Namespace, consistent: bool, entries: int
+) -> None:
+    table = Table(title="ledger benchmark")
+    table.add_column("phase")
+    table.add_column("transfers/s", justify="right")
+    table.add_column("transfers", justify="right")
+    table.add_column("p50 ms", justify="right")
+    table.add_column("p99 ms", justify="right")
+    table.add_column("errors", justify="right")
+    for result in results.values():
+        table.add_row(
+            result.name,
+            f"{result.rate:,.0f}",
+            f"{result.transfers:,}",
+            f"{result.percentile(0.50):.1f}",
+            f"{result.percentile(0.99):.1f}",
+            str(result.errors),
+        )
+    console.print(table)
+    api, raw, raw_ledger = results["api"], results["raw"], results["raw_ledger"]
+    console.print(
+        f"API / raw (same request statements): {api.rate / raw.rate:.2f}   "
+        f"API / raw (ledger statements only): {api.rate / raw_ledger.rate:.2f}   (target ≥ 0.5)"
+    )
+    console.print(
+        f"batch: {results['batch'].rate:,.0f} transfers/s (target ≥ 10,000)   "
+        f"API p50 {api.percentile(0.5):.1f} ms, p99 {api.percentile(0.99):.1f} ms"
+    )
+    console.print(
+        f"server: uvicorn subprocess on loopback, {args.workers} worker(s), rate limits off; "
+        f"clients: httpx, "
+        f"{CONCURRENCY} connections; {os.cpu_count()} CPUs; load average now "
+        f"{os.getloadavg()[0]:.2f}"
+    )
+    console.print(
+        f"after the run: {entries:,} entries; cached balances equal the postings: "
+        f"{'yes' if consistent else 'NO'}"
+    )
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+    asyncio.run(main())
