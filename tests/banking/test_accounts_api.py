@@ -10,6 +10,7 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moneyrail.audit.models import AuditLog
 from moneyrail.core.models import OutboxEvent
 from tests.banking.conftest import Bank, balance, inr, new_account, new_customer
 from tests.conftest import problem
@@ -240,6 +241,17 @@ async def test_freeze_and_close(
     )
     problem(reopen, 422, "account_closed")
 
+    actions = await system_session.scalars(
+        select(AuditLog.action).where(AuditLog.tenant_id == bank.owner.tenant_id)
+    )
+    assert {
+        "banking.account.opened",
+        "banking.account.frozen",
+        "banking.account.unfrozen",
+        "banking.account.closed",
+        "banking.transaction.deposit",
+        "banking.transaction.withdrawal",
+    } <= set(actions.all())
     events = await system_session.scalars(
         select(OutboxEvent.type).where(OutboxEvent.tenant_id == bank.owner.tenant_id)
     )

@@ -198,6 +198,13 @@ class AccountsService:
             raise InvalidStatusTransition(f"an account cannot go from {old} to {new}")
         closed_at = None
         if new == "closed":
+            loan_ids = await repository.open_loan_ids_of_account(
+                session, account.tenant_id, account.id
+            )
+            if loan_ids:
+                raise InvalidStatusTransition(
+                    f"account {number} is the repayment account of loan {loan_ids[0]}"
+                )
             balance = await balance_of(session, account)
             if balance.posted.amount != 0 or balance.pending.amount != 0:
                 raise AccountBalanceNotZero(

@@ -299,6 +299,19 @@ class BankingRepository:
             stmt = stmt.where(Loan.status == status)
         return (await session.scalars(paginate_by_key(stmt, Loan.id.expression, params))).all()
 
+    async def open_loan_ids_of_account(
+        self, session: AsyncSession, tenant_id: str, account_id: str
+    ) -> list[str]:
+        """Loans not yet rejected or repaid that pay out to or collect from this account."""
+        rows = await session.scalars(
+            select(Loan.id).where(
+                Loan.tenant_id == tenant_id,
+                Loan.account_id == account_id,
+                Loan.status.not_in(("rejected", "closed")),
+            )
+        )
+        return list(rows.all())
+
     async def installments(
         self, session: AsyncSession, tenant_id: str, loan_id: str
     ) -> list[LoanInstallment]:
