@@ -94,9 +94,7 @@ def report(label: str, samples: list[float]) -> tuple[float, float]:
 async def run(server_url: str, count: int, concurrency: int, warmup: int) -> None:
     name = f"mr_bench_payments_{uuid.uuid4().hex[:8]}"
     await admin(server_url, f'CREATE DATABASE "{name}"')
-    url = normalize_database_url(
-        server_url.rsplit("/", 1)[0] + f"/{name}"
-    )
+    url = normalize_database_url(server_url.rsplit("/", 1)[0] + f"/{name}")
     try:
         print(f"migrating scratch database {name} …", file=sys.stderr, flush=True)
         await asyncio.to_thread(migrate.upgrade, url)
@@ -117,10 +115,15 @@ async def run(server_url: str, count: int, concurrency: int, warmup: int) -> Non
         await admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-async def bench(app: FastAPI, settings: Settings, *, count: int, concurrency: int, warmup: int) -> None:
+async def bench(
+    app: FastAPI, settings: Settings, *, count: int, concurrency: int, warmup: int
+) -> None:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    async with AsyncSession(app.state.db.engine, expire_on_commit=False) as session, session.begin():
+    async with (
+        AsyncSession(app.state.db.engine, expire_on_commit=False) as session,
+        session.begin(),
+    ):
         await bypass_tenant_scope(session)
         created = await identity.create_tenant(session, name="bench")
         await set_tenant(session, created.id)
@@ -131,6 +134,7 @@ async def bench(app: FastAPI, settings: Settings, *, count: int, concurrency: in
 
     def headers() -> dict[str, str]:
         return {"X-API-Key": api_key, "Idempotency-Key": uuid.uuid4().hex}
+
     client = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://bench/api/v1"
     )
@@ -198,17 +202,25 @@ async def bench(app: FastAPI, settings: Settings, *, count: int, concurrency: in
         await client.aclose()
 
     print()
-    print(f"payments through the in-process Stripe sandbox (captured, with ledger/audit/outbox), {os.cpu_count()} CPUs")
+    print(
+        f"payments through the in-process Stripe sandbox (captured, with ledger/audit/outbox), {os.cpu_count()} CPUs"
+    )
     api_p50, api_p99 = report("POST /api/v1/payments (sequential)", api_samples)
     dir_p50, dir_p99 = report("direct sandbox call (sequential)", direct_samples)
-    print(f"{'added by moneyrail':<34} p50={api_p50 - dir_p50:7.2f} ms  p99={api_p99 - dir_p99:7.2f} ms"
-          f"  (target ≤ {TARGET_ADDED_P99_MS:.0f} ms at p99)")
-    print(f"{'throughput':<34} {total / elapsed:7.1f} payments/s with {concurrency} concurrent clients "
-          f"({total} payments in {elapsed:.1f} s)")
+    print(
+        f"{'added by moneyrail':<34} p50={api_p50 - dir_p50:7.2f} ms  p99={api_p99 - dir_p99:7.2f} ms"
+        f"  (target ≤ {TARGET_ADDED_P99_MS:.0f} ms at p99)"
+    )
+    print(
+        f"{'throughput':<34} {total / elapsed:7.1f} payments/s with {concurrency} concurrent clients "
+        f"({total} payments in {elapsed:.1f} s)"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--payments", type=int, default=400, help="payments per measurement")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--warmup", type=int, default=20)

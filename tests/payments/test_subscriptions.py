@@ -100,8 +100,17 @@ async def test_subscription_requests_are_validated(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     tenant = await make_tenant(session)
+    problem(
+        await client.post(
+            "/subscriptions",
+            json={"provider": "flutterwave", "plan_id": "PLN_x"},
+            headers=tenant.with_idempotency(),
+        ),
+        422,
+        "provider_operation_not_supported",
+    )
     for body in (
-        {"provider": "paystack", "plan_id": "PLN_x"},
+        {"provider": "venmo", "plan_id": "PLN_x"},
         {"provider": "stripe"},
         {"provider": "stripe", "plan_id": "price_1", "plan": _plan()},
     ):
@@ -186,3 +195,26 @@ async def test_a_renewal_charge_is_recorded_once_as_a_payment(
     assert renewal["provider_payment_id"] == order.provider_payment_id
     assert renewal["amount"] == {"amount": 1_500, "currency": "INR"}
     assert renewal["status"] in ("captured", "authorized"), renewal
+
+
+def test_subscription_providers_match_the_connectors() -> None:
+    import importlib
+
+    from moneyrail.connectors import registry
+    from moneyrail.payments.routing import SUBSCRIPTION_PROVIDERS
+
+    capable = {
+        provider
+        for provider, name in registry.CONNECTOR_CLASSES.items()
+        if all(
+            callable(
+                getattr(
+                    getattr(importlib.import_module(f"moneyrail.connectors.{provider}"), name),
+                    m,
+                    None,
+                )
+            )
+            for m in registry.SUBSCRIPTION_METHODS
+        )
+    }
+    assert capable == set(SUBSCRIPTION_PROVIDERS)

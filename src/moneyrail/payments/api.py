@@ -38,11 +38,11 @@ PaymentsRead = Annotated[AuthSubject, Depends(require(scope="payments:read"))]
 PaymentsWrite = Annotated[AuthSubject, Depends(require(scope="payments:write"))]
 RoutingWrite = Annotated[AuthSubject, Depends(require(scope="services:write"))]
 
-router = APIRouter(tags=["payments"])
+payments_router = APIRouter(tags=["payments"])
 PROVIDER_ERRORS = (404, 409, 422, 502, 503, 504)
 
 
-@router.post(
+@payments_router.post(
     "/payments",
     status_code=201,
     response_model=PaymentOut,
@@ -69,7 +69,7 @@ async def create_payment(
     return await idem.run(session, tenant_id=subject.tenant_id, handler=handler, status_code=201)
 
 
-@router.get("/payments", response_model=Page[PaymentOut], summary="List payments")
+@payments_router.get("/payments", response_model=Page[PaymentOut], summary="List payments")
 async def list_payments(
     subject: PaymentsRead,
     session: SessionDep,
@@ -97,7 +97,7 @@ async def list_payments(
     return Page(data=[views.payment_out(v) for v in rows], next_cursor=cursor)
 
 
-@router.get(
+@payments_router.get(
     "/payments/{payment_id}",
     response_model=PaymentOut,
     summary="A payment",
@@ -108,7 +108,7 @@ async def get_payment(payment_id: str, subject: PaymentsRead, session: SessionDe
     return views.payment_out(view)
 
 
-@router.post(
+@payments_router.post(
     "/payments/{payment_id}/capture",
     response_model=PaymentOut,
     summary="Capture an authorized payment",
@@ -137,7 +137,7 @@ async def capture_payment(
     return await idem.run(session, tenant_id=subject.tenant_id, handler=handler)
 
 
-@router.post(
+@payments_router.post(
     "/payments/{payment_id}/cancel",
     response_model=PaymentOut,
     summary="Cancel a payment before it is captured",
@@ -164,7 +164,7 @@ async def cancel_payment(
     return await idem.run(session, tenant_id=subject.tenant_id, handler=handler)
 
 
-@router.post(
+@payments_router.post(
     "/payments/{payment_id}/verify",
     response_model=PaymentOut,
     summary="Ask the provider for the payment's status",
@@ -190,7 +190,7 @@ async def verify_payment(
     return await idem.run(session, tenant_id=subject.tenant_id, handler=handler)
 
 
-@router.post(
+@payments_router.post(
     "/refunds",
     status_code=201,
     response_model=RefundOut,
@@ -214,7 +214,7 @@ async def create_refund(
     return await idem.run(session, tenant_id=subject.tenant_id, handler=handler, status_code=201)
 
 
-@router.get(
+@payments_router.get(
     "/refunds/{refund_id}",
     response_model=RefundOut,
     summary="A refund",
@@ -225,13 +225,15 @@ async def get_refund(refund_id: str, subject: PaymentsRead, session: SessionDep)
     return views.refund_out(refund)
 
 
-@router.get("/routing/rules", response_model=RoutingRulesOut, summary="Payment routing rules")
+@payments_router.get(
+    "/routing/rules", response_model=RoutingRulesOut, summary="Payment routing rules"
+)
 async def get_routing_rules(subject: PaymentsRead, session: SessionDep) -> RoutingRulesOut:
     stored = await routing_rules.get(session, tenant_id=subject.tenant_id)
     return _rules_out(stored.rules, stored.default, stored.updated_at)
 
 
-@router.put(
+@payments_router.put(
     "/routing/rules",
     response_model=RoutingRulesOut,
     summary="Replace the payment routing rules",
@@ -260,6 +262,8 @@ def _rules_out(
     )
 
 
+router = APIRouter()
+router.include_router(payments_router)
 router.include_router(api_subscriptions.router)
 router.include_router(api_services.router)
 router.include_router(api_webhooks.router)

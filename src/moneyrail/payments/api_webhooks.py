@@ -9,9 +9,10 @@ signature over the raw body, checked with the named tenant's secrets, is the cre
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
 from starlette.convertors import Convertor, register_url_convertor
 
 from moneyrail.core.db import SessionDep
@@ -44,9 +45,16 @@ Tenant = Annotated[
 ]
 
 
+class WebhookAck(BaseModel):
+    received: bool = True
+    event_id: str
+    type: str
+    duplicate: bool = Field(description="True when this event was already applied before.")
+
+
 async def _receive(
     request: Request, provider: str, tenant: str | None, session: SessionDep, runtime: Runtime
-) -> dict[str, Any]:
+) -> WebhookAck:
     body = await request.body()
     result = await inbound.receive(
         session,
@@ -57,12 +65,7 @@ async def _receive(
         body=body,
         url=str(request.url),
     )
-    return {
-        "received": True,
-        "event_id": result.event_id,
-        "type": result.event_type,
-        "duplicate": result.duplicate,
-    }
+    return WebhookAck(event_id=result.event_id, type=result.event_type, duplicate=result.duplicate)
 
 
 @router.post(
@@ -82,7 +85,7 @@ async def _receive(
 )
 async def provider_webhook(
     request: Request, session: SessionDep, runtime: Runtime, tenant: Tenant = None
-) -> dict[str, Any]:
+) -> WebhookAck:
     """Verified over the raw body, applied once per provider event id; 401 when the
     signature does not verify (nothing changes)."""
     provider: str = request.path_params["provider"]
@@ -97,6 +100,6 @@ async def provider_webhook(
 )
 async def provider_webhook_alias(
     request: Request, session: SessionDep, runtime: Runtime, tenant: Tenant = None
-) -> dict[str, Any]:
+) -> WebhookAck:
     provider: str = request.path_params["provider"]
     return await _receive(request, provider, tenant, session, runtime)

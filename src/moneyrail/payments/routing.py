@@ -19,7 +19,9 @@ PAYMENT_PROVIDERS: tuple[str, ...] = (
     "flutterwave",
     "chapa",
 )
-SUBSCRIPTION_PROVIDERS: tuple[str, ...] = ("stripe", "paypal", "razorpay")
+# The providers whose connectors offer subscriptions (`registry.SUBSCRIPTION_METHODS`);
+# a test checks this list against the connectors.
+SUBSCRIPTION_PROVIDERS: tuple[str, ...] = ("stripe", "paypal", "razorpay", "paystack")
 
 # Where each provider is strongest, used when a tenant configured nothing.
 _BUILTIN_BY_CURRENCY: dict[str, tuple[str, ...]] = {

@@ -19,7 +19,6 @@ from moneyrail.core import limits
 from moneyrail.core.money import CurrencyCode, MoneyModel, PositiveMoneyModel
 
 ProviderName = Literal["stripe", "paypal", "razorpay", "paystack", "flutterwave", "chapa"]
-SubscriptionProvider = Literal["stripe", "paypal", "razorpay"]
 Text = Annotated[str, StringConstraints(max_length=limits.payment_text_length_max)]
 Url = Annotated[str, StringConstraints(max_length=2048, pattern=r"^https?://")]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
@@ -145,7 +144,9 @@ class PlanIn(Strict):
 
 
 class CreateSubscriptionIn(Strict):
-    provider: SubscriptionProvider | None = None
+    provider: ProviderName | None = Field(
+        default=None, description="Stripe, PayPal, Razorpay or Paystack (those with subscriptions)."
+    )
     plan_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = Field(
         default=None, description="An existing plan/price id at the provider."
     )

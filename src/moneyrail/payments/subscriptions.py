@@ -94,6 +94,8 @@ class SubscriptionService:
         tenant_id = subject.tenant_id
         candidates: list[str]
         if body.provider is not None:
+            if body.provider not in routing.SUBSCRIPTION_PROVIDERS:
+                raise ProviderNotSupported(f"{body.provider} has no subscriptions")
             candidates = [body.provider]
         elif body.plan is not None:
             candidates = [
@@ -111,7 +113,9 @@ class SubscriptionService:
             candidates=candidates,
         )
         if not usable:
-            raise NoSubscriptionProvider("connect Stripe, PayPal or Razorpay, or use test mode")
+            raise NoSubscriptionProvider(
+                "connect Stripe, PayPal, Razorpay or Paystack, or use test mode"
+            )
         provider, route = next(iter(usable.items()))
         environment = route.environment
         sub = Subscription(
