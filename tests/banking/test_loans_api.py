@@ -94,6 +94,10 @@ async def test_loan_lifecycle_and_emi_acceptance(
         400,
         "idempotency_key_required",
     )
+    closing = await client.patch(
+        f"/accounts/{number}/status", json={"status": "closed"}, headers=admin.headers
+    )
+    problem(closing, 422, "invalid_status_transition")
     before = await balance(client, op, number)
     key = op.with_idempotency()
     disbursed = await client.post(f"/loans/{loan_id}/disburse", headers=key)
