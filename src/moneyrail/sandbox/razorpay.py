@@ -5,7 +5,7 @@ Wire format as Razorpay's: JSON bodies, HTTP Basic `key_id:key_secret` (test key
 refused), ids like `order_` + 14 characters, amounts in paise, errors as
 `{"error": {code, description, field, source, step, reason, metadata}}`.
 
-Razorpay's Checkout (a browser widget) is stood in for by test hooks:
+Razorpay's Checkout (a browser widget) is stood in for by test hooks (see `razorpay_hooks`):
 `GET /_sandbox/checkout/{order_id}?outcome=succeed|fail` pays an order the way a customer
 would and answers Checkout's `razorpay_payment_id`, `razorpay_order_id` and
 `razorpay_signature` (HMAC-SHA256 of `order_id|payment_id` with the key secret);
@@ -28,17 +28,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from moneyrail.connectors.webhook_signatures import hmac_sha256_hex, razorpay_signature
+from moneyrail.sandbox.razorpay_hooks import checkout_hook_routes
+from moneyrail.sandbox.razorpay_subscriptions import subscription_routes
 from moneyrail.sandbox.state import (
-    HOOK_PREFIX,
     FaultMiddleware,
     SandboxError,
     SandboxState,
     basic_credentials,
     hook_routes,
-    mount_url,
     new_id,
-    signed_webhook_response,
 )
 
 PERIODS = {"daily": 86_400, "weekly": 604_800, "monthly": 2_592_000, "yearly": 31_536_000}
@@ -253,117 +251,6 @@ class RazorpaySandbox:
     async def get_refund(self, body: Body, owner: str, request: Request) -> Body:
         return self.get("refund", request.path_params["id"], owner)
 
-    # --- plans and subscriptions ------------------------------------------------------------
-
-    async def create_plan(self, body: Body, owner: str, request: Request) -> Body:
-        period = body.get("period")
-        if period not in PERIODS:
-            raise error(
-                400,
-                "The period field is required."
-                if period is None
-                else "The selected period is invalid.",
-                field="period",
-            )
-        interval = body.get("interval")
-        if not isinstance(interval, int) or interval < 1:
-            raise error(400, "The interval must be an integer.", field="interval")
-        item = body.get("item") or {}
-        amount = _amount(item)
-        if not item.get("name") or not item.get("currency"):
-            raise error(400, "The item name and currency are required.", field="item")
-        plan_id = new_id("plan_")
-        plan = {
-            "id": plan_id,
-            "entity": "plan",
-            "interval": interval,
-            "period": period,
-            "item": {
-                "id": new_id("item_"),
-                "active": True,
-                "name": item["name"],
-                "description": item.get("description"),
-                "amount": amount,
-                "unit_amount": amount,
-                "currency": str(item["currency"]).upper(),
-                "type": "plan",
-                "unit": None,
-                "tax_inclusive": False,
-                "hsn_code": None,
-                "sac_code": None,
-                "tax_rate": None,
-                "tax_id": None,
-                "tax_group_id": None,
-                "created_at": int(time.time()),
-                "updated_at": int(time.time()),
-            },
-            "notes": notes_of(body),
-            "created_at": int(time.time()),
-        }
-        return self.state.put(plan_id, plan, owner=owner)
-
-    async def create_subscription(self, body: Body, owner: str, request: Request) -> Body:
-        plan = self.get("plan", str(body.get("plan_id") or ""), owner)
-        total = body.get("total_count")
-        if not isinstance(total, int) or total < 1:
-            raise error(400, "The total count field is required.", field="total_count")
-        now = int(time.time())
-        sub_id = new_id("sub_")
-        sub = {
-            "id": sub_id,
-            "entity": "subscription",
-            "plan_id": plan["id"],
-            "customer_id": body.get("customer_id"),
-            "status": "created",
-            "current_start": None,
-            "current_end": None,
-            "ended_at": None,
-            "quantity": int(body.get("quantity") or 1),
-            "notes": notes_of(body),
-            "charge_at": body.get("start_at") or now,
-            "start_at": body.get("start_at"),
-            "end_at": None,
-            "auth_attempts": 0,
-            "total_count": total,
-            "paid_count": 0,
-            "customer_notify": body.get("customer_notify", True) in (True, 1, "1"),
-            "created_at": now,
-            "expire_by": body.get("expire_by"),
-            "short_url": f"{mount_url(request)}{HOOK_PREFIX}/subscriptions/{sub_id}/authenticate",
-            "has_scheduled_changes": False,
-            "change_scheduled_at": None,
-            "source": "api",
-            "offer_id": body.get("offer_id"),
-            "remaining_count": total,
-        }
-        return self.state.put(sub_id, sub, owner=owner)
-
-    async def get_subscription(self, body: Body, owner: str, request: Request) -> Body:
-        return self.get("subscription", request.path_params["id"], owner)
-
-    async def subscription_action(self, body: Body, owner: str, request: Request) -> Body:
-        sub = self.get("subscription", request.path_params["id"], owner)
-        action = request.path_params["action"]
-        now = int(time.time())
-        if action == "cancel":
-            if sub["status"] in ("cancelled", "completed", "expired"):
-                raise error(400, "Subscription is not cancellable in cancelled status.")
-            sub.update(status="cancelled", ended_at=now)
-        elif action == "pause":
-            if sub["status"] == "authenticated":
-                sub.update(status="cancelled", ended_at=now)
-            elif sub["status"] != "active":
-                raise error(400, f"Subscription is not pausable in {sub['status']} status.")
-            else:
-                sub.update(status="paused", paused_at=now, pause_initiated_by="self")
-        elif action == "resume":
-            if sub["status"] != "paused":
-                raise error(400, f"Subscription is not resumable in {sub['status']} status.")
-            sub.update(status="active", paused_at=None)
-        else:
-            raise error(400, "The requested URL was not found on the server.")
-        return sub
-
     # --- test hooks -------------------------------------------------------------------------
 
     def pay(self, order: Body, *, succeed: bool) -> Body:
@@ -415,98 +302,6 @@ class RazorpaySandbox:
                 self._capture(payment)
         return payment
 
-    async def hook_checkout(self, request: Request) -> Response:
-        order = self.state.get(request.path_params["id"])
-        if order is None or order.get("entity") != "order":
-            return error(400, "The id provided does not exist", field="id").response()
-        if order["status"] == "paid":
-            return error(400, "Order is already paid").response()
-        payment = self.pay(order, succeed=request.query_params.get("outcome", "succeed") != "fail")
-        if payment["status"] == "failed":
-            return JSONResponse(
-                {
-                    "error": {
-                        "code": payment["error_code"],
-                        "description": payment["error_description"],
-                        "metadata": {"order_id": order["id"], "payment_id": payment["id"]},
-                    }
-                },
-                status_code=400,
-            )
-        secret = self.secrets.get(self.state.owner_of(order["id"]) or "", "")
-        signature = hmac_sha256_hex(secret, f"{order['id']}|{payment['id']}".encode())
-        return JSONResponse(
-            {
-                "razorpay_payment_id": payment["id"],
-                "razorpay_order_id": order["id"],
-                "razorpay_signature": signature,
-            }
-        )
-
-    async def hook_outcome(self, request: Request) -> Response:
-        obj = self.state.get(request.path_params["id"])
-        outcome = request.path_params["outcome"]
-        if obj is None or outcome not in ("succeed", "fail"):
-            return error(400, "The id provided does not exist", field="id").response()
-        if obj["entity"] == "order":
-            return JSONResponse(public(self.pay(obj, succeed=outcome == "succeed")))
-        if obj["entity"] == "payment" and obj["status"] == "authorized" and outcome == "fail":
-            obj.update(
-                status="failed",
-                error_code="BAD_REQUEST_ERROR",
-                error_description="Payment was not completed",
-            )
-        return JSONResponse(public(obj))
-
-    async def hook_authenticate(self, request: Request) -> Response:
-        sub = self.state.get(request.path_params["id"])
-        if sub is None or sub.get("entity") != "subscription":
-            return error(400, "The id provided does not exist", field="id").response()
-        if sub["status"] == "created":
-            plan = self.state.objects.get(sub["plan_id"], {})
-            now = int(time.time())
-            end = now + PERIODS.get(plan.get("period", "monthly"), 2_592_000) * int(
-                plan.get("interval", 1)
-            )
-            sub.update(
-                status="active",
-                paid_count=1,
-                remaining_count=sub["total_count"] - 1,
-                current_start=now,
-                current_end=end,
-                charge_at=end,
-                auth_attempts=0,
-            )
-        return JSONResponse(sub)
-
-    async def hook_webhook(self, request: Request) -> Response:
-        spec = await request.json()
-        obj = self.state.get(str(spec.get("object_id") or ""))
-        secret = spec.get("secret")
-        if obj is None or not isinstance(secret, str) or not secret:
-            return JSONResponse({"error": "object_id and secret are required"}, status_code=400)
-        kind = obj["entity"]
-        payload: Body = {kind: {"entity": public(obj)}}
-        if kind == "refund":
-            payload["payment"] = {"entity": public(self.state.objects[obj["payment_id"]])}
-        elif kind == "order" and obj.get("_payments"):
-            payload["payment"] = {"entity": public(self.state.objects[obj["_payments"][-1]])}
-        event = {
-            "entity": "event",
-            "account_id": f"acc_{(self.state.owner_of(obj['id']) or '')[-14:]}",
-            "event": spec.get("event") or f"{kind}.updated",
-            "contains": list(payload),
-            "payload": payload,
-            "created_at": int(time.time()),
-        }
-        body = json.dumps(event).encode()
-        headers = {
-            "Content-Type": "application/json",
-            "X-Razorpay-Signature": razorpay_signature(body, secret),
-            "X-Razorpay-Event-Id": new_id("", 14),
-        }
-        return await signed_webhook_response(headers=headers, body=body, url=spec.get("url"))
-
 
 def public(obj: Body) -> Body:
     return {k: v for k, v in obj.items() if not k.startswith("_")}
@@ -525,16 +320,8 @@ def create_app() -> Starlette:
         Route("/v1/payments/{id}/capture", e(s.capture), methods=["POST"]),
         Route("/v1/payments/{id}/refund", e(s.refund), methods=["POST"]),
         Route("/v1/refunds/{id}", e(s.get_refund), methods=["GET"]),
-        Route("/v1/plans", e(s.create_plan), methods=["POST"]),
-        Route("/v1/subscriptions", e(s.create_subscription), methods=["POST"]),
-        Route("/v1/subscriptions/{id}", e(s.get_subscription), methods=["GET"]),
-        Route("/v1/subscriptions/{id}/{action}", e(s.subscription_action), methods=["POST"]),
-        Route(f"{HOOK_PREFIX}/checkout/{{id}}", s.hook_checkout, methods=["GET"]),
-        Route(f"{HOOK_PREFIX}/payments/{{id}}/{{outcome}}", s.hook_outcome, methods=["POST"]),
-        Route(
-            f"{HOOK_PREFIX}/subscriptions/{{id}}/authenticate", s.hook_authenticate, methods=["GET"]
-        ),
-        Route(f"{HOOK_PREFIX}/webhooks", s.hook_webhook, methods=["POST"]),
+        *subscription_routes(s),
+        *checkout_hook_routes(s),
         *hook_routes(state),
     ]
 
