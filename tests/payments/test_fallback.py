@@ -159,3 +159,26 @@ async def test_a_payment_body_for_each_field(
     fields = {e["field"] for e in problem(bad, 422, "validation_error")["errors"]}
     assert {"amount.amount", "amount.currency", "capture", "return_url"} <= fields
     assert payment_body("stripe")["amount"]["currency"] == "USD"
+
+
+def test_the_poll_command_runs_one_pass(database_url: str) -> None:
+    import os
+
+    from typer.testing import CliRunner
+
+    from moneyrail.cli import app as cli
+    from moneyrail.core.settings import get_settings
+
+    saved = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = database_url
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["payments", "poll", "--limit", "10"])
+    finally:
+        if saved is None:
+            os.environ.pop("DATABASE_URL", None)
+        else:
+            os.environ["DATABASE_URL"] = saved
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("checked ")

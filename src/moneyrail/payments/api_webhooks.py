@@ -15,8 +15,9 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from starlette.convertors import Convertor, register_url_convertor
 
+from moneyrail.core import limits
 from moneyrail.core.db import SessionDep
-from moneyrail.core.errors import problem_responses
+from moneyrail.core.errors import AppError, problem_responses
 from moneyrail.payments.deps import Runtime
 from moneyrail.payments.routing import PAYMENT_PROVIDERS
 from moneyrail.payments.webhooks_inbound import inbound
@@ -45,6 +46,12 @@ Tenant = Annotated[
 ]
 
 
+class WebhookTooLarge(AppError):
+    code = "payload_too_large"
+    status = 413
+    title = "Webhook body too large"
+
+
 class WebhookAck(BaseModel):
     received: bool = True
     event_id: str
@@ -56,6 +63,8 @@ async def _receive(
     request: Request, provider: str, tenant: str | None, session: SessionDep, runtime: Runtime
 ) -> WebhookAck:
     body = await request.body()
+    if len(body) > limits.payment_webhook_body_bytes_max:
+        raise WebhookTooLarge(f"at most {limits.payment_webhook_body_bytes_max} bytes")
     result = await inbound.receive(
         session,
         runtime=runtime,

@@ -260,13 +260,6 @@ class CredentialStore:
         )
         return account
 
-    async def environment(
-        self, session: AsyncSession, *, tenant_id: str, provider: str
-    ) -> Environment:
-        """The provider's environment for this tenant: test until switched to live."""
-        account = await repository.account(session, tenant_id=tenant_id, provider=provider)
-        return Environment(account.environment) if account is not None else Environment.test
-
     async def setup(self, session: AsyncSession, *, tenant_id: str) -> dict[str, ProviderSetup]:
         """Every provider the tenant configured: its environment and stored credential rows."""
         found: dict[str, ProviderSetup] = {}

@@ -30,6 +30,7 @@ from moneyrail.connectors.base import (
     Environment,
     InvalidWebhookSignature,
     PaymentStatus,
+    ProviderDeclined,
     ProviderError,
     WebhookEvent,
 )
@@ -159,14 +160,20 @@ class InboundWebhookService:
         if not first:
             log.info("payments.webhook_duplicate", **log_context)
             return InboundResult(event.event_id, event.event_type, duplicate=True)
-        applied = await self._apply(
-            session,
-            runtime=runtime,
-            tenant_id=tenant_id,
-            provider=provider,
-            event=event,
-            environment=environment,
-        )
+        try:
+            applied = await self._apply(
+                session,
+                runtime=runtime,
+                tenant_id=tenant_id,
+                provider=provider,
+                event=event,
+                environment=environment,
+            )
+        except ProviderDeclined as exc:
+            # The provider does not know the object it told us about (another environment,
+            # or deleted): a redelivery cannot change that, so the event is acknowledged.
+            log.warning("payments.webhook_object_unknown", error=exc.code, **log_context)
+            applied = None
         log.info("payments.webhook_applied", applied_to=applied, **log_context)
         return InboundResult(event.event_id, event.event_type, duplicate=False, applied_to=applied)
 
