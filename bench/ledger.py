@@ -80,7 +80,7 @@ def positional(sql: str) -> tuple[str, list[str]]:
     return re.sub(r"(?<![:\w]):([a-z_]+)", replace, sql), names
 
 
-APPLY_SQL, APPLY_NAMES = positional(ledger_sql.APPLY_SQL)
+APPLY_SQL, APPLY_NAMES = ledger_sql.APPLY_DRIVER_SQL, ledger_sql.APPLY_PARAM_NAMES
 SET_CONFIG = "SELECT set_config($1, $2, true)"
 API_KEY_SQL = (
     "SELECT id, tenant_id, name, lookup, key_hash, last4, environment, role, scopes, client_id,"

@@ -126,8 +126,8 @@ async def create_transfer(
     """
     _exactly_once(idem, body.id)
 
-    async def handler() -> TransferOut:
-        return await ledger.transfer(
+    async def handler() -> dict[str, Any]:
+        out = await ledger.transfer(
             session,
             tenant_id=subject.tenant_id,
             transfer_id=body.id,
@@ -139,10 +139,10 @@ async def create_transfer(
             pending=body.pending,
             timeout_seconds=body.timeout_seconds,
         )
+        return out.model_dump(mode="json")
 
     if idem.key is None:
-        out = await handler()
-        return JSONResponse(out.model_dump(mode="json"), status_code=201)
+        return JSONResponse(await handler(), status_code=201)
     return await idem.run(session, tenant_id=subject.tenant_id, handler=handler, status_code=201)
 
 

@@ -9,13 +9,14 @@ happens or none does, so a refused transfer leaves nothing behind in the transac
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, String, bindparam, func, insert, select, text
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -122,7 +123,23 @@ SELECT (SELECT ok FROM ok) AS ok,
        (SELECT count(*) FROM hold_add) + (SELECT count(*) FROM hold_del) AS holds
 """
 
-_APPLY = text(APPLY_SQL).bindparams(bindparam("metadata", type_=JSONB))
+
+def _positional(sql: str) -> tuple[str, tuple[str, ...]]:
+    """`:name` parameters to the driver's `$n`, with the names in order."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    return re.sub(r"(?<![:\w]):([a-z_]+)", number, sql), tuple(names)
+
+
+# The hot path runs on the session's own asyncpg connection, inside the session's
+# transaction: the same statement, without SQLAlchemy's per-execution overhead (about 60%
+# of the CPU the statement costs the application).
+APPLY_DRIVER_SQL, APPLY_PARAM_NAMES = _positional(APPLY_SQL)
 
 # --- batches: set-based statements over arrays ----------------------------------------------
 
@@ -348,14 +365,19 @@ class LedgerRepository:
             hold_expires_at=hold_expires_at,
             release_hold_id=release_hold_id,
         )
-        row = (await session.execute(_APPLY, params)).one()
+        params["metadata"] = json.dumps(params["metadata"])
+        connection = await session.connection()
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        row = await driver.fetchrow(APPLY_DRIVER_SQL, *[params[n] for n in APPLY_PARAM_NAMES])
+        assert row is not None
         return ApplyResult(
-            ok=bool(row.ok),
-            found=int(row.found),
-            mismatched=list(row.mismatched),
-            short=list(row.short),
-            created_at=row.created_at,
-            postings=int(row.postings),
+            ok=bool(row["ok"]),
+            found=int(row["found"]),
+            mismatched=list(row["mismatched"]),
+            short=list(row["short"]),
+            created_at=row["created_at"],
+            postings=int(row["postings"]),
         )
 
     # --- batches ------------------------------------------------------------------------------

@@ -239,13 +239,16 @@ class BatchIn(BaseModel):
     )
 
 
+BatchItemStatus = Literal["created", "exists", "failed", "skipped"]
+
+
 class BatchItemOut(BaseModel):
     """`created`: applied now; `exists`: the id was applied before with the same fields;
     `failed`: refused (see `error`); `skipped`: not applied because the atomic batch failed."""
 
     index: int
     id: str | None = None
-    status: Literal["created", "exists", "failed", "skipped"]
+    status: BatchItemStatus
     error: dict[str, Any] | None = None
 
 

@@ -16,6 +16,7 @@ from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+import asyncpg
 import structlog
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -98,8 +99,9 @@ async def contended(work: Awaitable[T]) -> T:
     """Await ledger work, reporting a lost deadlock or serialization race as LedgerContention."""
     try:
         return await work
-    except DBAPIError as exc:
-        state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    except (DBAPIError, asyncpg.PostgresError) as exc:
+        cause = exc.orig if isinstance(exc, DBAPIError) else exc
+        state = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
         if state in _CONTENTION_STATES:
             log.warning("ledger.contention", sqlstate=state)
             raise LedgerContention("another request holds these accounts; retry") from exc
