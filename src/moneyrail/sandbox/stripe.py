@@ -10,28 +10,24 @@ param}}`. Only test keys (`sk_test_…`, `rk_test_…`) are accepted.
 Stripe's test payment methods decide a confirmation's outcome: `pm_card_visa` (and any
 other `pm_…`) succeeds, `pm_card_chargeDeclined` is declined, `pm_card_threeDSecure2Required`
 and `pm_card_authenticationRequired` need the customer (`next_action`), which
-`GET /_sandbox/3ds/{id}` completes. Test hooks: `POST /_sandbox/payment_intents/{id}/
-succeed|fail|require_action`, `POST /_sandbox/subscriptions/{id}/activate`, and
-`POST /_sandbox/webhooks` `{type, object_id, secret|secrets, url?, timestamp?}`, which
+`GET /_sandbox/3ds/{id}` completes. Test hooks (in `stripe_hooks` and `stripe_billing`):
+`POST /_sandbox/payment_intents/{id}/succeed|fail|require_action`,
+`POST /_sandbox/subscriptions/{id}/activate`, and `POST /_sandbox/webhooks` `{type, object_id, secret|secrets, url?, timestamp?}`, which
 returns (and, given a URL, delivers) an event signed as Stripe signs it.
 """
 
 from __future__ import annotations
 
-import json
-import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from moneyrail.connectors.webhook_signatures import stripe_signature_header
 from moneyrail.sandbox.state import (
     HOOK_PREFIX,
     FaultMiddleware,
@@ -44,8 +40,8 @@ from moneyrail.sandbox.state import (
     hook_routes,
     mount_url,
     new_id,
-    signed_webhook_response,
 )
+from moneyrail.sandbox.stripe_wire import Params, _int, error, missing, parse_params, public
 
 API_VERSION = "2024-06-20"
 DECLINING_METHODS = {"pm_card_chargeDeclined", "pm_card_visa_chargeDeclined"}
@@ -57,81 +53,6 @@ CANCELABLE = {
     "requires_action",
     "processing",
 }
-Params = dict[str, Any]
-
-
-def parse_params(raw: bytes | str) -> Params:
-    """Stripe's bracketed form encoding to nested dicts and lists."""
-    text = raw.decode() if isinstance(raw, bytes) else raw
-    root: Params = {}
-    for key, value in parse_qsl(text, keep_blank_values=True):
-        head, _, rest = key.partition("[")
-        path = [head, *re.findall(r"\[([^\]]*)\]", "[" + rest)] if rest else [head]
-        node: Any = root
-        for i, part in enumerate(path):
-            last = i == len(path) - 1
-            slot = str(len(node)) if part == "" else part
-            if last:
-                node[slot] = value
-            else:
-                node = node.setdefault(slot, {})
-    parsed: Params = _listify(root)
-    return parsed
-
-
-def _listify(node: Any) -> Any:
-    if isinstance(node, dict):
-        converted = {k: _listify(v) for k, v in node.items()}
-        if converted and all(k.isdigit() for k in converted):
-            return [converted[k] for k in sorted(converted, key=int)]
-        return converted
-    return node
-
-
-def error(
-    status: int, message: str, *, type_: str = "invalid_request_error", **fields: Any
-) -> SandboxError:
-    body = {
-        "error": {
-            "type": type_,
-            "message": message,
-            **{k: v for k, v in fields.items() if v is not None},
-        }
-    }
-    return SandboxError(status, body, {"Request-Id": new_id("req_", 14)})
-
-
-def public(obj: dict[str, Any]) -> dict[str, Any]:
-    """The object as the API shows it (the sandbox keeps private notes under `_` keys)."""
-    return {k: v for k, v in obj.items() if not k.startswith("_")}
-
-
-def missing(obj: str, obj_id: str) -> SandboxError:
-    return error(404, f"No such {obj}: '{obj_id}'", code="resource_missing", param="id")
-
-
-def _int(params: Params, name: str, *, required: bool = False) -> int | None:
-    value = params.get(name)
-    if value in (None, ""):
-        if required:
-            raise error(
-                400, f"Missing required param: {name}.", code="parameter_missing", param=name
-            )
-        return None
-    try:
-        number = int(value)
-    except (TypeError, ValueError) as exc:
-        raise error(
-            400, f"Invalid integer: {value}", code="parameter_invalid_integer", param=name
-        ) from exc
-    if number < 1:
-        raise error(
-            400,
-            "This value must be greater than or equal to 1.",
-            code="parameter_invalid_integer",
-            param=name,
-        )
-    return number
 
 
 class StripeSandbox:
@@ -434,170 +355,11 @@ class StripeSandbox:
         )
         return 200, pi
 
-    # --- refunds ----------------------------------------------------------------------------
-
-    async def create_refund(
-        self, p: Params, owner: str, request: Request
-    ) -> tuple[int, dict[str, Any]]:
-        if p.get("payment_intent"):
-            intent = self.get("payment_intent", p["payment_intent"], owner)
-            charge = self.state.get(intent.get("latest_charge") or "", owner=owner)
-        elif p.get("charge"):
-            charge = self.get("charge", p["charge"], owner)
-        else:
-            raise error(
-                400,
-                "One of the following params should be provided for this request: payment_intent or charge.",
-                code="parameter_missing",
-            )
-        if charge is None or not charge.get("captured") or charge.get("status") != "succeeded":
-            raise error(
-                400,
-                "This PaymentIntent does not have a successful charge to refund.",
-                code="charge_not_refundable" if charge else "resource_missing",
-            )
-        remaining = charge["amount_captured"] - charge["amount_refunded"]
-        if remaining <= 0:
-            raise error(
-                400,
-                f"Charge {charge['id']} has already been refunded.",
-                code="charge_already_refunded",
-            )
-        amount = _int(p, "amount") or remaining
-        if amount > remaining:
-            raise error(
-                400,
-                f"Refund amount ({amount}) is greater than unrefunded amount on charge ({remaining})",
-                code="amount_too_large",
-                param="amount",
-            )
-        reason = p.get("reason")
-        if reason not in (None, "", "duplicate", "fraudulent", "requested_by_customer"):
-            raise error(
-                400,
-                "Invalid reason: must be one of duplicate, fraudulent, or requested_by_customer",
-                param="reason",
-            )
-        refund_id = new_id("re_", 24)
-        refund = {
-            "id": refund_id,
-            "object": "refund",
-            "amount": amount,
-            "balance_transaction": None,
-            "charge": charge["id"],
-            "created": int(time.time()),
-            "currency": charge["currency"],
-            "metadata": p.get("metadata") or {},
-            "payment_intent": charge.get("payment_intent"),
-            "reason": reason or None,
-            "receipt_number": None,
-            "source_transfer_reversal": None,
-            "status": "succeeded",
-            "transfer_reversal": None,
-        }
-        charge["amount_refunded"] += amount
-        charge["refunded"] = charge["amount_refunded"] >= charge["amount_captured"]
-        self.state.put(refund_id, refund, owner=owner)
-        return 200, refund
-
-    async def get_refund(
-        self, p: Params, owner: str, request: Request
-    ) -> tuple[int, dict[str, Any]]:
-        return 200, self.get("refund", request.path_params["id"], owner)
-
-    # --- test hooks -------------------------------------------------------------------------
-
-    def _hook_intent(self, request: Request) -> tuple[dict[str, Any], str]:
-        pi_id = request.path_params["id"]
-        owner = self.state.owner_of(pi_id)
-        pi = self.state.get(pi_id)
-        if pi is None or owner is None or pi.get("object") != "payment_intent":
-            raise missing("payment_intent", pi_id)
-        return pi, owner
-
-    async def hook_outcome(self, request: Request) -> Response:
-        try:
-            pi, owner = self._hook_intent(request)
-            outcome = request.path_params["outcome"]
-            if pi["status"] not in (
-                "requires_payment_method",
-                "requires_confirmation",
-                "requires_action",
-                "processing",
-            ):
-                raise error(
-                    400, f"payment intent is {pi['status']}", code="payment_intent_unexpected_state"
-                )
-            pi["payment_method"] = pi.get("payment_method") or "pm_card_visa"
-            if outcome == "succeed":
-                self.succeed(pi, owner)
-            elif outcome == "fail":
-                self.decline(pi, owner)
-            elif outcome == "require_action":
-                self.require_action(pi, mount_url(request))
-            else:
-                raise error(404, f"unknown outcome {outcome}")
-            return JSONResponse(public(pi))
-        except SandboxError as exc:
-            return exc.response()
-
-    async def hook_3ds(self, request: Request) -> Response:
-        try:
-            pi, owner = self._hook_intent(request)
-        except SandboxError as exc:
-            return exc.response()
-        if pi["status"] == "requires_action":
-            if request.query_params.get("outcome") == "fail":
-                self.decline(pi, owner)
-            else:
-                self.succeed(pi, owner)
-        return_url = pi.get("_return_url")
-        if return_url:
-            query = urlencode(
-                {
-                    "payment_intent": pi["id"],
-                    "payment_intent_client_secret": pi["client_secret"],
-                    "redirect_status": "succeeded"
-                    if pi["status"] != "requires_payment_method"
-                    else "failed",
-                }
-            )
-            return RedirectResponse(
-                f"{return_url}{'&' if '?' in return_url else '?'}{query}", status_code=302
-            )
-        return JSONResponse({"id": pi["id"], "status": pi["status"]})
-
-    async def hook_webhook(self, request: Request) -> Response:
-        spec = await request.json()
-        obj_id = str(spec.get("object_id") or "")
-        obj = self.state.get(obj_id)
-        if obj is None:
-            return missing("object", obj_id).response()
-        secrets = spec.get("secrets") or [spec.get("secret")]
-        if not all(isinstance(s, str) and s for s in secrets):
-            return JSONResponse({"error": "secret or secrets is required"}, status_code=400)
-        event = {
-            "id": new_id("evt_", 24),
-            "object": "event",
-            "api_version": API_VERSION,
-            "created": int(time.time()),
-            "data": {"object": public(obj)},
-            "livemode": False,
-            "pending_webhooks": 1,
-            "request": {"id": None, "idempotency_key": None},
-            "type": spec.get("type") or f"{obj['object']}.updated",
-        }
-        body = json.dumps(event, indent=2).encode()
-        timestamp = int(spec.get("timestamp") or time.time())
-        headers = {
-            "Content-Type": "application/json; charset=utf-8",
-            "Stripe-Signature": stripe_signature_header(body, secrets, timestamp),
-        }
-        return await signed_webhook_response(headers=headers, body=body, url=spec.get("url"))
-
 
 def create_app() -> Starlette:
     from moneyrail.sandbox.stripe_billing import billing_routes
+    from moneyrail.sandbox.stripe_hooks import stripe_hook_routes
+    from moneyrail.sandbox.stripe_refunds import refund_routes
 
     state = SandboxState()
     s = StripeSandbox(state)
@@ -608,13 +370,8 @@ def create_app() -> Starlette:
         Route("/v1/payment_intents/{id}/confirm", e(s.confirm), methods=["POST"]),
         Route("/v1/payment_intents/{id}/capture", e(s.capture), methods=["POST"]),
         Route("/v1/payment_intents/{id}/cancel", e(s.cancel), methods=["POST"]),
-        Route("/v1/refunds", e(s.create_refund), methods=["POST"]),
-        Route("/v1/refunds/{id}", e(s.get_refund), methods=["GET"]),
-        Route(
-            f"{HOOK_PREFIX}/payment_intents/{{id}}/{{outcome}}", s.hook_outcome, methods=["POST"]
-        ),
-        Route(f"{HOOK_PREFIX}/3ds/{{id}}", s.hook_3ds, methods=["GET"]),
-        Route(f"{HOOK_PREFIX}/webhooks", s.hook_webhook, methods=["POST"]),
+        *refund_routes(s),
+        *stripe_hook_routes(s),
         *billing_routes(s),
         *hook_routes(state),
     ]

@@ -16,16 +16,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from moneyrail.sandbox.state import HOOK_PREFIX, new_id
+from moneyrail.sandbox.stripe_wire import Params, _int, error, missing
 
 if TYPE_CHECKING:
     from moneyrail.sandbox.stripe import StripeSandbox
 
-Params = dict[str, Any]
 INTERVAL_SECONDS = {"day": 86_400, "week": 604_800, "month": 2_592_000, "year": 31_536_000}
 
 
 def billing_routes(s: StripeSandbox) -> list[Route]:
-    from moneyrail.sandbox.stripe import _int, error, missing
 
     async def create_customer(
         p: Params, owner: str, request: Request
