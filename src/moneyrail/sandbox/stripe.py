@@ -12,8 +12,9 @@ other `pm_…`) succeeds, `pm_card_chargeDeclined` is declined, `pm_card_threeDS
 and `pm_card_authenticationRequired` need the customer (`next_action`), which
 `GET /_sandbox/3ds/{id}` completes. Test hooks (in `stripe_hooks` and `stripe_billing`):
 `POST /_sandbox/payment_intents/{id}/succeed|fail|require_action`,
-`POST /_sandbox/subscriptions/{id}/activate`, and `POST /_sandbox/webhooks` `{type, object_id, secret|secrets, url?, timestamp?}`, which
-returns (and, given a URL, delivers) an event signed as Stripe signs it.
+`POST /_sandbox/subscriptions/{id}/activate`, and `POST /_sandbox/webhooks`
+`{type, object_id, secret|secrets, url?, timestamp?}`, which returns (and, given a URL,
+delivers) an event signed as Stripe signs it.
 """
 
 from __future__ import annotations
