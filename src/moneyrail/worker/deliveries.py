@@ -114,6 +114,9 @@ class DeliveryPump:
                 error = "timeout"
             except httpx.HTTPError as exc:
                 error = f"{type(exc).__name__}: {exc}"[: limits.webhook_attempt_error_chars_max]
+            except Exception as exc:  # e.g. a secret that no longer decrypts: a failed attempt
+                log.exception("webhooks.attempt_error", delivery_id=c.id)
+                error = f"internal error: {type(exc).__name__}"
         latency_ms = round((time.perf_counter() - started) * 1000, 2)
         now = datetime.now(UTC)
         delivered = status_code is not None and 200 <= status_code < 300
