@@ -10,6 +10,7 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moneyrail.audit.models import AuditLog
 from moneyrail.core.db import bypass_tenant_scope
 from moneyrail.core.models import OutboxEvent
 from moneyrail.identity.roles import Role
@@ -192,6 +193,15 @@ async def test_permissions(client: httpx.AsyncClient, session: AsyncSession) -> 
     )
     reversed_ = await client.post("/ledger/transfers/op:1/reverse", headers=owner.headers)
     assert reversed_.status_code == 201 and reversed_.json()["reverses_id"] == "op:1"
+    await bypass_tenant_scope(session)
+    actions = set(
+        (
+            await session.execute(
+                select(AuditLog.action).where(AuditLog.tenant_id == owner.tenant_id)
+            )
+        ).scalars()
+    )
+    assert {"ledger.account.opened", "ledger.transfer.reversed"} <= actions
     problem(await client.get("/ledger/accounts/x"), 401)
 
 

@@ -189,3 +189,35 @@ async def test_concurrent_post_and_void_resolve_a_hold_once(
     assert account["posted"] == (20 if statuses == {"posted"} else 100)
     async with AsyncSession(engine) as session, session.begin():
         await assert_cached_match_postings(session, tenant.tenant_id)
+
+
+async def test_expiry_job_voids_holds_whose_timeout_passed(
+    live_client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    from moneyrail.ledger.tasks import expire_pending
+
+    tenant = await make_live_tenant(engine)
+    vault = await _open(live_client, tenant, "asset", {"type": "none"})
+    customer = await _open(live_client, tenant, "liability", {"type": "non_negative"})
+    assert (await _post(live_client, tenant, vault, customer, 100, "fund")).status_code == 201
+    for transfer_id, timeout in (("short", 1), ("long", 3600)):
+        response = await live_client.post(
+            "/ledger/transfers",
+            json={
+                "id": transfer_id,
+                "debit_account_id": customer,
+                "credit_account_id": vault,
+                "amount": {"amount": 30, "currency": "INR"},
+                "pending": True,
+                "timeout_seconds": timeout,
+            },
+            headers=tenant.headers,
+        )
+        assert response.status_code == 201
+    await asyncio.sleep(1.2)
+    assert await expire_pending(engine) >= 1
+    short = await live_client.get("/ledger/transfers/short", headers=tenant.headers)
+    long = await live_client.get("/ledger/transfers/long", headers=tenant.headers)
+    assert (short.json()["status"], long.json()["status"]) == ("expired", "pending")
+    account = await live_client.get(f"/ledger/accounts/{customer}", headers=tenant.headers)
+    assert account.json()["available"] == 70

@@ -5,6 +5,10 @@ posting or voiding holds need `ledger:write`; reversals need `ledger:admin`.
 
 Money-moving POSTs are exactly-once through the body's `id` (the ledger's own key) or an
 `Idempotency-Key` header; one of the two is required.
+
+Audited: opening accounts, manual multi-leg entries, reversals and hold posts/voids. Plain
+transfers are not audited separately: the append-only ledger is their record, and an audit
+row per transfer would serialise a tenant's transfers on its audit chain.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from moneyrail.audit.service import audit
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import problem_responses
 from moneyrail.core.idempotency import Idempotency, IdempotencyKeyRequired, IdempotencyOptional
@@ -51,6 +57,23 @@ def _exactly_once(idem: Idempotency, client_id: str | None) -> None:
         raise IdempotencyKeyRequired("send an Idempotency-Key header or an `id` in the body")
 
 
+async def _audit_transfer(
+    session: AsyncSession, subject: AuthSubject, action: str, out: TransferOut
+) -> None:
+    await audit.record(
+        session,
+        subject=subject,
+        action=action,
+        target_type="ledger_transfer",
+        target_id=out.id,
+        after={
+            "status": out.status,
+            "amount": out.amount.model_dump(),
+            "posted_amount": out.posted_amount.model_dump() if out.posted_amount else None,
+        },
+    )
+
+
 # --- accounts -------------------------------------------------------------------------------
 
 
@@ -66,7 +89,7 @@ async def create_account(
     """Open a ledger account. Needs `ledger:write`. 409 `account_code_exists`."""
 
     async def handler() -> LedgerAccountOut:
-        return await ledger.create_account(
+        account = await ledger.create_account(
             session,
             tenant_id=subject.tenant_id,
             code=body.code,
@@ -76,6 +99,20 @@ async def create_account(
             balance_limit=body.balance_limit.to_limit(),
             metadata=body.metadata,
         )
+        await audit.record(
+            session,
+            subject=subject,
+            action="ledger.account.opened",
+            target_type="ledger_account",
+            target_id=account.id,
+            after={
+                "code": account.code,
+                "kind": account.kind,
+                "currency": account.currency,
+                "balance_limit": account.balance_limit.model_dump(),
+            },
+        )
+        return account
 
     return await idem.run(session, tenant_id=subject.tenant_id, handler=handler, status_code=201)
 
@@ -196,9 +233,11 @@ async def post_pending(
     `transfer_not_pending`, `post_amount_exceeds_pending`.
     """
     amount = body.amount.to_money() if body is not None and body.amount is not None else None
-    return await ledger.post_pending(
+    out = await ledger.post_pending(
         session, tenant_id=subject.tenant_id, transfer_id=transfer_id, amount=amount
     )
+    await _audit_transfer(session, subject, "ledger.hold.posted", out)
+    return out
 
 
 @router.post(
@@ -208,7 +247,9 @@ async def post_pending(
 )
 async def void_pending(transfer_id: TransferId, subject: LedgerWrite, session: SessionDep) -> Any:
     """Release a hold. Needs `ledger:write`. 409 `pending_transfer_already_posted`."""
-    return await ledger.void_pending(session, tenant_id=subject.tenant_id, transfer_id=transfer_id)
+    out = await ledger.void_pending(session, tenant_id=subject.tenant_id, transfer_id=transfer_id)
+    await _audit_transfer(session, subject, "ledger.hold.voided", out)
+    return out
 
 
 @router.post(
@@ -228,13 +269,15 @@ async def reverse_transfer(
     Reversing again returns the same reversal. 409 `transfer_already_reversed`; 422
     `transfer_not_reversible`, `insufficient_funds`.
     """
-    return await ledger.reverse(
+    out = await ledger.reverse(
         session,
         tenant_id=subject.tenant_id,
         transfer_id=transfer_id,
         reversal_id=body.id if body is not None else None,
         description=body.description if body is not None else None,
     )
+    await _audit_transfer(session, subject, "ledger.transfer.reversed", out)
+    return out
 
 
 # --- entries and reports --------------------------------------------------------------------
@@ -256,7 +299,7 @@ async def create_entry(
     _exactly_once(idem, body.id)
 
     async def handler() -> EntryOut:
-        return await ledger.post_entry(
+        entry = await ledger.post_entry(
             session,
             tenant_id=subject.tenant_id,
             entry_id=body.id,
@@ -266,6 +309,15 @@ async def create_entry(
             description=body.description,
             metadata=body.metadata,
         )
+        await audit.record(
+            session,
+            subject=subject,
+            action="ledger.entry.posted",
+            target_type="ledger_entry",
+            target_id=entry.id,
+            after={"postings": [p.model_dump(mode="json") for p in entry.postings]},
+        )
+        return entry
 
     return await idem.run(session, tenant_id=subject.tenant_id, handler=handler, status_code=201)
 
