@@ -30,29 +30,20 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.connectors.base import (
-    CaptureMode,
-    CreatePayment,
-    Customer,
     Environment,
     PaymentStatus,
-    ProviderDeclined,
-    ProviderNotSupported,
-    ProviderPayment,
-    ProviderTimeout,
     ProviderUnavailable,
 )
-from moneyrail.core.errors import AppError, Conflict, NotFound, Unprocessable
+from moneyrail.core.errors import Conflict, NotFound, Unprocessable
 from moneyrail.core.ids import new_id
 from moneyrail.core.money import CurrencyMismatch, Money
 from moneyrail.core.pagination import PageParams
 from moneyrail.identity.subject import AuthSubject
-from moneyrail.payments import routing, state, transitions
+from moneyrail.payments import attempts, routing, state, transitions
 from moneyrail.payments.models import Payment, PaymentAttempt
 from moneyrail.payments.providers import (
     ProviderRuntime,
-    Route,
     call,
-    connector_for,
     enabled_providers,
     open_connector,
     provider_key,
@@ -98,25 +89,6 @@ class CaptureExceedsAuthorized(Unprocessable):
 class PaymentView:
     payment: Payment
     attempts: list[PaymentAttempt]
-
-
-def create_request(payment: Payment) -> CreatePayment:
-    """The provider request for a payment row (the same every time it is sent)."""
-    customer = payment.customer or {}
-    assert payment.provider_idempotency_key is not None
-    return CreatePayment(
-        reference=payment.id,
-        amount=Money(payment.amount, payment.currency),
-        idempotency_key=payment.provider_idempotency_key,
-        capture=CaptureMode(payment.capture_mode),
-        description=payment.description,
-        customer=Customer(
-            email=customer.get("email"), phone=customer.get("phone"), name=customer.get("name")
-        ),
-        return_url=payment.return_url,
-        metadata=dict(payment.metadata_ or {}),
-        payment_method=payment.payment_method,
-    )
 
 
 class PaymentService:
@@ -185,96 +157,34 @@ class PaymentService:
             metadata_=dict(body.metadata),
             subscription_id=subscription_id,
         )
-        attempts: list[PaymentAttempt] = []
+        tried: list[PaymentAttempt] = []
         for provider, route in usable.items():
-            attempt, outcome = await self._attempt(
+            attempt, outcome = await attempts.offer(
                 runtime=runtime,
                 payment=payment,
                 provider=provider,
                 route=route,
                 idempotency_key=idempotency_key,
-                seq=len(attempts) + 1,
+                seq=len(tried) + 1,
             )
-            attempts.append(attempt)
+            tried.append(attempt)
             if attempt.outcome in ("unavailable", "unsupported"):
                 continue
             # Written once the provider answered, in this same transaction (see above).
             session.add(payment)
-            session.add_all(attempts)
+            session.add_all(tried)
             await transitions.record_created(session, payment, subject=subject)
-            await self._settle_created(session, payment, outcome, subject=subject)
-            return PaymentView(payment, attempts)
+            await attempts.settle(session, payment, outcome, subject=subject)
+            return PaymentView(payment, tried)
         log.warning(
             "payments.all_providers_unavailable",
             payment_id=payment.id,
-            providers=[a.provider for a in attempts],
+            providers=[a.provider for a in tried],
         )
         raise AllProvidersUnavailable(
             "every provider refused before accepting; nothing was charged — retry later",
-            extra={"attempts": [{"provider": a.provider, "outcome": a.outcome} for a in attempts]},
+            extra={"attempts": [{"provider": a.provider, "outcome": a.outcome} for a in tried]},
         )
-
-    async def _attempt(
-        self,
-        *,
-        runtime: ProviderRuntime,
-        payment: Payment,
-        provider: str,
-        route: Route,
-        idempotency_key: str,
-        seq: int,
-    ) -> tuple[PaymentAttempt, ProviderPayment | AppError]:
-        """Offer the payment to one provider; no database work happens here."""
-        payment.provider = provider
-        payment.environment = route.environment.value
-        payment.provider_idempotency_key = provider_key(
-            payment.tenant_id, idempotency_key, provider
-        )
-        attempt = PaymentAttempt(
-            tenant_id=payment.tenant_id, payment_id=payment.id, seq=seq, provider=provider
-        )
-        connector = connector_for(runtime, provider, route.credentials)
-        try:
-            result = await call(runtime, connector.create_payment(create_request(payment)))
-        except (ProviderUnavailable, ProviderNotSupported) as exc:
-            unsupported = isinstance(exc, ProviderNotSupported)
-            attempt.outcome = "unsupported" if unsupported else "unavailable"
-            attempt.error_code = exc.code
-            payment.provider = payment.provider_idempotency_key = None
-            log.info("payments.fallback", payment_id=payment.id, provider=provider, error=exc.code)
-            return attempt, exc
-        except (ProviderTimeout, ProviderDeclined) as exc:
-            attempt.outcome = "timeout" if isinstance(exc, ProviderTimeout) else "declined"
-            attempt.error_code = exc.code
-            return attempt, exc
-        finally:
-            await connector.aclose()
-        attempt.outcome = "accepted"
-        return attempt, result
-
-    async def _settle_created(
-        self,
-        session: AsyncSession,
-        payment: Payment,
-        outcome: ProviderPayment | AppError,
-        *,
-        subject: AuthSubject,
-    ) -> None:
-        if isinstance(outcome, ProviderPayment):
-            await transitions.apply_provider_payment(
-                session, payment, outcome, subject=subject, reason="created"
-            )
-        elif isinstance(outcome, ProviderTimeout):
-            await transitions.move(
-                session, payment, PaymentStatus.processing, subject=subject, reason="timeout"
-            )
-        else:
-            payment.failure_code = str(outcome.extra.get("provider_code") or outcome.code)[:64]
-            payment.failure_message = outcome.detail[:500]
-            await transitions.move(
-                session, payment, PaymentStatus.failed, subject=subject, reason="declined"
-            )
-        await session.flush()
 
     async def get(self, session: AsyncSession, *, tenant_id: str, payment_id: str) -> PaymentView:
         """Raises: PaymentNotFound."""
@@ -292,10 +202,10 @@ class PaymentService:
         rows, cursor = await repository.payments_page(
             session, tenant_id=tenant_id, filters=filters, params=params
         )
-        attempts = await repository.attempts(
+        by_payment = await repository.attempts(
             session, tenant_id=tenant_id, payment_ids=[row.id for row in rows]
         )
-        return [PaymentView(row, attempts.get(row.id, [])) for row in rows], cursor
+        return [PaymentView(row, by_payment.get(row.id, [])) for row in rows], cursor
 
     async def capture(
         self,
@@ -448,7 +358,9 @@ class PaymentService:
             environment=Environment(payment.environment),
         ) as connector:
             if payment.provider_payment_id is None:
-                result = await call(runtime, connector.create_payment(create_request(payment)))
+                result = await call(
+                    runtime, connector.create_payment(attempts.create_request(payment))
+                )
             else:
                 result = await call(runtime, connector.get_payment(payment.provider_payment_id))
         await transitions.apply_provider_payment(
@@ -466,10 +378,10 @@ class PaymentService:
         return payment
 
     async def _view(self, session: AsyncSession, payment: Payment) -> PaymentView:
-        attempts = await repository.attempts(
+        by_payment = await repository.attempts(
             session, tenant_id=payment.tenant_id, payment_ids=[payment.id]
         )
-        return PaymentView(payment, attempts.get(payment.id, []))
+        return PaymentView(payment, by_payment.get(payment.id, []))
 
 
 payment = PaymentService()
