@@ -24,8 +24,7 @@ import json
 import secrets as random
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from starlette.applications import Starlette
@@ -34,6 +33,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from moneyrail.sandbox.paypal_billing import activate, billing_routes
+from moneyrail.sandbox.paypal_wire import (
+    ZERO_DECIMAL,
+    Body,
+    Handler,
+    error,
+    fmt,
+    link,
+    money,
+    now_iso,
+)
 from moneyrail.sandbox.state import (
     HOOK_PREFIX,
     UPPER_ALPHANUMERIC,
@@ -47,115 +57,6 @@ from moneyrail.sandbox.state import (
     mount_url,
     new_id,
 )
-
-ZERO_DECIMAL = {"JPY", "HUF", "TWD"}
-Body = dict[str, Any]
-Handler = Callable[[Body, str, Request], Awaitable[tuple[int, Body | None]]]
-MESSAGES = {
-    400: (
-        "INVALID_REQUEST",
-        "Request is not well-formed, syntactically incorrect, or violates schema.",
-    ),
-    401: (
-        "AUTHENTICATION_FAILURE",
-        "Authentication failed due to missing authorization header, or invalid authentication credentials.",
-    ),
-    404: ("RESOURCE_NOT_FOUND", "The specified resource does not exist."),
-    422: (
-        "UNPROCESSABLE_ENTITY",
-        "The requested action could not be performed, semantically incorrect, or failed business validation.",
-    ),
-    503: ("SERVICE_UNAVAILABLE", "Service Unavailable."),
-}
-
-
-def error(
-    status: int,
-    issue: str | None = None,
-    description: str | None = None,
-    *,
-    field: str | None = None,
-) -> SandboxError:
-    name, message = MESSAGES.get(
-        status, ("INTERNAL_SERVER_ERROR", "An internal server error occurred.")
-    )
-    body: Body = {"name": name, "message": message, "debug_id": new_id("", 13, "0123456789abcdef")}
-    if issue:
-        detail: Body = {"issue": issue, "description": description or issue}
-        if field:
-            detail.update(field=field, location="body")
-        body["details"] = [detail]
-        body["links"] = [
-            {
-                "href": f"https://developer.paypal.com/api/rest/reference/orders/v2/errors/#{issue}",
-                "rel": "information_link",
-                "method": "GET",
-            }
-        ]
-    return SandboxError(status, body)
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def money(value: Any, field: str) -> Body:
-    if (
-        not isinstance(value, dict)
-        or not isinstance(value.get("value"), str)
-        or not isinstance(value.get("currency_code"), str)
-    ):
-        raise error(
-            400,
-            "MISSING_REQUIRED_PARAMETER",
-            "A required field / parameter is missing.",
-            field=field,
-        )
-    try:
-        amount = Decimal(value["value"])
-    except InvalidOperation as exc:
-        raise error(
-            400,
-            "INVALID_PARAMETER_VALUE",
-            "The value of a field is invalid.",
-            field=f"{field}/value",
-        ) from exc
-    exponent = amount.as_tuple().exponent
-    if not isinstance(exponent, int):
-        raise error(
-            400,
-            "INVALID_PARAMETER_VALUE",
-            "The value of a field is invalid.",
-            field=f"{field}/value",
-        )
-    places = max(0, -exponent)
-    if value["currency_code"] in ZERO_DECIMAL and places > 0:
-        raise error(
-            422,
-            "DECIMALS_NOT_SUPPORTED",
-            "Currency does not support decimals.",
-            field=f"{field}/value",
-        )
-    if places > 2:
-        raise error(
-            422,
-            "DECIMAL_PRECISION",
-            "If the currency supports decimals, only two decimal place precision is supported.",
-            field=f"{field}/value",
-        )
-    if amount <= 0:
-        raise error(
-            422, "CANNOT_BE_ZERO_OR_NEGATIVE", "Must be greater than zero.", field=f"{field}/value"
-        )
-    return {"currency_code": value["currency_code"], "value": value["value"]}
-
-
-def fmt(amount: Decimal, currency: str) -> str:
-    return f"{amount:.0f}" if currency in ZERO_DECIMAL else f"{amount:.2f}"
-
-
-def link(href: str, rel: str, method: str = "GET") -> Body:
-    return {"href": href, "rel": rel, "method": method}
 
 
 class PayPalSandbox:
@@ -463,153 +364,6 @@ class PayPalSandbox:
         order.update(status="COMPLETED", update_time=now_iso())
         return 201, order
 
-    # --- payments ---------------------------------------------------------------------------
-
-    async def get_authorization(self, body: Body, owner: str, request: Request) -> tuple[int, Body]:
-        return 200, self.get("authorization", request.path_params["id"], owner)
-
-    async def capture_authorization(
-        self, body: Body, owner: str, request: Request
-    ) -> tuple[int, Body]:
-        auth = self.get("authorization", request.path_params["id"], owner)
-        if auth["status"] == "VOIDED":
-            raise error(
-                422,
-                "AUTHORIZATION_VOIDED",
-                "A voided authorization cannot be captured or reauthorized. ",
-            )
-        if auth["status"] == "CAPTURED":
-            raise error(
-                422, "AUTHORIZATION_ALREADY_CAPTURED", "Authorization has previously been captured."
-            )
-        currency = auth["amount"]["currency_code"]
-        amount = (
-            money(body["amount"], "/amount")
-            if body.get("amount")
-            else {
-                "currency_code": currency,
-                "value": fmt(
-                    Decimal(auth["amount"]["value"]) - Decimal(auth["_captured"]), currency
-                ),
-            }
-        )
-        if amount["currency_code"] != currency:
-            raise error(
-                422,
-                "CURRENCY_MISMATCH",
-                "Currency of capture must be the same as currency of authorization.",
-            )
-        captured = Decimal(auth["_captured"]) + Decimal(amount["value"])
-        if captured > Decimal(auth["amount"]["value"]):
-            raise error(
-                422, "MAX_CAPTURE_AMOUNT_EXCEEDED", "Capture amount exceeds allowable limit."
-            )
-        order = self.state.objects[auth["supplementary_data"]["related_ids"]["order_id"]]
-        final = bool(body.get("final_capture", True)) or captured == Decimal(
-            auth["amount"]["value"]
-        )
-        capture = self.new_capture(order, amount, owner, authorization_id=auth["id"], final=final)
-        auth.update(
-            _captured=str(captured),
-            status="CAPTURED" if final else "PARTIALLY_CAPTURED",
-            update_time=now_iso(),
-        )
-        return 201, capture
-
-    async def void_authorization(
-        self, body: Body, owner: str, request: Request
-    ) -> tuple[int, Body | None]:
-        auth = self.get("authorization", request.path_params["id"], owner)
-        if auth["status"] in ("CAPTURED", "PARTIALLY_CAPTURED"):
-            raise error(
-                422,
-                "PREVIOUSLY_CAPTURED",
-                "Authorization has been previously captured and hence cannot be voided.",
-            )
-        if auth["status"] == "VOIDED":
-            raise error(
-                422,
-                "PREVIOUSLY_VOIDED",
-                "Authorization has been previously voided and hence cannot be voided again.",
-            )
-        auth.update(status="VOIDED", update_time=now_iso())
-        if "return=representation" in request.headers.get("prefer", ""):
-            return 200, auth
-        return 204, None
-
-    async def get_capture(self, body: Body, owner: str, request: Request) -> tuple[int, Body]:
-        return 200, self.get("capture", request.path_params["id"], owner)
-
-    async def refund_capture(self, body: Body, owner: str, request: Request) -> tuple[int, Body]:
-        capture = self.get("capture", request.path_params["id"], owner)
-        currency = capture["amount"]["currency_code"]
-        remaining = Decimal(capture["amount"]["value"]) - Decimal(capture["_refunded"])
-        if remaining <= 0:
-            raise error(
-                422, "CAPTURE_FULLY_REFUNDED", "The capture has already been fully refunded"
-            )
-        amount = (
-            money(body["amount"], "/amount")
-            if body.get("amount")
-            else {"currency_code": currency, "value": fmt(remaining, currency)}
-        )
-        if amount["currency_code"] != currency:
-            raise error(
-                422,
-                "REFUND_CAPTURE_CURRENCY_MISMATCH",
-                "Refund must be in the same currency as the capture",
-            )
-        if Decimal(amount["value"]) > remaining:
-            raise error(
-                422,
-                "REFUND_AMOUNT_EXCEEDED",
-                "The refund amount must be less than or equal to the capture amount that has not yet been refunded.",
-            )
-        refund_id = new_id("", 17, UPPER_ALPHANUMERIC)
-        refund = {
-            "id": refund_id,
-            "status": "COMPLETED",
-            "amount": amount,
-            "note_to_payer": body.get("note_to_payer"),
-            "seller_payable_breakdown": {
-                "gross_amount": amount,
-                "net_amount": amount,
-                "total_refunded_amount": {
-                    "currency_code": currency,
-                    "value": fmt(
-                        Decimal(capture["_refunded"]) + Decimal(amount["value"]), currency
-                    ),
-                },
-            },
-            "create_time": now_iso(),
-            "update_time": now_iso(),
-            "links": [
-                link(f"/v2/payments/refunds/{refund_id}", "self"),
-                link(f"/v2/payments/captures/{capture['id']}", "up"),
-            ],
-            "_kind": "refund",
-        }
-        if refund["note_to_payer"] is None:
-            del refund["note_to_payer"]
-        refunded = Decimal(capture["_refunded"]) + Decimal(amount["value"])
-        capture.update(
-            _refunded=str(refunded),
-            status="REFUNDED"
-            if refunded >= Decimal(capture["amount"]["value"])
-            else "PARTIALLY_REFUNDED",
-            update_time=now_iso(),
-        )
-        order = self.state.objects.get(capture["supplementary_data"]["related_ids"]["order_id"])
-        if order is not None:
-            order["purchase_units"][0].setdefault("payments", {}).setdefault("refunds", []).append(
-                refund
-            )
-        self.state.put(refund_id, refund, owner=owner)
-        return 201, refund
-
-    async def get_refund(self, body: Body, owner: str, request: Request) -> tuple[int, Body]:
-        return 200, self.get("refund", request.path_params["id"], owner)
-
     # --- test hooks and webhooks ------------------------------------------------------------
 
     async def hook_checkout(self, request: Request) -> Response:
@@ -632,7 +386,7 @@ class PayPalSandbox:
             and obj["status"] == "APPROVAL_PENDING"
             and outcome != "cancel"
         ):
-            self.activate(obj)
+            activate(obj)
         target = obj.get("_return_url")
         if target:
             query = (
@@ -645,35 +399,9 @@ class PayPalSandbox:
             )
         return JSONResponse({"id": obj_id, "status": obj["status"]})
 
-    def activate(self, sub: Body) -> None:
-        start = datetime.now(UTC)
-        sub.update(
-            status="ACTIVE",
-            status_update_time=now_iso(),
-            start_time=sub.get("start_time") or now_iso(),
-            subscriber=sub.get("subscriber")
-            or {"email_address": "buyer@example.com", "payer_id": "SANDBXPAYER23"},
-        )
-        interval = sub.get("_interval") or ("MONTH", 1)
-        days = {"DAY": 1, "WEEK": 7, "MONTH": 30, "YEAR": 365}[interval[0]] * int(interval[1])
-        sub["billing_info"] = {
-            "outstanding_balance": {"currency_code": sub.get("_currency", "USD"), "value": "0.00"},
-            "cycle_executions": [
-                {
-                    "tenure_type": "REGULAR",
-                    "sequence": 1,
-                    "cycles_completed": 1,
-                    "cycles_remaining": 0,
-                    "total_cycles": 0,
-                }
-            ],
-            "next_billing_time": (start + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "failed_payments_count": 0,
-        }
-
 
 def create_app() -> Starlette:
-    from moneyrail.sandbox.paypal_billing import billing_routes
+    from moneyrail.sandbox.paypal_payments import payment_routes
     from moneyrail.sandbox.paypal_webhooks import webhook_routes
 
     state = SandboxState()
@@ -694,20 +422,7 @@ def create_app() -> Starlette:
             e(s.authorize_order, minimal=order_minimal),
             methods=["POST"],
         ),
-        Route("/v2/payments/authorizations/{id}", e(s.get_authorization), methods=["GET"]),
-        Route(
-            "/v2/payments/authorizations/{id}/capture",
-            e(s.capture_authorization, minimal=("id", "status", "links")),
-            methods=["POST"],
-        ),
-        Route("/v2/payments/authorizations/{id}/void", e(s.void_authorization), methods=["POST"]),
-        Route("/v2/payments/captures/{id}", e(s.get_capture), methods=["GET"]),
-        Route(
-            "/v2/payments/captures/{id}/refund",
-            e(s.refund_capture, minimal=("id", "status", "links")),
-            methods=["POST"],
-        ),
-        Route("/v2/payments/refunds/{id}", e(s.get_refund), methods=["GET"]),
+        *payment_routes(s),
         *billing_routes(s),
         *webhook_routes(s),
         Route(f"{HOOK_PREFIX}/checkoutnow", s.hook_checkout, methods=["GET"]),

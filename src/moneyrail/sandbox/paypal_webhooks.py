@@ -30,6 +30,7 @@ from moneyrail.connectors.webhook_signatures import (
     paypal_signed_message,
     verify_paypal,
 )
+from moneyrail.sandbox.paypal_wire import error, link, now_iso
 from moneyrail.sandbox.state import (
     HOOK_PREFIX,
     UPPER_ALPHANUMERIC,
@@ -85,7 +86,6 @@ def raw_member(raw: bytes, name: str) -> bytes:
 
 
 def webhook_routes(s: PayPalSandbox) -> list[Route]:
-    from moneyrail.sandbox.paypal import error, link, now_iso
 
     async def cert(request: Request) -> Response:
         if request.path_params["cert_id"] != CERT_ID:
