@@ -91,3 +91,28 @@ async def test_catalogue_in_openapi(client: httpx.AsyncClient, session) -> None:
     schema = (await client.get("http://testserver/openapi.json")).json()
     description = schema["paths"]["/api/v1/webhooks/events"]["get"]["description"]
     assert "transfer.posted" in description and "message.delivered" in description
+
+
+async def test_deliveries_are_tenant_scoped(client: httpx.AsyncClient, session) -> None:
+    tenant = await make_tenant(session)
+    other = await make_tenant(session)
+    created = (
+        await client.post("/webhooks", json={"url": "http://127.0.0.1:9/x"}, headers=tenant.headers)
+    ).json()
+    queued = await client.post(f"/webhooks/{created['id']}/test", headers=tenant.headers)
+    assert queued.status_code == 202
+    delivery_id = queued.json()["id"]
+    detail = await client.get(f"/webhooks/deliveries/{delivery_id}", headers=tenant.headers)
+    assert detail.status_code == 200 and detail.json()["payload"]["type"] == "webhook.test"
+    problem(await client.get(f"/webhooks/deliveries/{delivery_id}", headers=other.headers), 404)
+    problem(
+        await client.post(f"/webhooks/deliveries/{delivery_id}/retry", headers=other.headers), 404
+    )
+    problem(
+        await client.post(f"/webhooks/deliveries/{delivery_id}/retry", headers=tenant.headers), 409
+    )
+    assert (await client.get("/webhooks/logs", headers=other.headers)).json()["data"] == []
+    logs = await client.get(
+        "/webhooks/logs", params={"endpoint_id": created["id"]}, headers=tenant.headers
+    )
+    assert [d["id"] for d in logs.json()["data"]] == [delivery_id]

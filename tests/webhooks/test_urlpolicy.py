@@ -128,3 +128,18 @@ async def test_delivery_time_check_refuses_private_targets(
     assert receiver.received == []
     logs = await live_client.get("/webhooks/logs", headers=tenant.headers)
     assert logs.json()["data"][0]["last_error"].startswith("refused")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[invalid/x",
+        "http://exa mple.com/",
+        "http://host:99999/",
+        "http:///nohost",
+        "javascript:x",
+    ],
+)
+async def test_malformed_urls_are_refused_not_errors(url: str) -> None:
+    with pytest.raises(WebhookUrlRefused):
+        await check(url, require_https=False, allow_private=False)

@@ -40,26 +40,30 @@ def check_syntax(url: str, *, require_https: bool) -> tuple[str, int]:
     """
     if len(url) > limits.webhook_url_length_max:
         raise WebhookUrlRefused("the URL is too long")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError as exc:
+        raise WebhookUrlRefused("the URL is malformed") from exc
     if parts.scheme not in ("http", "https"):
         raise WebhookUrlRefused("webhook URLs must use http or https")
     if require_https and parts.scheme != "https":
         raise WebhookUrlRefused("webhook URLs must use https")
     if parts.username or parts.password:
         raise WebhookUrlRefused("webhook URLs must not carry credentials")
-    if not parts.hostname:
-        raise WebhookUrlRefused("the URL has no host")
+    if not hostname or any(ch.isspace() or ord(ch) < 32 for ch in url):
+        raise WebhookUrlRefused("the URL has no valid host")
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
         raise WebhookUrlRefused("the URL has an invalid port") from exc
-    return parts.hostname, port
+    return hostname, port
 
 
 async def resolve(host: str, port: int) -> list[str]:
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
+    except (socket.gaierror, UnicodeError, ValueError) as exc:
         raise WebhookUrlRefused(f"the host {host!r} does not resolve") from exc
     return sorted({str(info[4][0]) for info in infos})
 
