@@ -1,5 +1,5 @@
-"""PayPal's REST API in memory: OAuth, Orders v2, Payments v2, Subscriptions v1 (in
-`paypal_billing`) and webhooks (in `paypal_webhooks`).
+"""PayPal's REST API in memory: OAuth, Orders v2, Payments v2 (in `paypal_payments`),
+Subscriptions v1 (in `paypal_billing`) and webhooks (in `paypal_webhooks`).
 
 Wire format as PayPal's (paths, JSON fields and error names from PayPal's published OpenAPI
 documents): `POST /v1/oauth2/token` with Basic `client_id:secret` (the first secret seen
