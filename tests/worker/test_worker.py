@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from moneyrail.core import outbox
 from moneyrail.core.db import Database, bypass_tenant_scope
+from moneyrail.core.metrics import registry
 from moneyrail.core.outbox import EventEnvelope
 from moneyrail.core.settings import Settings
 from moneyrail.webhooks import retry
@@ -100,6 +101,8 @@ async def test_failing_handler_retries_then_dead_letters(
         assert attempts == 3  # the first try and the two scheduled retries
         assert error is not None and "provider down" in error
         assert calls.count(event_id) == 3
+        failed = registry.get_sample_value("moneyrail_outbox_events_total", {"outcome": "failed"})
+        assert failed is not None and failed >= 1
     finally:
         outbox._handlers.pop("test.always_fails", None)
 

@@ -21,6 +21,7 @@ from moneyrail.core.settings import Settings
 from moneyrail.webhooks import retry, signing, urlpolicy
 from moneyrail.webhooks.repository import ClaimedDelivery, repository
 from moneyrail.webhooks.service import signing_secrets
+from moneyrail.worker import metrics as worker_metrics
 
 log = structlog.get_logger(__name__)
 
@@ -133,6 +134,8 @@ class DeliveryPump:
                 jitter_ratio=self.settings.webhook_retry_jitter_ratio,
             )
             status, next_at = "pending", now + timedelta(seconds=delay)
+        worker_metrics.webhook_attempts.labels("retry" if status == "pending" else status).inc()
+        worker_metrics.webhook_attempt_duration.observe(latency_ms / 1000)
         log.info(
             "webhooks.attempt",
             delivery_id=c.id,

@@ -19,6 +19,7 @@ from moneyrail.core.outbox import EventEnvelope, handlers_for
 from moneyrail.core.settings import Settings
 from moneyrail.webhooks import retry
 from moneyrail.webhooks.service import webhooks
+from moneyrail.worker import metrics as worker_metrics
 from moneyrail.worker.repository import ClaimedEvent, repository
 
 log = structlog.get_logger(__name__)
@@ -77,6 +78,7 @@ class EventRelay:
             done = await repository.complete_events(session, events)
             if done != len(events):
                 raise _PartialBatch
+        worker_metrics.outbox_events.labels("done").inc(len(events))
         log.debug("worker.events_done", count=len(events), worker_id=self.worker_id)
 
     async def _guarded(self, event: ClaimedEvent) -> None:
@@ -92,6 +94,7 @@ class EventRelay:
                     await webhooks.fan_out(session, settings=self.settings, envelope=event.payload)
                     if await repository.complete_events(session, [event]) != 1:
                         raise LeaseLost(event.id)
+                worker_metrics.outbox_events.labels("done").inc()
             except LeaseLost:
                 log.warning("worker.event_lease_lost", event_id=event.id, worker_id=self.worker_id)
                 return
@@ -118,6 +121,7 @@ class EventRelay:
             else None
         )
         error = f"{type(exc).__name__}: {exc}"[: limits.webhook_attempt_error_chars_max]
+        worker_metrics.outbox_events.labels("retry" if retry_in is not None else "failed").inc()
         log.warning(
             "worker.event_failed",
             event_id=event.id,
