@@ -141,3 +141,45 @@ async def test_stop_request_ends_the_loops(two_workers: tuple[Worker, Worker]) -
 @pytest.mark.parametrize("schedule_", [[], [1.0]])
 def test_attempts_allowed(schedule_: list[float]) -> None:
     assert retry.attempts_allowed(schedule_) == 1 + len(schedule_)
+
+
+async def test_released_deliveries_are_not_counted_as_attempts(
+    two_workers: tuple[Worker, Worker], engine: AsyncEngine
+) -> None:
+    from moneyrail.webhooks.service import webhooks
+
+    tenant = await make_live_tenant(engine)
+    worker, _ = two_workers
+    async with AsyncSession(engine) as session, session.begin():
+        await bypass_tenant_scope(session)
+        endpoint, _secret = await webhooks.create_endpoint(
+            session,
+            settings=worker.settings,
+            tenant_id=tenant.tenant_id,
+            url="http://127.0.0.1:9/unused",
+            description=None,
+            event_types=["webhook.test"],
+            enabled=True,
+        )
+        delivery = await webhooks.send_test(
+            session, settings=worker.settings, tenant_id=tenant.tenant_id, endpoint_id=endpoint.id
+        )
+        delivery_id = delivery.id
+    batch = await worker.pump.claim(100)
+    claimed = [c for c in batch if c.id == delivery_id]
+    await worker.pump.release([c for c in batch if c.id != delivery_id])
+    assert [c.attempt for c in claimed] == [1]
+    await worker.pump.release(claimed)
+    async with AsyncSession(engine) as session, session.begin():
+        await bypass_tenant_scope(session)
+        row = (
+            await session.execute(
+                text(
+                    "SELECT status, attempts, locked_until, "
+                    "(SELECT count(*) FROM webhook_attempts a WHERE a.delivery_id = d.id) AS n "
+                    "FROM webhook_deliveries d WHERE id = :i"
+                ),
+                {"i": delivery_id},
+            )
+        ).one()
+    assert (row.status, row.attempts, row.locked_until, row.n) == ("pending", 0, None, 0)
