@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import structlog
@@ -306,3 +306,43 @@ def raise_for_client_error(
     if status == 404:
         raise ProviderObjectNotFound(detail, extra=extra)
     raise ProviderDeclined(detail, extra=extra)
+
+
+HttpOptions = tuple[Mapping[str, str] | None, httpx.Auth | tuple[str, str] | None]
+
+
+class HttpConnector:
+    """The constructor and `aclose` every payment connector shares: the credentials kept
+    as `credentials`, and `http`, a `ProviderHttp` to the resolved base URL (test mode: the
+    sandbox). A connector names itself in `name` and, in `_http_options`, reads the
+    credential values it needs (`require_value`) and answers the headers and auth its
+    provider's API takes."""
+
+    name: ClassVar[str]
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        base_url: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout_seconds: float = limits.provider_timeout_seconds,
+    ) -> None:
+        self.credentials = credentials
+        headers, auth = self._http_options(credentials)
+        self.http = provider_http(
+            self.name,
+            credentials,
+            base_url=base_url,
+            transport=transport,
+            timeout_seconds=timeout_seconds,
+            headers=headers,
+            auth=auth,
+        )
+
+    def _http_options(self, credentials: Credentials) -> HttpOptions:
+        """Headers and auth for every request. Raises: ProviderCredentialsRejected."""
+        return None, None
+
+    async def aclose(self) -> None:
+        await self.http.aclose()

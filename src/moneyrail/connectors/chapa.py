@@ -28,10 +28,11 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import httpx
 import structlog
 
 from moneyrail.connectors._common import (
+    HttpConnector,
+    HttpOptions,
     ProviderObjectNotFound,
     bearer_headers,
     captured_on_payment,
@@ -39,7 +40,6 @@ from moneyrail.connectors._common import (
     iso_timestamp,
     json_body,
     major_units,
-    provider_http,
     raise_for_client_error,
     require_value,
     webhook_json,
@@ -141,37 +141,20 @@ def verify_signature(
         raise InvalidWebhookSignature("the chapa webhook signature does not match")
 
 
-class ChapaConnector:
+class ChapaConnector(HttpConnector):
     """`PaymentConnector` for Chapa v1. Raises the errors of `connectors.base`."""
 
     name = "chapa"
 
-    def __init__(
-        self,
-        credentials: Credentials,
-        *,
-        base_url: str | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        timeout_seconds: float = limits.provider_timeout_seconds,
-    ) -> None:
+    def _http_options(self, credentials: Credentials) -> HttpOptions:
         self._webhook_secrets = webhook_secrets_or_hash(credentials)
-        self._http = provider_http(
-            self.name,
-            credentials,
-            base_url=base_url,
-            transport=transport,
-            timeout_seconds=timeout_seconds,
-            headers=bearer_headers(require_value(credentials, "secret_key")),
-        )
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
+        return bearer_headers(require_value(credentials, "secret_key")), None
 
     async def _call(
         self, method: str, path: str, *, body: Mapping[str, Any] | None = None, retry: bool
     ) -> Any:
         """One API call; Chapa answers `{"message", "status": "success"|"failed", "data"}`."""
-        response = await self._http.request(method, path, json=body, retry=retry)
+        response = await self.http.request(method, path, json=body, retry=retry)
         payload = json_body(response)
         raw_message = payload.get("message")
         message = raw_message if isinstance(raw_message, str) else json.dumps(raw_message)

@@ -29,16 +29,16 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import structlog
 
 from moneyrail.connectors._common import (
+    HttpConnector,
+    HttpOptions,
     ProviderObjectNotFound,
     bearer_headers,
     captured_on_payment,
     iso_timestamp,
     json_body,
-    provider_http,
     raise_for_client_error,
     require_value,
     webhook_json,
@@ -144,31 +144,14 @@ def verify_signature(
         raise InvalidWebhookSignature("the flutterwave webhook signature does not match")
 
 
-class FlutterwaveConnector:
+class FlutterwaveConnector(HttpConnector):
     """`PaymentConnector` for Flutterwave v3. Raises the errors of `connectors.base`."""
 
     name = "flutterwave"
 
-    def __init__(
-        self,
-        credentials: Credentials,
-        *,
-        base_url: str | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        timeout_seconds: float = limits.provider_timeout_seconds,
-    ) -> None:
+    def _http_options(self, credentials: Credentials) -> HttpOptions:
         self._webhook_secrets = webhook_secrets_or_hash(credentials)
-        self._http = provider_http(
-            self.name,
-            credentials,
-            base_url=base_url,
-            transport=transport,
-            timeout_seconds=timeout_seconds,
-            headers=bearer_headers(require_value(credentials, "secret_key")),
-        )
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
+        return bearer_headers(require_value(credentials, "secret_key")), None
 
     async def _call(
         self,
@@ -182,7 +165,7 @@ class FlutterwaveConnector:
         """One API call; Flutterwave answers `{"status": "success"|"error", "message", "data"}`."""
         content = dumps(body) if body is not None else None
         headers = {"Content-Type": "application/json"} if body is not None else None
-        response = await self._http.request(
+        response = await self.http.request(
             method, path, content=content, headers=headers, params=params, retry=retry
         )
         payload = json_body(response, loads)

@@ -21,18 +21,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import time
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 from cryptography import x509
 
 from moneyrail.connectors._common import (
+    HttpConnector,
+    HttpOptions,
     ProviderCredentialsRejected,
     json_body,
-    provider_http,
     raise_for_client_error,
     require_value,
 )
@@ -69,30 +70,19 @@ from moneyrail.core.money import Money
 __all__ = ["REFUND_STATUS", "SUBSCRIPTION_STATUS", "PayPalConnector", "money_of", "value_of"]
 
 
-class PayPalConnector:
+class PayPalConnector(HttpConnector):
     name = "paypal"
 
-    def __init__(
-        self,
-        credentials: Credentials,
-        *,
-        base_url: str | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        timeout_seconds: float = limits.provider_timeout_seconds,
-    ) -> None:
-        self.credentials = credentials
+    def _http_options(self, credentials: Credentials) -> HttpOptions:
         pair = f"{require_value(credentials, 'client_id')}:{require_value(credentials, 'client_secret')}"
         self._client_auth = "Basic " + base64.b64encode(pair.encode()).decode()
-        self.http = provider_http(
-            self.name,
-            credentials,
-            base_url=base_url,
-            transport=transport,
-            timeout_seconds=timeout_seconds,
-        )
         self._token: tuple[str, float] | None = None
         self._token_lock = asyncio.Lock()
-        self._certificates = CertificateCache(self.http, credentials.environment)
+        return None, None
+
+    @functools.cached_property
+    def _certificates(self) -> CertificateCache:
+        return CertificateCache(self.http, self.credentials.environment)
 
     # --- HTTP -------------------------------------------------------------------------------
 
@@ -396,6 +386,3 @@ class PayPalConnector:
 
     def event_of(self, body: bytes) -> WebhookEvent:
         return event_of(body)
-
-    async def aclose(self) -> None:
-        await self.http.aclose()

@@ -23,18 +23,18 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
 import structlog
 
 from moneyrail.connectors import paystack_subscriptions
 from moneyrail.connectors._common import (
+    HttpConnector,
+    HttpOptions,
     bearer_headers,
     captured_on_payment,
     digest_reference,
     iso_timestamp,
     json_body,
     minor_money,
-    provider_http,
     raise_for_client_error,
     require_value,
     webhook_json,
@@ -117,39 +117,22 @@ def verify_signature(*, header: str | None, body: bytes, keys: tuple[str, ...]) 
         raise InvalidWebhookSignature("x-paystack-signature does not match the body")
 
 
-class PaystackConnector:
+class PaystackConnector(HttpConnector):
     """`PaymentConnector` for Paystack. Raises the errors of `connectors.base`."""
 
     name = "paystack"
 
-    def __init__(
-        self,
-        credentials: Credentials,
-        *,
-        base_url: str | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        timeout_seconds: float = limits.provider_timeout_seconds,
-    ) -> None:
+    def _http_options(self, credentials: Credentials) -> HttpOptions:
         self._secret_key = require_value(credentials, "secret_key")
         self._webhook_secrets = credentials.webhook_secrets
-        self._http = provider_http(
-            self.name,
-            credentials,
-            base_url=base_url,
-            transport=transport,
-            timeout_seconds=timeout_seconds,
-            headers=bearer_headers(self._secret_key),
-        )
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
+        return bearer_headers(self._secret_key), None
 
     async def _call(
         self, method: str, path: str, *, body: Mapping[str, Any] | None = None, retry: bool
     ) -> dict[str, Any]:
         """One API call and Paystack's envelope: `{"status": true, "message", "data"}` on
         success, `{"status": false, "message", "code"?}` on failure."""
-        response = await self._http.request(method, path, json=body, retry=retry)
+        response = await self.http.request(method, path, json=body, retry=retry)
         payload = json_body(response)
         raise_for_client_error(
             response,

@@ -19,12 +19,11 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
 from moneyrail.connectors._common import (
+    HttpConnector,
+    HttpOptions,
     json_body,
     minor_money,
-    provider_http,
     raise_for_client_error,
     require_value,
     retrying,
@@ -87,28 +86,13 @@ def notes(values: Mapping[str, str]) -> dict[str, str]:
     return {k: str(v)[:NOTE_LENGTH_MAX] for k, v in list(values.items())[:NOTES_MAX]}
 
 
-class RazorpayConnector:
+class RazorpayConnector(HttpConnector):
     name = "razorpay"
 
-    def __init__(
-        self,
-        credentials: Credentials,
-        *,
-        base_url: str | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        timeout_seconds: float = limits.provider_timeout_seconds,
-    ) -> None:
-        self.credentials = credentials
+    def _http_options(self, credentials: Credentials) -> HttpOptions:
         key_id = require_value(credentials, "key_id")
         key_secret = require_value(credentials, "key_secret")
-        self.http = provider_http(
-            self.name,
-            credentials,
-            base_url=base_url,
-            transport=transport,
-            timeout_seconds=timeout_seconds,
-            auth=(key_id, key_secret),
-        )
+        return None, (key_id, key_secret)
 
     async def _call(
         self,
@@ -394,6 +378,3 @@ class RazorpayConnector:
             occurred_at=unix_timestamp(event.get("created_at")),
             payload=event,
         )
-
-    async def aclose(self) -> None:
-        await self.http.aclose()

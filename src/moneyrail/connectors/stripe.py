@@ -13,12 +13,11 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
-
 from moneyrail.connectors._common import (
+    HttpConnector,
+    HttpOptions,
     json_body,
     minor_money,
-    provider_http,
     raise_for_client_error,
     require_value,
     unix_timestamp,
@@ -39,7 +38,6 @@ from moneyrail.connectors.base import (
     WebhookEvent,
 )
 from moneyrail.connectors.webhook_signatures import verify_stripe
-from moneyrail.core import limits
 from moneyrail.core.money import Money
 
 API_VERSION = "2024-06-20"
@@ -100,27 +98,12 @@ def form(params: Mapping[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-class StripeConnector:
+class StripeConnector(HttpConnector):
     name = "stripe"
 
-    def __init__(
-        self,
-        credentials: Credentials,
-        *,
-        base_url: str | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        timeout_seconds: float = limits.provider_timeout_seconds,
-    ) -> None:
-        self.credentials = credentials
+    def _http_options(self, credentials: Credentials) -> HttpOptions:
         secret_key = require_value(credentials, "secret_key")
-        self.http = provider_http(
-            self.name,
-            credentials,
-            base_url=base_url,
-            transport=transport,
-            timeout_seconds=timeout_seconds,
-            headers={"Authorization": f"Bearer {secret_key}", "Stripe-Version": API_VERSION},
-        )
+        return {"Authorization": f"Bearer {secret_key}", "Stripe-Version": API_VERSION}, None
 
     # --- HTTP -------------------------------------------------------------------------------
 
@@ -398,6 +381,3 @@ class StripeConnector:
             occurred_at=unix_timestamp(event.get("created")),
             payload=event,
         )
-
-    async def aclose(self) -> None:
-        await self.http.aclose()
