@@ -33,6 +33,7 @@ from moneyrail.connectors.base import (
 )
 from moneyrail.connectors.paypal import PayPalConnector, value_of
 from moneyrail.core.money import Money
+from tests.connectors.subscriptions import pause_resume_cancel
 from tests.sandbox.helpers import credentials, faults, hook
 
 CLIENT_ID = "AVsandboxClientId"
@@ -369,15 +370,7 @@ async def test_subscription_lifecycle(
     sid = sub.provider_subscription_id
     active = await paypal.get_subscription(sid)
     assert active.status is SubscriptionStatus.active and active.current_period_end is not None
-    assert (
-        await paypal.pause_subscription(sid, idempotency_key="1")
-    ).status is SubscriptionStatus.paused
-    assert (
-        await paypal.resume_subscription(sid, idempotency_key="2")
-    ).status is SubscriptionStatus.active
-    assert (
-        await paypal.cancel_subscription(sid, idempotency_key="3")
-    ).status is SubscriptionStatus.cancelled
+    await pause_resume_cancel(paypal, sid)
     with pytest.raises(ProviderDeclined) as caught:
         await paypal.pause_subscription(sid, idempotency_key="4")
     assert caught.value.extra["provider_code"] == "SUBSCRIPTION_STATUS_INVALID"

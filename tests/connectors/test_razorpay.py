@@ -29,6 +29,7 @@ from moneyrail.connectors.base import (
 )
 from moneyrail.connectors.razorpay import RazorpayConnector, receipt_for
 from moneyrail.core.money import Money
+from tests.connectors.subscriptions import pause_resume_cancel
 from tests.sandbox.helpers import credentials, faults, hook
 
 KEY_ID = "rzp_test_1DP5mmOlF5G5ag"
@@ -267,14 +268,6 @@ async def test_subscription_lifecycle(
     sid = sub.provider_subscription_id
     active = await razorpay.get_subscription(sid)
     assert active.status is SubscriptionStatus.active and active.current_period_end is not None
-    assert (
-        await razorpay.pause_subscription(sid, idempotency_key="1")
-    ).status is SubscriptionStatus.paused
-    assert (
-        await razorpay.resume_subscription(sid, idempotency_key="2")
-    ).status is SubscriptionStatus.active
-    assert (
-        await razorpay.cancel_subscription(sid, idempotency_key="3")
-    ).status is SubscriptionStatus.cancelled
+    await pause_resume_cancel(razorpay, sid)
     with pytest.raises(ProviderDeclined):
         await razorpay.resume_subscription(sid, idempotency_key="4")

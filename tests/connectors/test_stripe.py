@@ -27,6 +27,7 @@ from moneyrail.connectors.base import (
 )
 from moneyrail.connectors.stripe import StripeConnector
 from moneyrail.core.money import Money
+from tests.connectors.subscriptions import pause_resume_cancel
 from tests.sandbox.helpers import credentials, faults, hook
 
 KEY = "sk_test_51Hconnector"
@@ -268,16 +269,7 @@ async def test_subscription_lifecycle(stripe: StripeConnector) -> None:
     assert sub.status is SubscriptionStatus.active and sub.plan_id == price
     assert sub.current_period_end is not None
     sid = sub.provider_subscription_id
-    assert (
-        await stripe.pause_subscription(sid, idempotency_key="p1")
-    ).status is SubscriptionStatus.paused
-    assert (
-        await stripe.resume_subscription(sid, idempotency_key="r1")
-    ).status is SubscriptionStatus.active
-    assert (await stripe.get_subscription(sid)).status is SubscriptionStatus.active
-    assert (
-        await stripe.cancel_subscription(sid, idempotency_key="c1")
-    ).status is SubscriptionStatus.cancelled
+    await pause_resume_cancel(stripe, sid)
 
 
 async def test_subscription_without_payment_method_is_incomplete(

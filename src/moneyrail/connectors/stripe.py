@@ -318,39 +318,33 @@ class StripeConnector(HttpConnector):
             await self._call("GET", f"/v1/subscriptions/{provider_subscription_id}")
         )
 
+    async def _change_subscription(
+        self, method: str, subscription_id: str, params: Mapping[str, Any] | None, key: str
+    ) -> ProviderSubscription:
+        path = f"/v1/subscriptions/{subscription_id}"
+        return self._subscription(await self._call(method, path, params, idempotency_key=key))
+
     async def cancel_subscription(
         self, provider_subscription_id: str, *, idempotency_key: str
     ) -> ProviderSubscription:
-        return self._subscription(
-            await self._call(
-                "DELETE",
-                f"/v1/subscriptions/{provider_subscription_id}",
-                idempotency_key=idempotency_key,
-            )
+        return await self._change_subscription(
+            "DELETE", provider_subscription_id, None, idempotency_key
         )
 
     async def pause_subscription(
         self, provider_subscription_id: str, *, idempotency_key: str
     ) -> ProviderSubscription:
-        return self._subscription(
-            await self._call(
-                "POST",
-                f"/v1/subscriptions/{provider_subscription_id}",
-                {"pause_collection": {"behavior": "void"}},
-                idempotency_key=idempotency_key,
-            )
+        pause = {"pause_collection": {"behavior": "void"}}
+        return await self._change_subscription(
+            "POST", provider_subscription_id, pause, idempotency_key
         )
 
     async def resume_subscription(
         self, provider_subscription_id: str, *, idempotency_key: str
     ) -> ProviderSubscription:
-        return self._subscription(
-            await self._call(
-                "POST",
-                f"/v1/subscriptions/{provider_subscription_id}",
-                {"pause_collection": ""},
-                idempotency_key=idempotency_key,
-            )
+        resume = {"pause_collection": ""}
+        return await self._change_subscription(
+            "POST", provider_subscription_id, resume, idempotency_key
         )
 
     # --- webhooks ---------------------------------------------------------------------------
