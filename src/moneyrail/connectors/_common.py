@@ -346,3 +346,23 @@ class HttpConnector:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+
+class CapturedOnPayment(HttpConnector):
+    """A connector whose provider captures a payment when the customer pays on its hosted
+    page: there is nothing to capture, only a payment that is already `settled`."""
+
+    settled: ClassVar[tuple[PaymentStatus, ...]] = (PaymentStatus.captured,)
+
+    async def get_payment(self, provider_payment_id: str) -> ProviderPayment:
+        raise NotImplementedError
+
+    async def capture(
+        self, provider_payment_id: str, *, amount: Money | None, idempotency_key: str
+    ) -> ProviderPayment:
+        """The payment, when the customer has paid it in full.
+
+        Raises: ProviderNotSupported (not yet paid, or a partial capture).
+        """
+        payment = await self.get_payment(provider_payment_id)
+        return captured_on_payment(payment, amount, provider=self.name, settled=self.settled)

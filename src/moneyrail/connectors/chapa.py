@@ -31,11 +31,10 @@ from typing import Any
 import structlog
 
 from moneyrail.connectors._common import (
-    HttpConnector,
+    CapturedOnPayment,
     HttpOptions,
     ProviderObjectNotFound,
     bearer_headers,
-    captured_on_payment,
     digest_reference,
     iso_timestamp,
     json_body,
@@ -141,10 +140,11 @@ def verify_signature(
         raise InvalidWebhookSignature("the chapa webhook signature does not match")
 
 
-class ChapaConnector(HttpConnector):
+class ChapaConnector(CapturedOnPayment):
     """`PaymentConnector` for Chapa v1. Raises the errors of `connectors.base`."""
 
     name = "chapa"
+    settled = _SETTLED
 
     def _http_options(self, credentials: Credentials) -> HttpOptions:
         self._webhook_secrets = webhook_secrets_or_hash(credentials)
@@ -226,16 +226,6 @@ class ChapaConnector(HttpConnector):
             fee=_fee(data.get("charge"), currency) if settled else None,
             raw=dict(data),
         )
-
-    async def capture(
-        self, provider_payment_id: str, *, amount: Money | None, idempotency_key: str
-    ) -> ProviderPayment:
-        """Chapa captures on payment: returns the payment when it is already captured.
-
-        Raises: ProviderNotSupported (not yet paid, or a partial capture).
-        """
-        payment = await self.get_payment(provider_payment_id)
-        return captured_on_payment(payment, amount, provider=self.name, settled=_SETTLED)
 
     async def cancel(self, provider_payment_id: str, *, idempotency_key: str) -> ProviderPayment:
         """Expire an unpaid checkout link; repeating it is harmless.

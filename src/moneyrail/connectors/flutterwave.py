@@ -32,7 +32,7 @@ from typing import Any
 import structlog
 
 from moneyrail.connectors._common import (
-    HttpConnector,
+    CapturedOnPayment,
     HttpOptions,
     ProviderObjectNotFound,
     bearer_headers,
@@ -144,7 +144,7 @@ def verify_signature(
         raise InvalidWebhookSignature("the flutterwave webhook signature does not match")
 
 
-class FlutterwaveConnector(HttpConnector):
+class FlutterwaveConnector(CapturedOnPayment):
     """`PaymentConnector` for Flutterwave v3. Raises the errors of `connectors.base`."""
 
     name = "flutterwave"
@@ -259,9 +259,7 @@ class FlutterwaveConnector(HttpConnector):
             raise ProviderNotSupported(
                 "flutterwave captures payments when the customer pays"
             ) from exc
-        return captured_on_payment(
-            payment, amount, provider=self.name, settled=(PaymentStatus.captured,)
-        )
+        return captured_on_payment(payment, amount, provider=self.name, settled=self.settled)
 
     async def cancel(self, provider_payment_id: str, *, idempotency_key: str) -> ProviderPayment:
         raise ProviderNotSupported("flutterwave payment links cannot be cancelled")

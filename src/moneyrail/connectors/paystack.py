@@ -27,10 +27,9 @@ import structlog
 
 from moneyrail.connectors import paystack_subscriptions
 from moneyrail.connectors._common import (
-    HttpConnector,
+    CapturedOnPayment,
     HttpOptions,
     bearer_headers,
-    captured_on_payment,
     digest_reference,
     iso_timestamp,
     json_body,
@@ -117,10 +116,11 @@ def verify_signature(*, header: str | None, body: bytes, keys: tuple[str, ...]) 
         raise InvalidWebhookSignature("x-paystack-signature does not match the body")
 
 
-class PaystackConnector(HttpConnector):
+class PaystackConnector(CapturedOnPayment):
     """`PaymentConnector` for Paystack. Raises the errors of `connectors.base`."""
 
     name = "paystack"
+    settled = _SETTLED
 
     def _http_options(self, credentials: Credentials) -> HttpOptions:
         self._secret_key = require_value(credentials, "secret_key")
@@ -214,16 +214,6 @@ class PaystackConnector(HttpConnector):
             fee=int(fees) if isinstance(fees, int) else None,
             raw=dict(data),
         )
-
-    async def capture(
-        self, provider_payment_id: str, *, amount: Money | None, idempotency_key: str
-    ) -> ProviderPayment:
-        """Paystack captures on payment: returns the payment when it is already captured.
-
-        Raises: ProviderNotSupported (not yet paid, or a partial capture).
-        """
-        payment = await self.get_payment(provider_payment_id)
-        return captured_on_payment(payment, amount, provider=self.name, settled=_SETTLED)
 
     async def cancel(self, provider_payment_id: str, *, idempotency_key: str) -> ProviderPayment:
         raise ProviderNotSupported("paystack transactions cannot be cancelled")
