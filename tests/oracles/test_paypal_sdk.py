@@ -73,17 +73,20 @@ def sdk(sandbox_server: str, monkeypatch: pytest.MonkeyPatch) -> PaypalServersdk
     )
 
 
+def capture_order_request(value: str) -> OrderRequest:
+    """An order of `value` USD, captured whole (intent CAPTURE)."""
+    return OrderRequest(
+        intent=CheckoutPaymentIntent.CAPTURE,
+        purchase_units=[
+            PurchaseUnitRequest(amount=AmountWithBreakdown(currency_code="USD", value=value))
+        ],
+    )
+
+
 def test_sdk_order_capture_refund(sdk: PaypalServersdkClient, sandbox_server: str) -> None:
     created = sdk.orders.create_order(
         {
-            "body": OrderRequest(
-                intent=CheckoutPaymentIntent.CAPTURE,
-                purchase_units=[
-                    PurchaseUnitRequest(
-                        amount=AmountWithBreakdown(currency_code="USD", value="100.00")
-                    )
-                ],
-            ),
+            "body": capture_order_request("100.00"),
             "prefer": "return=representation",
             "paypal_request_id": "oracle-order-1",
         }
@@ -114,14 +117,7 @@ def test_sdk_order_capture_refund(sdk: PaypalServersdkClient, sandbox_server: st
     )
     replay = sdk.orders.create_order(
         {
-            "body": OrderRequest(
-                intent=CheckoutPaymentIntent.CAPTURE,
-                purchase_units=[
-                    PurchaseUnitRequest(
-                        amount=AmountWithBreakdown(currency_code="USD", value="100.00")
-                    )
-                ],
-            ),
+            "body": capture_order_request("100.00"),
             "paypal_request_id": "oracle-order-1",
         }
     )
@@ -131,18 +127,7 @@ def test_sdk_order_capture_refund(sdk: PaypalServersdkClient, sandbox_server: st
 def test_sdk_refused_credentials(
     sandbox_server: str, monkeypatch: pytest.MonkeyPatch, sdk: PaypalServersdkClient
 ) -> None:
-    sdk.orders.create_order(
-        {
-            "body": OrderRequest(
-                intent=CheckoutPaymentIntent.CAPTURE,
-                purchase_units=[
-                    PurchaseUnitRequest(
-                        amount=AmountWithBreakdown(currency_code="USD", value="1.00")
-                    )
-                ],
-            )
-        }
-    )
+    sdk.orders.create_order({"body": capture_order_request("1.00")})
     wrong = PaypalServersdkClient(
         client_credentials_auth_credentials=ClientCredentialsAuthCredentials(
             o_auth_client_id=CLIENT_ID, o_auth_client_secret="wrong"

@@ -186,41 +186,40 @@ def test_sandbox_objects_match_stripe_fixtures(
 ) -> None:
     fixtures = json.loads(FIXTURES.read_text())["resources"]
     headers = {"Authorization": f"Bearer {KEY}"}
-    intent = httpx.post(
-        f"{sandbox_server}/stripe/v1/payment_intents",
-        headers=headers,
-        data={
+
+    def post(path: str, data: dict[str, str]) -> Any:
+        return httpx.post(f"{sandbox_server}/stripe/v1/{path}", headers=headers, data=data).json()
+
+    intent = post(
+        "payment_intents",
+        {
             "amount": "1000",
             "currency": "usd",
             "payment_method": "pm_card_visa",
             "confirm": "true",
         },
-    ).json()
-    refund = httpx.post(
-        f"{sandbox_server}/stripe/v1/refunds",
-        headers=headers,
-        data={"payment_intent": intent["id"], "amount": "100"},
-    ).json()
-    price = httpx.post(
-        f"{sandbox_server}/stripe/v1/prices",
-        headers=headers,
-        data={
+    )
+    refund = post(
+        "refunds",
+        {"payment_intent": intent["id"], "amount": "100"},
+    )
+    price = post(
+        "prices",
+        {
             "unit_amount": "100",
             "currency": "usd",
             "recurring[interval]": "month",
             "product_data[name]": "P",
         },
-    ).json()
-    customer = httpx.post(
-        f"{sandbox_server}/stripe/v1/customers",
-        headers=headers,
-        data={"email": "c@example.com", "payment_method": "pm_card_visa"},
-    ).json()
-    sub = httpx.post(
-        f"{sandbox_server}/stripe/v1/subscriptions",
-        headers=headers,
-        data={"customer": customer["id"], "items[0][price]": price["id"]},
-    ).json()
+    )
+    customer = post(
+        "customers",
+        {"email": "c@example.com", "payment_method": "pm_card_visa"},
+    )
+    sub = post(
+        "subscriptions",
+        {"customer": customer["id"], "items[0][price]": price["id"]},
+    )
     error = httpx.get(f"{sandbox_server}/stripe/v1/payment_intents/pi_nope", headers=headers).json()
     checks = {
         "payment_intent": intent,
