@@ -26,7 +26,6 @@ import asyncio
 import json
 import os
 import random
-import re
 import socket
 import subprocess
 import sys
@@ -40,6 +39,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import psutil
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -65,19 +65,6 @@ FUNDING = 10**12
 
 
 # --- SQL for the raw client: the statements a transfer request runs ---------------------------
-
-
-def positional(sql: str) -> tuple[str, list[str]]:
-    """`:name` parameters to asyncpg's `$n`, returning the names in order."""
-    names: list[str] = []
-
-    def replace(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in names:
-            names.append(name)
-        return f"${names.index(name) + 1}"
-
-    return re.sub(r"(?<![:\w]):([a-z_]+)", replace, sql), names
 
 
 APPLY_SQL, APPLY_NAMES = ledger_sql.APPLY_DRIVER_SQL, ledger_sql.APPLY_PARAM_NAMES
@@ -119,6 +106,7 @@ class Result:
     seconds: float
     latencies_ms: list[float] = field(default_factory=list)
     errors: int = 0
+    note: str = ""
 
     @property
     def rate(self) -> float:
@@ -231,7 +219,12 @@ async def run_phase(
             started = time.perf_counter()
             try:
                 done = await step(n, rng)
-            except (httpx.HTTPError, asyncpg.PostgresError) as exc:
+            except (
+                OSError,
+                RuntimeError,
+                asyncio.IncompleteReadError,
+                asyncpg.PostgresError,
+            ) as exc:
                 result.errors += 1
                 if result.errors <= 3:
                     console.print(f"[red]{name}: {type(exc).__name__}: {exc}[/red]")
@@ -351,6 +344,47 @@ async def raw_phase(
         await pool.close()
 
 
+class HttpConnection:
+    """A minimal keep-alive HTTP/1.1 client on asyncio streams.
+
+    The load generator shares the machine's CPUs with the server and PostgreSQL; httpx costs
+    about as much CPU per request as the server's own work, which would bias the API figure.
+    This client only writes a request and reads a Content-Length response.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(
+        self, method: str, path: str, body: bytes, headers: dict[str, str]
+    ) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        head = [
+            f"{method} {path} HTTP/1.1",
+            f"Host: {self.host}",
+            "Content-Type: application/json",
+            f"Content-Length: {len(body)}",
+        ]
+        head += [f"{name}: {value}" for name, value in headers.items()]
+        self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+        raw = await self.reader.readuntil(b"\r\n\r\n")
+        lines = raw.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ", 2)[1])
+        length = 0
+        for line in lines[1:]:
+            if line.lower().startswith("content-length:"):
+                length = int(line.split(":", 1)[1])
+        return status, await self.reader.readexactly(length)
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -400,33 +434,41 @@ def start_server(fixture: Fixture, *, workers: int) -> tuple[subprocess.Popen[by
 async def api_phase(
     progress: Progress, fixture: Fixture, base: str, *, name: str, seconds: float, hot: bool
 ) -> Result:
-    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+    host, port = base.removeprefix("http://").split(":")
+    connections = [HttpConnection(host, int(port)) for _ in range(CONCURRENCY)]
+    try:
 
         async def step(n: int, rng: random.Random) -> int:
             debit, credit = pair(fixture, rng, hot=hot)
-            response = await client.post(
-                "/api/v1/ledger/transfers",
-                json={
+            body = json.dumps(
+                {
                     "debit_account_id": debit,
                     "credit_account_id": credit,
                     "amount": {"amount": 1, "currency": "INR"},
-                },
-                headers={"X-API-Key": fixture.api_key, "Idempotency-Key": uuid.uuid4().hex},
+                }
+            ).encode()
+            status, text = await connections[n].request(
+                "POST",
+                "/api/v1/ledger/transfers",
+                body,
+                {"X-API-Key": fixture.api_key, "Idempotency-Key": uuid.uuid4().hex},
             )
-            if response.status_code != 201:
-                raise httpx.HTTPStatusError(
-                    response.text[:200], request=response.request, response=response
-                )
+            if status != 201:
+                raise RuntimeError(f"{status}: {text[:200]!r}")
             return 1
 
         return await run_phase(progress, name, seconds=seconds, workers=CONCURRENCY, step=step)
+    finally:
+        for connection in connections:
+            await connection.close()
 
 
 async def batch_phase(
     progress: Progress, fixture: Fixture, base: str, *, seconds: float, clients: int
 ) -> Result:
-    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+    host, port = base.removeprefix("http://").split(":")
+    connections = [HttpConnection(host, int(port)) for _ in range(clients)]
+    try:
 
         async def step(n: int, rng: random.Random) -> int:
             items = []
@@ -440,16 +482,14 @@ async def batch_phase(
                         "amount": {"amount": 1, "currency": "INR"},
                     }
                 )
-            response = await client.post(
+            status, text = await connections[n].request(
+                "POST",
                 "/api/v1/ledger/transfers/batch",
-                json={"transfers": items},
-                headers={"X-API-Key": fixture.api_key},
+                json.dumps({"transfers": items}).encode(),
+                {"X-API-Key": fixture.api_key},
             )
-            body = response.json()
-            if response.status_code != 200 or body["created"] != BATCH_SIZE:
-                raise httpx.HTTPStatusError(
-                    response.text[:300], request=response.request, response=response
-                )
+            if status != 200 or json.loads(text)["created"] != BATCH_SIZE:
+                raise RuntimeError(f"{status}: {text[:300]!r}")
             return BATCH_SIZE
 
         return await run_phase(
@@ -459,6 +499,9 @@ async def batch_phase(
             workers=clients,
             step=step,
         )
+    finally:
+        for connection in connections:
+            await connection.close()
 
 
 async def verify(fixture: Fixture) -> tuple[bool, int]:
@@ -496,6 +539,15 @@ async def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--batch-clients", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--py-spy", metavar="FILE", help="record the server with py-spy during one phase"
+    )
+    parser.add_argument("--py-spy-phase", default="api", choices=["api", "batch", "hot_api"])
+    parser.add_argument(
+        "--phases",
+        default="raw,raw_ledger,api,batch,hot_api,hot_raw",
+        help="comma-separated subset of phases to run",
+    )
     args = parser.parse_args()
 
     name = f"mr_bench_ledger_{uuid.uuid4().hex[:8]}"
@@ -518,50 +570,103 @@ async def main() -> None:
             TimeElapsedColumn(),
             console=console,
         ) as progress:
-            results["raw"] = await raw_phase(
-                progress,
-                fixture,
-                name="raw SQL, request statements",
-                seconds=args.seconds,
-                full=True,
-                hot=False,
-            )
-            results["raw_ledger"] = await raw_phase(
-                progress,
-                fixture,
-                name="raw SQL, ledger statements only",
-                seconds=args.seconds,
-                full=False,
-                hot=False,
-            )
-            process, base = start_server(fixture, workers=args.workers)
-            results["api"] = await api_phase(
-                progress,
-                fixture,
-                base,
-                name="API POST /ledger/transfers",
-                seconds=args.seconds,
-                hot=False,
-            )
-            results["batch"] = await batch_phase(
-                progress, fixture, base, seconds=args.seconds, clients=args.batch_clients
-            )
-            results["hot_api"] = await api_phase(
-                progress,
-                fixture,
-                base,
-                name="API, hot account",
-                seconds=args.seconds,
-                hot=True,
-            )
-            results["hot_raw"] = await raw_phase(
-                progress,
-                fixture,
-                name="raw SQL, hot account",
-                seconds=args.seconds,
-                full=False,
-                hot=True,
-            )
+            phases = set(args.phases.split(","))
+            if "raw" in phases:
+                results["raw"] = await raw_phase(
+                    progress,
+                    fixture,
+                    name="raw SQL, request statements",
+                    seconds=args.seconds,
+                    full=True,
+                    hot=False,
+                )
+            if "raw_ledger" in phases:
+                results["raw_ledger"] = await raw_phase(
+                    progress,
+                    fixture,
+                    name="raw SQL, ledger statements only",
+                    seconds=args.seconds,
+                    full=False,
+                    hot=False,
+                )
+            if phases & {"api", "batch", "hot_api"}:
+                process, base = start_server(fixture, workers=args.workers)
+                server = psutil.Process(process.pid)
+
+                async def on_server(phase: str, work: Awaitable[Result]) -> None:
+                    """Run a server phase, noting the server's CPU per transfer (and py-spy)."""
+                    spy = None
+                    if args.py_spy and args.py_spy_phase == phase:
+                        spy = await asyncio.create_subprocess_exec(
+                            str(Path(sys.executable).parent / "py-spy"),
+                            "record",
+                            "--format",
+                            "raw",
+                            "-o",
+                            args.py_spy,
+                            "-d",
+                            str(int(args.seconds)),
+                            "-p",
+                            str(server.pid),
+                            "--subprocesses",
+                            "--nonblocking",
+                        )
+                    before = server.cpu_times()
+                    result = await work
+                    after = server.cpu_times()
+                    done = max(1, result.transfers)
+                    result.note = (
+                        f"server CPU per transfer {1000 * (after.user - before.user) / done:.2f}"
+                        f" ms user + {1000 * (after.system - before.system) / done:.2f} ms system"
+                    )
+                    results[phase] = result
+                    if spy is not None:
+                        await spy.wait()
+
+            if "api" in phases:
+                await on_server(
+                    "api",
+                    api_phase(
+                        progress,
+                        fixture,
+                        base,
+                        name="API POST /ledger/transfers",
+                        seconds=args.seconds,
+                        hot=False,
+                    ),
+                )
+            if "batch" in phases:
+                await on_server(
+                    "batch",
+                    batch_phase(
+                        progress,
+                        fixture,
+                        base,
+                        seconds=args.seconds,
+                        clients=args.batch_clients,
+                    ),
+                )
+            if "hot_api" in phases:
+                await on_server(
+                    "hot_api",
+                    api_phase(
+                        progress,
+                        fixture,
+                        base,
+                        name="API, hot account",
+                        seconds=args.seconds,
+                        hot=True,
+                    ),
+                )
+            if "hot_raw" in phases:
+                results["hot_raw"] = await raw_phase(
+                    progress,
+                    fixture,
+                    name="raw SQL, hot account",
+                    seconds=args.seconds,
+                    full=False,
+                    hot=True,
+                )
         consistent, entries = await verify(fixture)
         report(results, args=args, consistent=consistent, entries=entries)
     finally:
@@ -592,6 +697,11 @@ def report(
             str(result.errors),
         )
     console.print(table)
+    for result in results.values():
+        if result.note:
+            console.print(f"{result.name}: {result.note}")
+    if not {"api", "raw", "raw_ledger", "batch"} <= results.keys():
+        return
     api, raw, raw_ledger = results["api"], results["raw"], results["raw_ledger"]
     console.print(
         f"API / raw (same request statements): {api.rate / raw.rate:.2f}   "
@@ -603,8 +713,7 @@ def report(
     )
     console.print(
         f"server: uvicorn subprocess on loopback, {args.workers} worker(s), rate limits off; "
-        f"clients: httpx, "
-        f"{CONCURRENCY} connections; {os.cpu_count()} CPUs; load average now "
+        f"clients: keep-alive HTTP/1.1 on asyncio streams, {CONCURRENCY} connections; {os.cpu_count()} CPUs; load average now "
         f"{os.getloadavg()[0]:.2f}"
     )
     console.print(

@@ -42,7 +42,7 @@ class LedgerAccount(Base):
 
     __tablename__ = "ledger_accounts"
     __table_args__ = (
-        UniqueConstraint("tenant_id", "code", name="uq_ledger_accounts_tenant_code"),
+        UniqueConstraint("code", "tenant_id", name="uq_ledger_accounts_code_tenant"),
         CheckConstraint(CURRENCY_CHECK, name="currency"),
         CheckConstraint(
             "kind IN ('asset', 'liability', 'equity', 'income', 'expense')", name="kind"
@@ -157,7 +157,7 @@ class LedgerPosting(Base):
         CheckConstraint("direction IN ('debit', 'credit')", name="direction"),
         CheckConstraint("effect IN ('posted', 'pending', 'release')", name="effect"),
         CheckConstraint("leg >= 0", name="leg"),
-        Index("ix_ledger_postings_account_seq", "tenant_id", "account_id", "seq"),
+        Index("ix_ledger_postings_account_seq", "account_id", "tenant_id", "seq"),
     )
 
     tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)

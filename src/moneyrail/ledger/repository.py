@@ -76,7 +76,8 @@ WITH d AS (
         pending_debits = a.pending_debits + d.qd,
         pending_credits = a.pending_credits + d.qc
     FROM d
-    WHERE a.tenant_id = :tenant_id AND a.id = d.id AND EXISTS (SELECT 1 FROM ent)
+    WHERE a.tenant_id = :tenant_id AND a.id = ANY(CAST(:acc_ids AS text[])) AND a.id = d.id
+      AND EXISTS (SELECT 1 FROM ent)
     RETURNING a.id, a.debit_normal, a.posted_debits, a.posted_credits,
               a.pending_debits, a.pending_credits
 ), g AS (
@@ -185,7 +186,7 @@ _STORE_COUNTERS = text(
         CAST(:ids AS text[]), CAST(:pd AS bigint[]), CAST(:pc AS bigint[]),
         CAST(:qd AS bigint[]), CAST(:qc AS bigint[])
     ) AS u(id, pd, pc, qd, qc)
-    WHERE a.tenant_id = :tenant_id AND a.id = u.id
+    WHERE a.tenant_id = :tenant_id AND a.id = ANY(CAST(:ids AS text[])) AND a.id = u.id
     """
 )
 _INSERT_POSTINGS = text(
@@ -315,7 +316,7 @@ class LedgerRepository:
         stmt = (
             pg_insert(LedgerAccount)
             .values(**values)
-            .on_conflict_do_nothing(index_elements=["tenant_id", "code"])
+            .on_conflict_do_nothing(index_elements=["code", "tenant_id"])
             .returning(LedgerAccount.id)
         )
         return (await session.execute(stmt)).first() is not None
