@@ -49,7 +49,8 @@ router = APIRouter(prefix="/ledger", tags=["ledger"])
 LedgerRead = Annotated[AuthSubject, Depends(require(scope="ledger:read"))]
 LedgerWrite = Annotated[AuthSubject, Depends(require(scope="ledger:write"))]
 LedgerAdmin = Annotated[AuthSubject, Depends(require(scope="ledger:admin"))]
-TransferId = Annotated[str, Path(min_length=1, max_length=64)]
+# Up to 80: entries derived from a 64-character id (`<id>#reversal`) are longer.
+TransferId = Annotated[str, Path(min_length=1, max_length=80)]
 
 
 def _exactly_once(idem: Idempotency, client_id: str | None) -> None:
