@@ -557,6 +557,13 @@ async def main() -> None:
         with console.status("migrating and opening accounts"):
             await asyncio.to_thread(migrate.upgrade, db_url)
             fixture = await prepare(db_url, args.accounts)
+            # Statistics as autovacuum keeps them on a running system. A fresh database that
+            # grows faster than autovacuum runs would otherwise plan with empty statistics.
+            conn = await asyncpg.connect(libpq(db_url))
+            try:
+                await conn.execute("ANALYZE")
+            finally:
+                await conn.close()
         load = os.getloadavg()[0]
         console.print(
             f"database {name}: {args.accounts:,} funded accounts; {os.cpu_count()} CPUs, "

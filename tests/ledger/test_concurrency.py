@@ -221,3 +221,49 @@ async def test_expiry_job_voids_holds_whose_timeout_passed(
     assert (short.json()["status"], long.json()["status"]) == ("expired", "pending")
     account = await live_client.get(f"/ledger/accounts/{customer}", headers=tenant.headers)
     assert account.json()["available"] == 70
+
+
+async def test_concurrent_batches_sharing_ids_create_each_once(
+    live_client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    tenant = await make_live_tenant(engine)
+    vault = await _open(live_client, tenant, "asset", {"type": "none"})
+    customers = [
+        await _open(live_client, tenant, "liability", {"type": "non_negative"}) for _ in range(4)
+    ]
+
+    def item(transfer_id: str, n: int) -> dict[str, Any]:
+        return {
+            "id": transfer_id,
+            "debit_account_id": vault,
+            "credit_account_id": customers[n % 4],
+            "amount": {"amount": 10 + n, "currency": "INR"},
+        }
+
+    shared = [item(f"shared:{n}", n) for n in range(20)]
+    batches = [[*shared, *(item(f"own:{b}:{n}", n) for n in range(5))] for b in range(6)]
+    responses = await asyncio.gather(
+        *(
+            live_client.post(
+                "/ledger/transfers/batch", json={"transfers": batch}, headers=tenant.headers
+            )
+            for batch in batches
+        )
+    )
+    created: dict[str, int] = {}
+    for response in responses:
+        assert response.status_code == 200, response.text
+        for result in response.json()["results"]:
+            assert result["status"] in ("created", "exists"), result
+            if result["status"] == "created":
+                created[result["id"]] = created.get(result["id"], 0) + 1
+    assert all(created.get(f"shared:{n}") == 1 for n in range(20)), created
+    assert len(created) == 20 + 6 * 5
+    expected = sum(10 + n for n in range(20)) + 6 * sum(10 + n for n in range(5))
+    balances = [
+        (await live_client.get(f"/ledger/accounts/{c}", headers=tenant.headers)).json()["posted"]
+        for c in customers
+    ]
+    assert sum(balances) == expected
+    async with AsyncSession(engine) as session, session.begin():
+        await assert_cached_match_postings(session, tenant.tenant_id)

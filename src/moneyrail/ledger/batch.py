@@ -157,17 +157,19 @@ async def _attempt(
         for account_id in (item.entry.debit_account_id, item.entry.credit_account_id)  # type: ignore[union-attr]
         if account_id is not None
     }
+    # Read before locking, to hold the locks for less time; an id that a concurrent request
+    # commits meanwhile makes the insert below come up short, and the batch is retried.
+    existing = await repository.entries_by_ids(
+        session,
+        tenant_id=tenant_id,
+        entry_ids=[item.entry.id for item in valid],  # type: ignore[union-attr]
+    )
     accounts = {
         row.id: AccountState.of(row)
         for row in await repository.lock_accounts(
             session, tenant_id=tenant_id, account_ids=sorted(account_ids)
         )
     }
-    existing = await repository.entries_by_ids(
-        session,
-        tenant_id=tenant_id,
-        entry_ids=[item.entry.id for item in valid],  # type: ignore[union-attr]
-    )
     first_of: dict[str, _Item] = {}
     for item in valid:
         assert item.entry is not None
