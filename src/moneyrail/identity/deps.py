@@ -59,12 +59,13 @@ async def authenticate(
     if not token:
         raise Unauthorized("send an API key (X-API-Key) or a bearer token")
     if keys.looks_like_key(token):
+        # Binds the transaction to the key's tenant in the same statement as the lookup.
         subject = await identity_service.authenticate_api_key(session, key=token)
     elif _bearer_resolvers and api_key is None:
         subject = await _resolve_bearer(request, session, token)
+        await set_tenant(session, subject.tenant_id)
     else:
         raise Unauthorized("the credential is not valid")
-    await set_tenant(session, subject.tenant_id)
     request.state.subject = subject
     return subject
 

@@ -5,14 +5,27 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, func, select, text, update
+from sqlalchemy import Row, Select, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moneyrail.core.db import BYPASS_SETTING, bypass_tenant_scope
+from moneyrail.core.db import BYPASS_SETTING, TENANT_SETTING, bypass_tenant_scope
 from moneyrail.identity.models import ApiKey, OAuthClient, OtpCode, RefreshToken, Tenant, User
 
 _BYPASS_OFF = text("SELECT set_config(:name, 'off', true)")
+
+
+# Setting names are constants; the only input is the bound :lookup parameter.
+_AUTHENTICATE_KEY = text(
+    f"""
+    SELECT id, tenant_id, key_hash, environment, role, scopes, client_id, expires_at,
+           last_used_at, revoked_at,
+           set_config('{TENANT_SETTING}', tenant_id, true) AS bound_tenant,
+           set_config('{BYPASS_SETTING}', 'off', true) AS bypass
+    FROM api_keys WHERE lookup = :lookup
+    """
+)
 
 
 class IdentityRepository:
@@ -41,8 +54,27 @@ class IdentityRepository:
     async def api_key_by_lookup(self, session: AsyncSession, lookup: str) -> ApiKey | None:
         return await session.scalar(select(ApiKey).where(ApiKey.lookup == lookup))
 
+    async def authenticate_key_row(self, session: AsyncSession, lookup: str) -> Row[Any] | None:
+        """The key row for `lookup`, binding the transaction to its tenant, in two statements.
+
+        The lookup crosses tenants (the tenant is not known yet). The scan runs with the
+        bypass on; the same statement's select list then binds the key's tenant and turns the
+        bypass off, so nothing after it sees other tenants. An unknown key leaves the bypass
+        on, so it is turned off explicitly on that path.
+        """
+        await bypass_tenant_scope(session)
+        row = (await session.execute(_AUTHENTICATE_KEY, {"lookup": lookup})).first()
+        if row is None:
+            await session.execute(_BYPASS_OFF, {"name": BYPASS_SETTING})
+        return row
+
     async def touch_api_key(self, session: AsyncSession, key_id: str, when: datetime) -> None:
-        await session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=when))
+        """Record use, skipping the row if another request holds it: concurrent requests with
+        one key never queue on this bookkeeping write."""
+        locked = select(ApiKey.id).where(ApiKey.id == key_id).with_for_update(skip_locked=True)
+        await session.execute(
+            update(ApiKey).where(ApiKey.id.in_(locked.scalar_subquery())).values(last_used_at=when)
+        )
 
     async def api_key(self, session: AsyncSession, *, tenant_id: str, key_id: str) -> ApiKey | None:
         return await session.scalar(

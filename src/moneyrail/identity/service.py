@@ -223,7 +223,7 @@ class IdentityService:
         return record
 
     async def authenticate_api_key(self, session: AsyncSession, *, key: str) -> AuthSubject:
-        """Find and check an API key across tenants.
+        """Find and check an API key across tenants and bind the transaction to its tenant.
 
         Raises:
             Unauthorized: unknown, malformed, revoked or expired key.
@@ -231,19 +231,16 @@ class IdentityService:
         parsed = keys.parse(key)
         if parsed is None:
             raise Unauthorized("the API key is not valid")
-        # The tenant is not known until the key is found: look it up across tenants, then
-        # the caller binds the transaction to the key's tenant.
-        async with repository.across_tenants(session):
-            record = await repository.api_key_by_lookup(session, parsed.lookup)
-            now = datetime.now(UTC)
-            if record is None or not keys.matches(key, record.key_hash):
-                raise Unauthorized("the API key is not valid")
-            if record.revoked_at is not None:
-                raise Unauthorized("the API key has been revoked")
-            if record.expires_at is not None and record.expires_at <= now:
-                raise Unauthorized("the API key has expired")
-            if record.last_used_at is None or now - record.last_used_at > API_KEY_TOUCH_INTERVAL:
-                await repository.touch_api_key(session, record.id, now)
+        record = await repository.authenticate_key_row(session, parsed.lookup)
+        now = datetime.now(UTC)
+        if record is None or not keys.matches(key, record.key_hash):
+            raise Unauthorized("the API key is not valid")
+        if record.revoked_at is not None:
+            raise Unauthorized("the API key has been revoked")
+        if record.expires_at is not None and record.expires_at <= now:
+            raise Unauthorized("the API key has expired")
+        if record.last_used_at is None or now - record.last_used_at > API_KEY_TOUCH_INTERVAL:
+            await repository.touch_api_key(session, record.id, now)
         role = Role(record.role)
         scopes = frozenset(record.scopes) if record.scopes else ROLE_SCOPES[role]
         return AuthSubject(
