@@ -66,11 +66,64 @@ def canonical(fields: ChainFields) -> bytes:
         "after": fields.after,
         "prev_hash": fields.prev_hash,
     }
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _dump(content).encode()
 
 
 def row_hash(fields: ChainFields) -> str:
     return hashlib.sha256(canonical(fields)).hexdigest()
+
+
+def _dump(content: dict[str, Any]) -> str:
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical_parts(
+    *,
+    tenant_id: str,
+    id: str,
+    created_at: datetime,
+    actor_type: str | None,
+    actor_id: str | None,
+    action: str,
+    target_type: str,
+    target_id: str | None,
+    ip: str | None,
+    user_agent: str | None,
+    request_id: str | None,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> tuple[str, str, str]:
+    """A row's canonical text around the two values only the chain head knows.
+
+    `head + prev_hash + mid + str(seq) + tail` is `canonical(...)` decoded, so the database
+    can link rows under the head's lock (`audit_append`) in the statement that takes it.
+    Keys sort as `...ip < prev_hash < request_id < seq < target_id...`.
+    """
+    before_prev = _dump(
+        {
+            "action": action,
+            "actor_id": actor_id,
+            "actor_type": actor_type,
+            "after": after,
+            "before": before,
+            "created_at": timestamp(created_at),
+            "id": id,
+            "ip": ip,
+        }
+    )
+    after_seq = _dump(
+        {
+            "target_id": target_id,
+            "target_type": target_type,
+            "tenant_id": tenant_id,
+            "user_agent": user_agent,
+            "v": CHAIN_VERSION,
+        }
+    )
+    head = before_prev[:-1] + ',"prev_hash":"'
+    mid = '",' + _dump({"request_id": request_id})[1:-1] + ',"seq":'
+    tail = "," + after_seq[1:]
+    return head, mid, tail
 
 
 def summary(value: dict[str, Any] | None) -> dict[str, Any] | None:

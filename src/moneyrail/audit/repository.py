@@ -4,58 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Select, func, insert, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moneyrail.audit.chain import GENESIS_HASH
 from moneyrail.audit.models import AuditChainHead, AuditLog
-from moneyrail.core.db import TENANT_SETTING
+
+_APPEND = text("SELECT audit_append(:tenant_id, CAST(:rows AS jsonb), :now)")
 
 
 class AuditRepository:
-    async def tenant_setting(self, session: AsyncSession) -> str:
-        value = await session.scalar(
-            text("SELECT current_setting(:name, true)"), {"name": TENANT_SETTING}
-        )
-        return str(value or "")
-
-    async def lock_head(self, session: AsyncSession, tenant_id: str) -> tuple[int, str]:
-        """Create the tenant's head if needed and lock it until the transaction ends.
-
-        `ON CONFLICT DO UPDATE` takes the row lock and, under READ COMMITTED, returns the
-        latest committed values once a concurrent appender has finished.
-        """
-        stmt = (
-            pg_insert(AuditChainHead)
-            .values(tenant_id=tenant_id, seq=0, hash=GENESIS_HASH)
-            .on_conflict_do_update(
-                index_elements=[AuditChainHead.tenant_id],
-                set_={"tenant_id": pg_insert(AuditChainHead).excluded.tenant_id},
-            )
-            .returning(AuditChainHead.seq, AuditChainHead.hash)
-        )
-        row = (await session.execute(stmt)).one()
-        return int(row.seq), str(row.hash)
-
     async def append(
-        self,
-        session: AsyncSession,
-        *,
-        tenant_id: str,
-        rows: Sequence[dict[str, Any]],
-        head_seq: int,
-        head_hash: str,
-        now: datetime,
-    ) -> None:
-        await session.execute(insert(AuditLog), list(rows))
-        await session.execute(
-            update(AuditChainHead)
-            .where(AuditChainHead.tenant_id == tenant_id)
-            .values(seq=head_seq, hash=head_hash, updated_at=now)
-        )
+        self, session: AsyncSession, *, tenant_id: str, rows: str, now: datetime
+    ) -> int:
+        """Append rows (a JSON array, oldest first) to the tenant's chain in one statement.
+
+        `audit_append` locks the chain head (`ON CONFLICT DO UPDATE` on a missing head, so
+        under READ COMMITTED it continues from the latest committed head once a concurrent
+        appender has finished), links and inserts the rows, moves the head and restores the
+        transaction's tenant binding. Returns the new head's seq.
+        """
+        seq = await session.scalar(_APPEND, {"tenant_id": tenant_id, "rows": rows, "now": now})
+        return int(seq)
 
     async def chain_tenants(self, session: AsyncSession) -> list[str]:
         heads = select(AuditChainHead.tenant_id)

@@ -10,6 +10,7 @@ own sessions (CLI commands, jobs) must call `await flush_audit(session)` before 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +30,6 @@ from moneyrail.core.db import (
     bypass_tenant_scope,
     on_before_commit,
     run_before_commit,
-    set_tenant,
 )
 from moneyrail.core.errors import Unprocessable
 from moneyrail.core.ids import new_id
@@ -140,25 +140,15 @@ class AuditService:
         entries: list[_Pending] = session.info.pop(_PENDING_KEY, [])
         if not entries:
             return
-        previous_tenant = await repository.tenant_setting(session)
-        by_tenant: dict[str, list[_Pending]] = {}
+        by_tenant: dict[str, list[dict[str, Any]]] = {}
         for entry in entries:
-            by_tenant.setdefault(entry.tenant_id, []).append(entry)
+            by_tenant.setdefault(entry.tenant_id, []).append(_wire(entry))
         now = datetime.now(UTC)
         # A fixed order of tenants keeps two transactions from locking heads in opposite order.
         for tenant_id in sorted(by_tenant):
-            await set_tenant(session, tenant_id)
-            seq, prev_hash = await repository.lock_head(session, tenant_id)
-            rows = []
-            for entry in by_tenant[tenant_id]:
-                seq += 1
-                fields = ChainFields(seq=seq, prev_hash=prev_hash, **entry.__dict__)
-                prev_hash = chain.row_hash(fields)
-                rows.append({**fields.__dict__, "hash": prev_hash})
             await repository.append(
-                session, tenant_id=tenant_id, rows=rows, head_seq=seq, head_hash=prev_hash, now=now
+                session, tenant_id=tenant_id, rows=_json(by_tenant[tenant_id]), now=now
             )
-        await set_tenant(session, previous_tenant)
 
     async def list_logs(
         self,
@@ -240,6 +230,23 @@ class AuditService:
             )
             return ChainBreak(tenant_id, last_seq + 1, None, reason), checked
         return None, checked
+
+
+def _wire(entry: _Pending) -> dict[str, Any]:
+    """One pending row as `audit_append` takes it: its columns and its canonical pieces."""
+    fields = entry.__dict__
+    head, mid, tail = chain.canonical_parts(**fields)
+    return {
+        **fields,
+        "created_at": chain.timestamp(entry.created_at),
+        "head": head,
+        "mid": mid,
+        "tail": tail,
+    }
+
+
+def _json(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, separators=(",", ":"), ensure_ascii=False)
 
 
 def _check_row(row: AuditLog, *, expected_seq: int, prev_hash: str) -> ChainBreak | None:
