@@ -113,12 +113,15 @@ def test_serve_reuses_its_data_directory(data_dir: Path) -> None:
         [*_moneyrail(), "migrate", "upgrade"], env=env, capture_output=True, timeout=120
     )
     assert upgrade.returncode == 0, upgrade.stderr.decode()
+    outputs = []
     for _ in range(2):
         result = subprocess.run(
             [*_moneyrail(), "migrate", "current"], env=env, capture_output=True, timeout=120
         )
         assert result.returncode == 0, result.stderr.decode()
-        assert b"20261123_core" in result.stdout
+        assert b"20261123_" in result.stdout
+        outputs.append(sorted(result.stdout.split()))
+    assert outputs[0] == outputs[1]
     assert (data_dir / "pgdata" / "PG_VERSION").exists()
     assert not (data_dir / "pgdata" / "postmaster.pid").exists(), "embedded server left running"
 

@@ -105,10 +105,10 @@ class Settings(BaseSettings):
     email_provider: str = "auto"
     # Credentials test-mode messages use against the sandboxes (never a real provider).
     twilio_test_account_sid: str = "AC00000000000000000000000000000000"
-    twilio_test_auth_token: str = "sandbox-twilio-auth-token"
+    twilio_test_auth_token: str = "sandbox-twilio-auth-token"  # noqa: S105 - sandbox only
     twilio_test_from: str = "+15005550006"
     resend_test_api_key: str = "re_sandbox_key"
-    resend_test_webhook_secret: str = "whsec_c2FuZGJveC1yZXNlbmQtd2ViaG9vay1zZWNyZXQ="
+    resend_test_webhook_secret: str = "whsec_c2FuZGJveC1yZXNlbmQtd2ViaG9vay1zZWNyZXQ="  # noqa: S105
 
     @property
     def webhook_private_targets_allowed(self) -> bool:
