@@ -128,3 +128,5 @@ razorpay_subscription_cycles_default: Final = 120
 worker_lease_margin_seconds: Final = 2.0
 worker_delivery_lanes_max: Final = 8
 ratelimit_redis_timeout_seconds: Final = 1.0
+# Open provider connectors (HTTP clients) a process keeps for reuse.
+provider_connectors_max: Final = 256

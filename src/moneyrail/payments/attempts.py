@@ -26,7 +26,7 @@ from moneyrail.core.money import Money
 from moneyrail.identity.subject import AuthSubject
 from moneyrail.payments import transitions
 from moneyrail.payments.models import Payment, PaymentAttempt
-from moneyrail.payments.providers import ProviderRuntime, Route, call, connector_for, provider_key
+from moneyrail.payments.providers import ProviderRuntime, Route, call, provider_key
 
 log = structlog.get_logger(__name__)
 
@@ -66,7 +66,7 @@ async def offer(
     attempt = PaymentAttempt(
         tenant_id=payment.tenant_id, payment_id=payment.id, seq=seq, provider=provider
     )
-    connector = connector_for(runtime, provider, route.credentials)
+    connector = runtime.connectors.get(runtime, provider, route.credentials)
     try:
         result = await call(runtime, connector.create_payment(create_request(payment)))
     except (ProviderUnavailable, ProviderNotSupported) as exc:
@@ -80,8 +80,6 @@ async def offer(
         attempt.outcome = "timeout" if isinstance(exc, ProviderTimeout) else "declined"
         attempt.error_code = exc.code
         return attempt, exc
-    finally:
-        await connector.aclose()
     attempt.outcome = "accepted"
     return attempt, result
 

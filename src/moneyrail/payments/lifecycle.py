@@ -2,7 +2,8 @@
 
 When the API serves the sandboxes itself (`/sandbox`, outside production), test-mode calls
 reach them through an ASGI transport instead of a loopback HTTP connection, so development
-and tests need no second server and no open port. Live mode never uses it.
+and tests need no second server and no open port. Live mode never uses it. Shutdown closes
+the provider connectors the process kept open.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ async def startup(app: FastAPI) -> None:
 
 
 async def shutdown(app: FastAPI) -> None:
+    runtime = getattr(app.state, "payments_runtime", None)
+    if runtime is not None:
+        await runtime.connectors.aclose()
     transport = getattr(app.state, "provider_transport", None)
     if isinstance(transport, httpx.ASGITransport):
         await transport.aclose()

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
@@ -43,6 +44,39 @@ class ProviderNotConfigured(Unprocessable):
     title = "The provider has no live credentials"
 
 
+class ConnectorPool:
+    """Open connectors of this process, one per provider, credentials and destination, so a
+    provider call does not build an HTTP client (and its connection pool) every time.
+
+    Connectors are safe to share between concurrent requests (their HTTP client is). The
+    least recently used one is dropped beyond `limits.provider_connectors_max`, without
+    closing it under a request that may still use it; `aclose` closes them all (shutdown).
+    """
+
+    def __init__(self) -> None:
+        self._open: OrderedDict[tuple[object, ...], PaymentConnector] = OrderedDict()
+
+    def get(self, runtime: ProviderRuntime, provider: str, creds: Credentials) -> PaymentConnector:
+        secrets = hashlib.sha256(
+            "\0".join(f"{k}={v}" for k, v in sorted(creds.values.items())).encode()
+        ).digest()
+        key = (provider, creds.environment, secrets, creds.webhook_secrets)
+        connector = self._open.get(key)
+        if connector is None:
+            connector = self._open[key] = connector_for(runtime, provider, creds)
+            while len(self._open) > limits.provider_connectors_max:
+                self._open.popitem(last=False)
+        else:
+            self._open.move_to_end(key)
+        return connector
+
+    async def aclose(self) -> None:
+        connectors = list(self._open.values())
+        self._open.clear()
+        for connector in connectors:
+            await connector.aclose()
+
+
 @dataclass(frozen=True)
 class ProviderRuntime:
     ring: KeyRing
@@ -51,6 +85,7 @@ class ProviderRuntime:
     sandbox_transport: httpx.AsyncBaseTransport | None = None
     deadline_seconds: float = limits.payment_provider_call_deadline_seconds
     public_base_url: str = "http://127.0.0.1:8000"
+    connectors: ConnectorPool = field(default_factory=ConnectorPool, compare=False, repr=False)
 
     @classmethod
     def from_settings(
@@ -92,7 +127,8 @@ async def call(runtime: ProviderRuntime, operation: Awaitable[T]) -> T:
 
 
 def connector_for(runtime: ProviderRuntime, provider: str, creds: Credentials) -> PaymentConnector:
-    """A connector for explicit credentials: test credentials only ever reach the sandbox."""
+    """A new connector for explicit credentials (the caller closes it): test credentials
+    only ever reach the sandbox."""
     kwargs: dict[str, Any] = {}
     if creds.environment is Environment.test:
         kwargs["base_url"] = registry.sandbox_base_url(provider)
@@ -110,8 +146,8 @@ async def open_connector(
     environment: Environment,
     credentials: Credentials | None = None,
 ) -> AsyncIterator[PaymentConnector]:
-    """A connector for the tenant's `provider` in `environment` (with `credentials` when
-    already loaded), closed afterwards.
+    """The process's open connector for the tenant's `provider` in `environment` (with
+    `credentials` when already loaded).
 
     Raises:
         ProviderNotConfigured: live mode without live credentials.
@@ -127,11 +163,7 @@ async def open_connector(
     )
     if creds is None:
         raise ProviderNotConfigured(f"store live {provider} credentials or use test mode")
-    connector = connector_for(runtime, provider, creds)
-    try:
-        yield connector
-    finally:
-        await connector.aclose()
+    yield runtime.connectors.get(runtime, provider, creds)
 
 
 @dataclass(frozen=True)
