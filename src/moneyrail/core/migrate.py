@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -28,6 +29,7 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade(database_url: str, revision: str = "heads") -> None:
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     command.upgrade(alembic_config(database_url), revision)
 
 
