@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import insert
+from pydantic_core import to_json
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.core.ids import new_id
@@ -50,29 +51,45 @@ async def emit(
     return envelope
 
 
+# One statement for any number of events: the rows travel as arrays, not one bind per row.
+_INSERT_MANY = text(
+    """
+    INSERT INTO outbox_events (id, tenant_id, type, payload, created_at)
+    SELECT u.id, :tenant_id, u.type, CAST(u.payload AS jsonb), :created_at
+    FROM unnest(CAST(:ids AS text[]), CAST(:types AS text[]), CAST(:payloads AS text[]))
+        AS u(id, type, payload)
+    """
+)
+
+
 async def emit_many(
     session: AsyncSession, *, tenant_id: str, events: list[tuple[str, dict[str, Any]]]
 ) -> None:
-    """Write several events with one statement (batch endpoints)."""
+    """Write several events with one statement (batch endpoints).
+
+    The envelopes are serialised directly (pydantic-core's JSON mode, the same output as
+    `EventEnvelope.model_dump(mode="json")`) rather than through a model per event.
+    """
     if not events:
         return
     now = datetime.now(UTC)
-    rows = []
-    for type_, data in events:
-        event_id = new_id(EVENT_ID_PREFIX)
-        payload = EventEnvelope(
-            id=event_id, type=type_, created_at=now, tenant_id=tenant_id, data=data
-        ).model_dump(mode="json")
-        rows.append(
-            {
-                "id": event_id,
-                "tenant_id": tenant_id,
-                "type": type_,
-                "payload": payload,
-                "created_at": now,
-            }
-        )
-    await session.execute(insert(OutboxEvent), rows)
+    ids = [new_id(EVENT_ID_PREFIX) for _ in events]
+    payloads = [
+        to_json(
+            {"id": event_id, "type": type_, "created_at": now, "tenant_id": tenant_id, "data": data}
+        ).decode()
+        for event_id, (type_, data) in zip(ids, events, strict=True)
+    ]
+    await session.execute(
+        _INSERT_MANY,
+        {
+            "tenant_id": tenant_id,
+            "created_at": now,
+            "ids": ids,
+            "types": [type_ for type_, _ in events],
+            "payloads": payloads,
+        },
+    )
 
 
 # --- handlers -------------------------------------------------------------------------------
