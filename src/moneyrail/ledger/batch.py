@@ -192,7 +192,7 @@ async def _attempt(
     failed = [item for item in items if item.error is not None]
     created = [item for item in items if item.status == "created"]
     if atomic and failed:
-        return BatchOut(
+        return _out(
             atomic=True,
             applied=False,
             created=0,
@@ -229,7 +229,7 @@ async def _attempt(
                 for entry in entries
             ],
         )
-    return BatchOut(
+    return _out(
         atomic=atomic,
         applied=True,
         created=len(created),
@@ -239,10 +239,18 @@ async def _attempt(
 
 
 def _result(item: _Item, *, skipped: bool = False) -> BatchItemOut:
+    return {
+        "index": item.index,
+        "id": item.entry.id if item.entry is not None else None,
+        "status": "skipped" if skipped else item.status,
+        "error": _error_body(item.error) if item.error is not None else None,
+    }
+
+
+def _out(
+    *, atomic: bool, applied: bool, created: int, failed: int, results: list[BatchItemOut]
+) -> BatchOut:
     # Built from values this module produced, so without re-validating a thousand items.
-    return BatchItemOut.model_construct(
-        index=item.index,
-        id=item.entry.id if item.entry is not None else None,
-        status="skipped" if skipped else item.status,
-        error=_error_body(item.error) if item.error is not None else None,
+    return BatchOut.model_construct(
+        atomic=atomic, applied=applied, created=created, failed=failed, results=results
     )

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing_extensions import TypedDict
 
 from moneyrail.core import limits
 from moneyrail.core.money import CurrencyCode, MoneyModel, PositiveMoneyModel
@@ -242,14 +243,17 @@ class BatchIn(BaseModel):
 BatchItemStatus = Literal["created", "exists", "failed", "skipped"]
 
 
-class BatchItemOut(BaseModel):
+class BatchItemOut(TypedDict):
     """`created`: applied now; `exists`: the id was applied before with the same fields;
-    `failed`: refused (see `error`); `skipped`: not applied because the atomic batch failed."""
+    `failed`: refused (see `error`); `skipped`: not applied because the atomic batch failed.
+
+    A typed dict rather than a model: a batch returns a thousand of them, serialised by
+    pydantic-core without an object per item."""
 
     index: int
-    id: str | None = None
+    id: str | None
     status: BatchItemStatus
-    error: dict[str, Any] | None = None
+    error: dict[str, Any] | None
 
 
 class BatchOut(BaseModel):
