@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import Select, and_, delete, func, or_, select, tuple_
+from sqlalchemy import Select, Table, and_, delete, func, or_, select, tuple_
+from sqlalchemy import insert as sa_insert
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from moneyrail.core import limits
 from moneyrail.core.pagination import PageParams, make_page, paginate_by_key
@@ -34,6 +37,23 @@ class PaymentFilters:
     subscription_id: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
+
+
+_PAYMENTS = cast(Table, Payment.__table__)
+_ATTEMPTS = cast(Table, PaymentAttempt.__table__)
+
+
+def _column_values(row: Any, now: datetime) -> dict[str, Any]:
+    """Every column of a new ORM row, set on the row too (timestamps default to `now`)."""
+    values: dict[str, Any] = {}
+    for attr in sa_inspect(type(row)).column_attrs:
+        value = getattr(row, attr.key)
+        if value is None and attr.key in ("created_at", "updated_at"):
+            value = now
+        # Set even when None: an attribute never set would be expired, i.e. read back.
+        setattr(row, attr.key, value)
+        values[attr.columns[0].name] = value
+    return values
 
 
 class PaymentsRepository:
@@ -141,6 +161,20 @@ class PaymentsRepository:
     async def add(self, session: AsyncSession, row: Any) -> None:
         session.add(row)
         await session.flush()
+
+    async def insert_new_payment(
+        self, session: AsyncSession, payment: Payment, attempts: Sequence[PaymentAttempt]
+    ) -> None:
+        """A new payment and its attempts in one statement; the objects join the session as
+        rows loaded in full, so nothing is flushed or read back for them afterwards."""
+        now = datetime.now(UTC)
+        payment_row = _column_values(payment, now)
+        attempt_rows = [_column_values(attempt, now) for attempt in attempts]
+        new_payment = sa_insert(_PAYMENTS).values(payment_row).cte("new_payment")
+        await session.execute(sa_insert(_ATTEMPTS).values(attempt_rows).add_cte(new_payment))
+        for row in (payment, *attempts):
+            make_transient_to_detached(row)
+            session.add(row)
 
     async def payment(
         self, session: AsyncSession, *, tenant_id: str, payment_id: str, lock: bool = False

@@ -170,11 +170,11 @@ class PaymentService:
             tried.append(attempt)
             if attempt.outcome in ("unavailable", "unsupported"):
                 continue
-            # Written once the provider answered, in this same transaction (see above).
-            session.add(payment)
-            session.add_all(tried)
+            # Written once the provider answered, in this same transaction (see above), in
+            # the state the answer left it: one statement for the payment and its attempts.
             await transitions.record_created(session, payment, subject=subject)
             await attempts.settle(session, payment, outcome, subject=subject)
+            await repository.insert_new_payment(session, payment, tried)
             return PaymentView(payment, tried)
         log.warning(
             "payments.all_providers_unavailable",
