@@ -50,7 +50,9 @@ async def test_invalid_json_lists_fields(app: FastAPI, client: httpx.AsyncClient
     response = await client.post(
         "/_test/things", content=b"{", headers={"content-type": "application/json"}
     )
-    problem(response, 422, "validation_error")
+    body = problem(response, 422, "validation_error")
+    assert body["errors"][0]["field"] == "body"
+    assert body["errors"][0]["type"] == "json_invalid"
     response = await client.post("/_test/things", json={"name": "", "amount": "x"})
     body = problem(response, 422, "validation_error")
     fields = {error["field"] for error in body["errors"]}

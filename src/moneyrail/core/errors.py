@@ -156,6 +156,21 @@ def validation_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     """Flatten pydantic errors into `{field, location, message, type}` items, one per bad field."""
     items: list[dict[str, Any]] = []
     for error in errors:
+        if error.get("type") == "json_invalid":
+            # The location holds a character offset, not a field: report the body itself.
+            reason = (error.get("ctx") or {}).get("error")
+            offset = error.get("loc", ("body", None))[-1]
+            items.append(
+                {
+                    "field": "body",
+                    "location": "body",
+                    "message": f"the body is not valid JSON ({reason}, at character {offset})"
+                    if reason
+                    else "the body is not valid JSON",
+                    "type": "json_invalid",
+                }
+            )
+            continue
         loc = [str(part) for part in error.get("loc", ())]
         field_path = [p for p in loc if p not in ("body", "query", "path", "header", "cookie")]
         items.append(
