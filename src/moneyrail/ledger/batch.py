@@ -43,6 +43,14 @@ class _Raced(Exception):
     """A concurrent request inserted one of the batch's ids after the batch looked."""
 
 
+class _Refused(Exception):
+    """An atomic batch with a failed item: its savepoint (events written early) is undone."""
+
+    def __init__(self, out: BatchOut) -> None:
+        super().__init__("atomic batch refused")
+        self.out = out
+
+
 @dataclass
 class _Item:
     index: int
@@ -140,6 +148,8 @@ async def transfer_batch(
                 return await _attempt(
                     session, tenant_id=tenant_id, transfers=transfers, atomic=atomic
                 )
+        except _Refused as refused:
+            return refused.out
         except _Raced:
             log.info("ledger.batch_raced", tenant_id=tenant_id)
     raise LedgerContention("concurrent requests keep using this batch's ids; retry")
@@ -159,10 +169,29 @@ async def _attempt(
     }
     # Read before locking, to hold the locks for less time; an id that a concurrent request
     # commits meanwhile makes the insert below come up short, and the batch is retried.
-    existing = await repository.entries_by_ids(
+    existing, created_at = await repository.entries_by_ids(
         session,
         tenant_id=tenant_id,
         entry_ids=[item.entry.id for item in valid],  # type: ignore[union-attr]
+    )
+    # The events of every transfer that may be created are written before the locks too
+    # (their rows do not depend on the balances); those of items that fail are deleted.
+    candidates: dict[str, EntryRow] = {}
+    for item in valid:
+        assert item.entry is not None
+        if item.entry.id not in existing:
+            candidates.setdefault(item.entry.id, item.entry)
+    emitted_after = datetime.now(UTC)
+    await emit_many(
+        session,
+        tenant_id=tenant_id,
+        events=[
+            (
+                "transfer.pending" if entry.pending else "transfer.posted",
+                views.transfer_event(entry, created_at=created_at),
+            )
+            for entry in candidates.values()
+        ],
     )
     accounts = {
         row.id: AccountState.of(row)
@@ -192,18 +221,24 @@ async def _attempt(
     failed = [item for item in items if item.error is not None]
     created = [item for item in items if item.status == "created"]
     if atomic and failed:
-        return _out(
-            atomic=True,
-            applied=False,
-            created=0,
-            failed=len(failed),
-            results=[_result(item, skipped=item.error is None) for item in items],
+        raise _Refused(
+            _out(
+                atomic=True,
+                applied=False,
+                created=0,
+                failed=len(failed),
+                results=[_result(item, skipped=item.error is None) for item in items],
+            )
+        )
+    created_ids = {item.entry.id for item in created if item.entry is not None}
+    withdrawn = [entry_id for entry_id in candidates if entry_id not in created_ids]
+    if withdrawn:
+        await repository.delete_transfer_events(
+            session, tenant_id=tenant_id, transfer_ids=withdrawn, since=emitted_after
         )
     if created:
         entries = [item.entry for item in created if item.entry is not None]
-        inserted, created_at = await repository.insert_entries(
-            session, tenant_id=tenant_id, entries=entries
-        )
+        inserted = await repository.insert_entries(session, tenant_id=tenant_id, entries=entries)
         if inserted != len(entries):
             raise _Raced
         touched = [account for account in accounts.values() if account.changed]
@@ -218,17 +253,6 @@ async def _attempt(
             ],
         )
         await repository.insert_holds(session, tenant_id=tenant_id, entries=entries)
-        await emit_many(
-            session,
-            tenant_id=tenant_id,
-            events=[
-                (
-                    "transfer.pending" if entry.pending else "transfer.posted",
-                    views.transfer_event(entry, created_at=created_at or now),
-                )
-                for entry in entries
-            ],
-        )
     return _out(
         atomic=atomic,
         applied=True,

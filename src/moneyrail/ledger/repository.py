@@ -171,9 +171,9 @@ _INSERT_ENTRIES = text(
         ) AS u(id, pending, debit, credit, amount, currency, timeout, expires_at, description,
                metadata)
         ON CONFLICT DO NOTHING
-        RETURNING created_at
+        RETURNING 1
     )
-    SELECT count(*) AS inserted, min(created_at) AS created_at FROM ins
+    SELECT count(*) AS inserted FROM ins
     """
 )
 # Absolute values: the rows are locked by this transaction since they were read. Driven by
@@ -205,6 +205,16 @@ _INSERT_POSTINGS = text(
         CAST(:directions AS text[]), CAST(:effects AS text[]), CAST(:amounts AS bigint[]),
         CAST(:currencies AS text[]), CAST(:balances AS bigint[])
     ) AS u(entry_id, leg, account_id, direction, effect, amount, currency, balance_after)
+    """
+)
+# Events of batch items that failed after their events were written (before the locks).
+# `since` bounds the scan of the (tenant_id, created_at) index to this batch's rows.
+_DELETE_TRANSFER_EVENTS = text(
+    """
+    DELETE FROM outbox_events
+    WHERE tenant_id = :tenant_id AND created_at >= :since
+      AND type IN ('transfer.posted', 'transfer.pending')
+      AND payload -> 'data' ->> 'id' = ANY(CAST(:ids AS text[]))
     """
 )
 _INSERT_HOLDS = text(
@@ -396,18 +406,28 @@ class LedgerRepository:
 
     async def entries_by_ids(
         self, session: AsyncSession, *, tenant_id: str, entry_ids: list[str]
-    ) -> dict[str, LedgerEntry]:
+    ) -> tuple[dict[str, LedgerEntry], datetime]:
+        """The entries among `entry_ids`, and the transaction's `now()` (the `created_at`
+        of every row this transaction inserts)."""
+        now: datetime = (await session.execute(select(func.now()))).scalar_one()
         if not entry_ids:
-            return {}
+            return {}, now
         stmt = select(LedgerEntry).where(
             LedgerEntry.tenant_id == tenant_id,
             LedgerEntry.id == func.any(bindparam("ids", entry_ids, type_=ARRAY(String))),
         )
-        return {row.id: row for row in (await session.execute(stmt)).scalars()}
+        return {row.id: row for row in (await session.execute(stmt)).scalars()}, now
+
+    async def delete_transfer_events(
+        self, session: AsyncSession, *, tenant_id: str, transfer_ids: list[str], since: datetime
+    ) -> None:
+        """Delete this transaction's outbox events of transfers that were not created."""
+        params = {"tenant_id": tenant_id, "ids": transfer_ids, "since": since}
+        await session.execute(_DELETE_TRANSFER_EVENTS, params)
 
     async def insert_entries(
         self, session: AsyncSession, *, tenant_id: str, entries: list[EntryRow]
-    ) -> tuple[int, datetime | None]:
+    ) -> int:
         """Insert transfers; returns how many were new (an existing id is skipped)."""
         params = {
             "tenant_id": tenant_id,
@@ -423,7 +443,7 @@ class LedgerRepository:
             "metadata": [json.dumps(e.metadata or {}) for e in entries],
         }
         row = (await session.execute(_INSERT_ENTRIES, params)).one()
-        return int(row.inserted), row.created_at
+        return int(row.inserted)
 
     async def store_counters(
         self, session: AsyncSession, *, tenant_id: str, accounts: Sequence[Any]
