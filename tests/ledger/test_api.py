@@ -418,3 +418,13 @@ async def test_batch_non_atomic_and_atomic(
         .where(OutboxEvent.tenant_id == tenant.tenant_id, OutboxEvent.type == "transfer.posted")
     )
     assert events == 3  # the funding transfer and b:1, b:3
+    # Events are written before the account locks; failed and refused items lose theirs.
+    ids = set(
+        await session.scalars(
+            select(OutboxEvent.payload["data"]["id"].astext).where(
+                OutboxEvent.tenant_id == tenant.tenant_id,
+                OutboxEvent.type.in_(["transfer.posted", "transfer.pending"]),
+            )
+        )
+    )
+    assert {"b:1", "b:3"} <= ids and not ids & {"b:2", "b:4", "a:1", "a:2"}

@@ -383,6 +383,34 @@ async def test_database_refuses_unbalanced_entries_and_changes(
     await nested.rollback()
 
 
+async def test_database_refuses_entries_without_their_postings(session: AsyncSession) -> None:
+    tenant = await make_tenant(session)
+    t = tenant.tenant_id
+    a = await open_account(session, t, limit=BalanceLimit.none())
+    b = await open_account(session, t, limit=BalanceLimit.none())
+    # One statement, several entries: the commit check covers each of them.
+    await session.execute(
+        text(
+            "INSERT INTO ledger_entries (tenant_id, id, kind, legs)"
+            " VALUES (:t, 'whole', 'entry', 2), (:t, 'empty', 'entry', 2)"
+        ),
+        {"t": t},
+    )
+    await session.execute(
+        text(
+            "INSERT INTO ledger_postings (tenant_id, entry_id, leg, account_id, direction,"
+            " effect, amount, currency, balance_after)"
+            " VALUES (:t, 'whole', 0, :a, 'debit', 'posted', 5, 'INR', 0),"
+            " (:t, 'whole', 1, :b, 'credit', 'posted', 5, 'INR', 0)"
+        ),
+        {"t": t, "a": a.id, "b": b.id},
+    )
+    nested = await session.begin_nested()
+    with pytest.raises(Exception, match="ledger entry empty is unbalanced or incomplete"):
+        await session.execute(text("SET CONSTRAINTS ledger_entry_balanced IMMEDIATE"))
+    await nested.rollback()
+
+
 async def test_database_refuses_an_overdraw_written_directly(session: AsyncSession) -> None:
     tenant = await make_tenant(session)
     customer = await open_account(session, tenant.tenant_id)
