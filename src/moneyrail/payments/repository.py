@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, and_, delete, func, or_, select, tuple_
+from sqlalchemy import Select, Table, and_, bindparam, delete, func, or_, select, tuple_
 from sqlalchemy import insert as sa_insert
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert
@@ -43,8 +44,9 @@ _PAYMENTS = cast(Table, Payment.__table__)
 _ATTEMPTS = cast(Table, PaymentAttempt.__table__)
 
 
-def _column_values(row: Any, now: datetime) -> dict[str, Any]:
-    """Every column of a new ORM row, set on the row too (timestamps default to `now`)."""
+def _column_values(row: Any, now: datetime, prefix: str) -> dict[str, Any]:
+    """Every column of a new ORM row as statement parameters, set on the row too
+    (timestamps default to `now`)."""
     values: dict[str, Any] = {}
     for attr in sa_inspect(type(row)).column_attrs:
         value = getattr(row, attr.key)
@@ -52,8 +54,20 @@ def _column_values(row: Any, now: datetime) -> dict[str, Any]:
             value = now
         # Set even when None: an attribute never set would be expired, i.e. read back.
         setattr(row, attr.key, value)
-        values[attr.columns[0].name] = value
+        values[prefix + attr.columns[0].name] = value
     return values
+
+
+def _bound(table: Table, prefix: str) -> dict[str, Any]:
+    return {c.name: bindparam(prefix + c.name, type_=c.type) for c in table.columns}
+
+
+@functools.lru_cache(maxsize=limits.payment_attempts_per_statement_max)
+def _new_payment_statement(attempts: int) -> Any:
+    """`INSERT` of a payment (as a CTE) and its `attempts` attempts, built once per count."""
+    new_payment = sa_insert(_PAYMENTS).values(_bound(_PAYMENTS, "p_")).cte("new_payment")
+    rows = [_bound(_ATTEMPTS, f"a{n}_") for n in range(attempts)]
+    return sa_insert(_ATTEMPTS).values(rows).add_cte(new_payment)
 
 
 class PaymentsRepository:
@@ -168,10 +182,10 @@ class PaymentsRepository:
         """A new payment and its attempts in one statement; the objects join the session as
         rows loaded in full, so nothing is flushed or read back for them afterwards."""
         now = datetime.now(UTC)
-        payment_row = _column_values(payment, now)
-        attempt_rows = [_column_values(attempt, now) for attempt in attempts]
-        new_payment = sa_insert(_PAYMENTS).values(payment_row).cte("new_payment")
-        await session.execute(sa_insert(_ATTEMPTS).values(attempt_rows).add_cte(new_payment))
+        params = _column_values(payment, now, "p_")
+        for n, attempt in enumerate(attempts):
+            params.update(_column_values(attempt, now, f"a{n}_"))
+        await session.execute(_new_payment_statement(len(attempts)), params)
         for row in (payment, *attempts):
             make_transient_to_detached(row)
             session.add(row)
