@@ -3,10 +3,12 @@ and the daily summary report."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.banking import schemas
 from moneyrail.banking.accounts_service import accounts
@@ -17,16 +19,34 @@ from moneyrail.banking.statements import render_csv, render_pdf
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import problem_responses
 from moneyrail.core.idempotency import (
+    Idempotency,
     IdempotencyKeyRequired,
     IdempotencyOptional,
     IdempotencyRequired,
 )
 from moneyrail.core.money import MoneyModel
 from moneyrail.core.pagination import Page, PageParams, page_params
+from moneyrail.identity.subject import AuthSubject
 
 router = APIRouter(tags=["banking"])
 Paging = Annotated[PageParams, Depends(page_params)]
 MOVE_ERRORS = problem_responses(400, 404, 409, 422)
+
+
+async def _move(
+    operation: Callable[..., Awaitable[schemas.TransactionOut]],
+    number: str,
+    body: schemas.CashIn | schemas.TransferIn,
+    subject: AuthSubject,
+    session: AsyncSession,
+    idem: Idempotency,
+) -> Any:
+    """Run one money movement of an account once per Idempotency-Key; 201 Created."""
+
+    async def handler() -> schemas.TransactionOut:
+        return await operation(session, subject=subject, number=number, data=body)
+
+    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler, status_code=201)
 
 
 @router.post(
@@ -78,10 +98,7 @@ async def deposit(
     session: SessionDep,
     idem: IdempotencyRequired,
 ) -> Any:
-    async def handler() -> schemas.TransactionOut:
-        return await movements.deposit(session, subject=subject, number=number, data=body)
-
-    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler, status_code=201)
+    return await _move(movements.deposit, number, body, subject, session, idem)
 
 
 @router.post(
@@ -97,10 +114,7 @@ async def withdraw(
     session: SessionDep,
     idem: IdempotencyRequired,
 ) -> Any:
-    async def handler() -> schemas.TransactionOut:
-        return await movements.withdraw(session, subject=subject, number=number, data=body)
-
-    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler, status_code=201)
+    return await _move(movements.withdraw, number, body, subject, session, idem)
 
 
 @router.post(
@@ -116,10 +130,7 @@ async def transfer(
     session: SessionDep,
     idem: IdempotencyRequired,
 ) -> Any:
-    async def handler() -> schemas.TransactionOut:
-        return await movements.transfer(session, subject=subject, number=number, data=body)
-
-    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler, status_code=201)
+    return await _move(movements.transfer, number, body, subject, session, idem)
 
 
 @router.get("/accounts/{number}/transactions", responses=problem_responses(404))

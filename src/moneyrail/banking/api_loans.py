@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.banking import schemas
 from moneyrail.banking.loan_views import loan_views
@@ -13,11 +14,35 @@ from moneyrail.banking.permissions import BankingAdmin, BankingApprove, BankingR
 from moneyrail.banking.service import banking
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import problem_responses
-from moneyrail.core.idempotency import IdempotencyOptional, IdempotencyRequired
+from moneyrail.core.idempotency import Idempotency, IdempotencyOptional, IdempotencyRequired
 from moneyrail.core.pagination import Page, PageParams, page_params
+from moneyrail.identity.subject import AuthSubject
 
 router = APIRouter(tags=["banking"])
 Paging = Annotated[PageParams, Depends(page_params)]
+
+
+async def _decide(
+    loan_id: str,
+    body: schemas.LoanDecision | None,
+    subject: AuthSubject,
+    session: AsyncSession,
+    idem: Idempotency,
+    *,
+    approve: bool,
+) -> Any:
+    """Approve or reject a loan once per Idempotency-Key (when one is sent)."""
+
+    async def handler() -> schemas.LoanOut:
+        return await loans.decide(
+            session,
+            subject=subject,
+            loan_id=loan_id,
+            approve=approve,
+            data=body or schemas.LoanDecision(),
+        )
+
+    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler)
 
 
 @router.post(
@@ -79,16 +104,7 @@ async def approve_loan(
     idem: IdempotencyOptional,
     body: schemas.LoanDecision | None = None,
 ) -> Any:
-    async def handler() -> schemas.LoanOut:
-        return await loans.decide(
-            session,
-            subject=subject,
-            loan_id=loan_id,
-            approve=True,
-            data=body or schemas.LoanDecision(),
-        )
-
-    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler)
+    return await _decide(loan_id, body, subject, session, idem, approve=True)
 
 
 @router.post(
@@ -103,16 +119,7 @@ async def reject_loan(
     idem: IdempotencyOptional,
     body: schemas.LoanDecision | None = None,
 ) -> Any:
-    async def handler() -> schemas.LoanOut:
-        return await loans.decide(
-            session,
-            subject=subject,
-            loan_id=loan_id,
-            approve=False,
-            data=body or schemas.LoanDecision(),
-        )
-
-    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler)
+    return await _decide(loan_id, body, subject, session, idem, approve=False)
 
 
 @router.post(

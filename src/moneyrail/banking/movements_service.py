@@ -93,20 +93,7 @@ class MovementsService:
         Raises:
             AccountNotFound, AccountClosed, CurrencyMismatch.
         """
-        account = await self._usable(session, subject.tenant_id, number, debit=False)
-        amount = self._same_currency(account, data.amount.to_money())
-        cash = await cash_account_id(session, tenant_id=subject.tenant_id, currency=amount.currency)
-        txn = await self.move(
-            session,
-            subject=subject,
-            kind="deposit",
-            debit=None,
-            credit=account,
-            debit_ledger_id=cash,
-            amount=amount,
-            description=data.description,
-        )
-        return await self.transaction_out(session, txn, account, with_balance=True)
+        return await self._cash(session, subject=subject, number=number, data=data, cash_in=True)
 
     async def withdraw(
         self, session: AsyncSession, *, subject: AuthSubject, number: str, data: schemas.CashIn
@@ -117,20 +104,7 @@ class MovementsService:
             AccountNotFound, AccountFrozen, AccountClosed, CurrencyMismatch,
             InsufficientFunds (from the ledger).
         """
-        account = await self._usable(session, subject.tenant_id, number, debit=True)
-        amount = self._same_currency(account, data.amount.to_money())
-        cash = await cash_account_id(session, tenant_id=subject.tenant_id, currency=amount.currency)
-        txn = await self.move(
-            session,
-            subject=subject,
-            kind="withdrawal",
-            debit=account,
-            credit=None,
-            credit_ledger_id=cash,
-            amount=amount,
-            description=data.description,
-        )
-        return await self.transaction_out(session, txn, account, with_balance=True)
+        return await self._cash(session, subject=subject, number=number, data=data, cash_in=False)
 
     async def transfer(
         self, session: AsyncSession, *, subject: AuthSubject, number: str, data: schemas.TransferIn
@@ -166,6 +140,32 @@ class MovementsService:
             description=data.description,
         )
         return await self.transaction_out(session, txn, source, with_balance=True)
+
+    async def _cash(
+        self,
+        session: AsyncSession,
+        *,
+        subject: AuthSubject,
+        number: str,
+        data: schemas.CashIn,
+        cash_in: bool,
+    ) -> schemas.TransactionOut:
+        """A deposit (`cash_in`) or a withdrawal: the account against the tenant's cash."""
+        account = await self._usable(session, subject.tenant_id, number, debit=not cash_in)
+        amount = self._same_currency(account, data.amount.to_money())
+        cash = await cash_account_id(session, tenant_id=subject.tenant_id, currency=amount.currency)
+        txn = await self.move(
+            session,
+            subject=subject,
+            kind="deposit" if cash_in else "withdrawal",
+            debit=None if cash_in else account,
+            credit=account if cash_in else None,
+            debit_ledger_id=cash if cash_in else None,
+            credit_ledger_id=None if cash_in else cash,
+            amount=amount,
+            description=data.description,
+        )
+        return await self.transaction_out(session, txn, account, with_balance=True)
 
     async def _usable(
         self, session: AsyncSession, tenant_id: str, number: str, *, debit: bool

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -58,6 +59,35 @@ def _requested(scope: str | None, allowed: frozenset[str]) -> frozenset[str]:
 
 def _tenant_key(user: User) -> str:
     return user.tenant_id or PLATFORM_TENANT_ID
+
+
+async def _audit_user(
+    session: AsyncSession, user: User, *, action: str, after: dict[str, Any]
+) -> None:
+    """Audit an event of a user's sign-in, acted by and targeting that user."""
+    await audit.record(
+        session,
+        tenant_id=user.tenant_id,
+        actor_type="user",
+        actor_id=user.id,
+        action=action,
+        target_type="user",
+        target_id=user.id,
+        after=after,
+    )
+
+
+async def _audit_family(session: AsyncSession, record: RefreshToken, *, action: str) -> None:
+    """Audit an event of a refresh-token family, acted by the user it belongs to."""
+    await audit.record(
+        session,
+        tenant_id=record.tenant_id,
+        actor_type="user",
+        actor_id=record.user_id,
+        action=action,
+        target_type="refresh_token_family",
+        target_id=record.family_id,
+    )
 
 
 class LoginService:
@@ -149,25 +179,17 @@ class LoginService:
             user.failed_login_count = 0
         await session.flush()
         log.info("identity.login_failed", user_id=user.id, reason=reason, locked=locked)
-        await audit.record(
+        await _audit_user(
             session,
-            tenant_id=user.tenant_id,
-            actor_type="user",
-            actor_id=user.id,
+            user,
             action="identity.login.failed",
-            target_type="user",
-            target_id=user.id,
             after={"reason": reason, "failed_logins": user.failed_login_count},
         )
         if locked:
-            await audit.record(
+            await _audit_user(
                 session,
-                tenant_id=user.tenant_id,
-                actor_type="user",
-                actor_id=user.id,
+                user,
                 action="identity.user.locked",
-                target_type="user",
-                target_id=user.id,
                 after={
                     "locked_until": user.locked_until.isoformat() if user.locked_until else None
                 },
@@ -180,15 +202,8 @@ class LoginService:
         user.locked_until = None
         user.last_login_at = now
         await session.flush()
-        await audit.record(
-            session,
-            tenant_id=user.tenant_id,
-            actor_type="user",
-            actor_id=user.id,
-            action="identity.login.succeeded",
-            target_type="user",
-            target_id=user.id,
-            after={"method": method},
+        await _audit_user(
+            session, user, action="identity.login.succeeded", after={"method": method}
         )
 
     async def issue_user_tokens(
@@ -290,15 +305,7 @@ class LoginService:
                 session, family_id=record.family_id, reason="reuse", when=now
             )
             log.warning("identity.refresh_token_reused", family_id=record.family_id)
-            await audit.record(
-                session,
-                tenant_id=record.tenant_id,
-                actor_type="user",
-                actor_id=record.user_id,
-                action="identity.refresh_token.reused",
-                target_type="refresh_token_family",
-                target_id=record.family_id,
-            )
+            await _audit_family(session, record, action="identity.refresh_token.reused")
             raise InvalidRefreshToken("the refresh token was used already; sign in again")
         async with repository.across_tenants(session):
             user = await repository.user(session, record.user_id, for_update=True)
@@ -346,15 +353,7 @@ class LoginService:
             session, family_id=record.family_id, reason=reason, when=datetime.now(UTC)
         )
         if count:
-            await audit.record(
-                session,
-                tenant_id=record.tenant_id,
-                actor_type="user",
-                actor_id=record.user_id,
-                action=f"identity.session.{reason}",
-                target_type="refresh_token_family",
-                target_id=record.family_id,
-            )
+            await _audit_family(session, record, action=f"identity.session.{reason}")
         return True
 
     async def revoke_session(
