@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -9,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from moneyrail.core.models import OutboxEvent
 from moneyrail.core.money import CurrencyMismatch, Money
 from moneyrail.ledger.models import LedgerEntry
+from moneyrail.ledger.schemas import LedgerAccountOut, TransferOut
 from moneyrail.ledger.service import (
     AccountCodeExists,
     AccountNotFound,
@@ -37,6 +40,46 @@ async def _events(session: AsyncSession, tenant_id: str, type_: str) -> int:
         .where(OutboxEvent.tenant_id == tenant_id, OutboxEvent.type == type_)
     )
     return int(await session.scalar(stmt) or 0)
+
+
+async def _move(
+    session: AsyncSession,
+    tenant_id: str,
+    debit_account_id: str,
+    credit_account_id: str,
+    amount: int,
+    **kwargs: Any,
+) -> TransferOut:
+    """A transfer of `amount` INR minor units between two accounts."""
+    return await ledger.transfer(
+        session,
+        tenant_id=tenant_id,
+        debit_account_id=debit_account_id,
+        credit_account_id=credit_account_id,
+        amount=Money(amount, "INR"),
+        **kwargs,
+    )
+
+
+async def _vault(session: AsyncSession, tenant_id: str) -> LedgerAccountOut:
+    return await ledger.system_account(
+        session,
+        tenant_id=tenant_id,
+        code="cash:vault:INR",
+        name="Vault",
+        currency="INR",
+        kind=AccountKind.asset,
+    )
+
+
+async def _refused(
+    session: AsyncSession, match: str, statement: str, params: dict[str, Any] | None = None
+) -> None:
+    """The database refuses `statement` with an error matching `match`; the test goes on."""
+    nested = await session.begin_nested()
+    with pytest.raises(Exception, match=match):
+        await session.execute(text(statement), params)
+    await nested.rollback()
 
 
 async def test_open_account_and_code_is_unique(session: AsyncSession) -> None:
@@ -69,27 +112,20 @@ async def test_transfer_moves_normal_balances_and_writes_outbox(session: AsyncSe
     tenant = await make_tenant(session)
     customer = await open_account(session, tenant.tenant_id)
     await fund(session, tenant.tenant_id, customer.id, 10_000)
-    vault = await ledger.system_account(
-        session,
-        tenant_id=tenant.tenant_id,
-        code="cash:vault:INR",
-        name="Vault",
-        currency="INR",
-        kind=AccountKind.asset,
-    )
+    vault = await _vault(session, tenant.tenant_id)
     assert (
         await ledger.balances(session, tenant_id=tenant.tenant_id, account_id=customer.id)
     ).posted == 10_000
     assert (
         await ledger.balances(session, tenant_id=tenant.tenant_id, account_id=vault.id)
     ).posted == 10_000
-    out = await ledger.transfer(
+    out = await _move(
         session,
-        tenant_id=tenant.tenant_id,
+        tenant.tenant_id,
+        customer.id,
+        vault.id,
+        2_500,
         transfer_id="wd:1",
-        debit_account_id=customer.id,
-        credit_account_id=vault.id,
-        amount=Money(2_500, "INR"),
         description="cash withdrawal",
     )
     assert out.status == "posted" and out.amount.amount == 2_500
@@ -106,42 +142,17 @@ async def test_limits_refuse_without_writing(session: AsyncSession) -> None:
     other = await open_account(session, tenant.tenant_id, limit=BalanceLimit.none())
     await fund(session, tenant.tenant_id, strict.id, 100)
     with pytest.raises(InsufficientFunds) as refused:
-        await ledger.transfer(
-            session,
-            tenant_id=tenant.tenant_id,
-            transfer_id="t:short",
-            debit_account_id=strict.id,
-            credit_account_id=other.id,
-            amount=Money(101, "INR"),
-        )
+        await _move(session, tenant.tenant_id, strict.id, other.id, 101, transfer_id="t:short")
     assert refused.value.extra["account_ids"] == [strict.id]
     assert await session.get(LedgerEntry, (tenant.tenant_id, "t:short")) is None
-    await ledger.transfer(
-        session,
-        tenant_id=tenant.tenant_id,
-        debit_account_id=overdraft.id,
-        credit_account_id=other.id,
-        amount=Money(500, "INR"),
-    )
+    await _move(session, tenant.tenant_id, overdraft.id, other.id, 500)
     assert (
         await ledger.balances(session, tenant_id=tenant.tenant_id, account_id=overdraft.id)
     ).posted == -500
     with pytest.raises(InsufficientFunds):
-        await ledger.transfer(
-            session,
-            tenant_id=tenant.tenant_id,
-            debit_account_id=overdraft.id,
-            credit_account_id=other.id,
-            amount=Money(1, "INR"),
-        )
+        await _move(session, tenant.tenant_id, overdraft.id, other.id, 1)
     # Incoming money is never refused, even into an account at its limit.
-    await ledger.transfer(
-        session,
-        tenant_id=tenant.tenant_id,
-        debit_account_id=other.id,
-        credit_account_id=overdraft.id,
-        amount=Money(1, "INR"),
-    )
+    await _move(session, tenant.tenant_id, other.id, overdraft.id, 1)
     await assert_cached_match_postings(session, tenant.tenant_id)
 
 
@@ -179,29 +190,11 @@ async def test_refusals(session: AsyncSession) -> None:
     a = await open_account(session, tenant.tenant_id, limit=BalanceLimit.none())
     usd = await open_account(session, tenant.tenant_id, currency="USD")
     with pytest.raises(SameAccount):
-        await ledger.transfer(
-            session,
-            tenant_id=tenant.tenant_id,
-            debit_account_id=a.id,
-            credit_account_id=a.id,
-            amount=Money(1, "INR"),
-        )
+        await _move(session, tenant.tenant_id, a.id, a.id, 1)
     with pytest.raises(CurrencyMismatch):
-        await ledger.transfer(
-            session,
-            tenant_id=tenant.tenant_id,
-            debit_account_id=a.id,
-            credit_account_id=usd.id,
-            amount=Money(1, "INR"),
-        )
+        await _move(session, tenant.tenant_id, a.id, usd.id, 1)
     with pytest.raises(AccountNotFound):
-        await ledger.transfer(
-            session,
-            tenant_id=tenant.tenant_id,
-            debit_account_id=a.id,
-            credit_account_id=foreign.id,
-            amount=Money(1, "INR"),
-        )
+        await _move(session, tenant.tenant_id, a.id, foreign.id, 1)
     with pytest.raises(AccountNotFound):
         await ledger.balances(session, tenant_id=tenant.tenant_id, account_id=foreign.id)
 
@@ -212,13 +205,13 @@ async def test_hold_post_partial_and_void(session: AsyncSession) -> None:
     customer = await open_account(session, t)
     merchant = await open_account(session, t)
     await fund(session, t, customer.id, 1_000)
-    hold = await ledger.transfer(
+    hold = await _move(
         session,
-        tenant_id=t,
+        t,
+        customer.id,
+        merchant.id,
+        600,
         transfer_id="auth:1",
-        debit_account_id=customer.id,
-        credit_account_id=merchant.id,
-        amount=Money(600, "INR"),
         pending=True,
         timeout_seconds=60,
     )
@@ -226,13 +219,7 @@ async def test_hold_post_partial_and_void(session: AsyncSession) -> None:
     held = await ledger.balances(session, tenant_id=t, account_id=customer.id)
     assert (held.posted, held.pending, held.available) == (1_000, -600, 400)
     with pytest.raises(InsufficientFunds):
-        await ledger.transfer(
-            session,
-            tenant_id=t,
-            debit_account_id=customer.id,
-            credit_account_id=merchant.id,
-            amount=Money(401, "INR"),
-        )
+        await _move(session, t, customer.id, merchant.id, 401)
     with pytest.raises(PostAmountExceedsPending):
         await ledger.post_pending(
             session, tenant_id=t, transfer_id="auth:1", amount=Money(601, "INR")
@@ -256,15 +243,7 @@ async def test_hold_post_partial_and_void(session: AsyncSession) -> None:
     assert (after.posted, after.pending, after.available) == (550, 0, 550)
     assert (await ledger.balances(session, tenant_id=t, account_id=merchant.id)).posted == 450
 
-    await ledger.transfer(
-        session,
-        tenant_id=t,
-        transfer_id="auth:2",
-        debit_account_id=customer.id,
-        credit_account_id=merchant.id,
-        amount=Money(300, "INR"),
-        pending=True,
-    )
+    await _move(session, t, customer.id, merchant.id, 300, transfer_id="auth:2", pending=True)
     voided = await ledger.void_pending(session, tenant_id=t, transfer_id="auth:2")
     assert voided.status == "voided"
     assert (
@@ -286,21 +265,8 @@ async def test_reverse(session: AsyncSession) -> None:
     t = tenant.tenant_id
     customer = await open_account(session, t)
     await fund(session, t, customer.id, 1_000)
-    vault = await ledger.system_account(
-        session,
-        tenant_id=t,
-        code="cash:vault:INR",
-        name="Vault",
-        currency="INR",
-        kind=AccountKind.asset,
-    )
-    wd = await ledger.transfer(
-        session,
-        tenant_id=t,
-        debit_account_id=customer.id,
-        credit_account_id=vault.id,
-        amount=Money(300, "INR"),
-    )
+    vault = await _vault(session, t)
+    wd = await _move(session, t, customer.id, vault.id, 300)
     reversal = await ledger.reverse(session, tenant_id=t, transfer_id=wd.id)
     assert reversal.kind == "reversal" and reversal.reverses_id == wd.id
     assert (reversal.debit_account_id, reversal.credit_account_id) == (vault.id, customer.id)
@@ -377,10 +343,7 @@ async def test_database_refuses_unbalanced_entries_and_changes(
         ),
         {"t": t, "a": a.id},
     )
-    nested = await session.begin_nested()
-    with pytest.raises(Exception, match="unbalanced"):
-        await session.execute(text("SET CONSTRAINTS ledger_entry_balanced IMMEDIATE"))
-    await nested.rollback()
+    await _refused(session, "unbalanced", "SET CONSTRAINTS ledger_entry_balanced IMMEDIATE")
 
 
 async def test_database_refuses_entries_without_their_postings(session: AsyncSession) -> None:
@@ -405,23 +368,23 @@ async def test_database_refuses_entries_without_their_postings(session: AsyncSes
         ),
         {"t": t, "a": a.id, "b": b.id},
     )
-    nested = await session.begin_nested()
-    with pytest.raises(Exception, match="ledger entry empty is unbalanced or incomplete"):
-        await session.execute(text("SET CONSTRAINTS ledger_entry_balanced IMMEDIATE"))
-    await nested.rollback()
+    await _refused(
+        session,
+        "ledger entry empty is unbalanced or incomplete",
+        "SET CONSTRAINTS ledger_entry_balanced IMMEDIATE",
+    )
 
 
 async def test_database_refuses_an_overdraw_written_directly(session: AsyncSession) -> None:
     tenant = await make_tenant(session)
     customer = await open_account(session, tenant.tenant_id)
     await fund(session, tenant.tenant_id, customer.id, 100)
-    nested = await session.begin_nested()
-    with pytest.raises(Exception, match="below its balance limit"):
-        await session.execute(
-            text("UPDATE ledger_accounts SET posted_debits = posted_debits + 101 WHERE id = :a"),
-            {"a": customer.id},
-        )
-    await nested.rollback()
+    await _refused(
+        session,
+        "below its balance limit",
+        "UPDATE ledger_accounts SET posted_debits = posted_debits + 101 WHERE id = :a",
+        {"a": customer.id},
+    )
 
 
 async def test_entries_are_append_only(session: AsyncSession) -> None:
@@ -429,24 +392,14 @@ async def test_entries_are_append_only(session: AsyncSession) -> None:
     t = tenant.tenant_id
     a = await open_account(session, t, limit=BalanceLimit.none())
     b = await open_account(session, t)
-    await ledger.transfer(
-        session,
-        tenant_id=t,
-        transfer_id="x:1",
-        debit_account_id=a.id,
-        credit_account_id=b.id,
-        amount=Money(5, "INR"),
-    )
+    await _move(session, t, a.id, b.id, 5, transfer_id="x:1")
     for statement in (
         "UPDATE ledger_postings SET amount = 6 WHERE entry_id = 'x:1'",
         "DELETE FROM ledger_postings WHERE entry_id = 'x:1'",
         "UPDATE ledger_entries SET amount = 6 WHERE id = 'x:1'",
         "DELETE FROM ledger_entries WHERE id = 'x:1'",
     ):
-        nested = await session.begin_nested()
-        with pytest.raises(Exception, match=r"permission denied|append-only"):
-            await session.execute(text(statement))
-        await nested.rollback()
+        await _refused(session, r"permission denied|append-only", statement)
 
 
 async def test_database_refuses_postings_with_bad_references(session: AsyncSession) -> None:
@@ -454,14 +407,7 @@ async def test_database_refuses_postings_with_bad_references(session: AsyncSessi
     t = tenant.tenant_id
     a = await open_account(session, t, limit=BalanceLimit.none())
     b = await open_account(session, t)
-    await ledger.transfer(
-        session,
-        tenant_id=t,
-        transfer_id="ok:1",
-        debit_account_id=a.id,
-        credit_account_id=b.id,
-        amount=Money(5, "INR"),
-    )
+    await _move(session, t, a.id, b.id, 5, transfer_id="ok:1")
     insert = (
         "INSERT INTO ledger_postings (tenant_id, entry_id, leg, account_id, direction, effect,"
         " amount, currency, balance_after) VALUES (:t, :e, :leg, :a, 'debit', 'posted', 5, :c, 0)"
@@ -480,7 +426,4 @@ async def test_database_refuses_postings_with_bad_references(session: AsyncSessi
         {"t": t},
     )
     for case, message in cases:
-        nested = await session.begin_nested()
-        with pytest.raises(Exception, match=message):
-            await session.execute(text(insert), {"t": t, **case})
-        await nested.rollback()
+        await _refused(session, message, insert, {"t": t, **case})

@@ -3,16 +3,19 @@ credentials and inbound provider webhooks come from the sibling routers included
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.connectors.base import PaymentStatus
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import problem_responses
-from moneyrail.core.idempotency import IdempotencyRequired
+from moneyrail.core.idempotency import Idempotency, IdempotencyRequired
 from moneyrail.core.pagination import Page, PageParams, page_params
 from moneyrail.identity.deps import require
 from moneyrail.identity.subject import AuthSubject
@@ -41,6 +44,28 @@ RoutingWrite = Annotated[AuthSubject, Depends(require(scope="services:write"))]
 payments_router = APIRouter(tags=["payments"])
 PROVIDER_ERRORS = (404, 409, 422, 502, 503, 504)
 
+_T = TypeVar("_T")
+
+
+async def _run_keyed(
+    session: AsyncSession,
+    subject: AuthSubject,
+    idem: Idempotency,
+    call: Callable[[str], Awaitable[_T]],
+    out: Callable[[_T], BaseModel],
+    *,
+    status_code: int = 200,
+) -> JSONResponse:
+    """Runs `call` with the request's Idempotency-Key once per key and renders its result."""
+
+    async def handler() -> BaseModel:
+        assert idem.key is not None
+        return out(await call(idem.key))
+
+    return await idem.run(
+        session, tenant_id=subject.tenant_id, handler=handler, status_code=status_code
+    )
+
 
 @payments_router.post(
     "/payments",
@@ -58,15 +83,16 @@ async def create_payment(
 ) -> JSONResponse:
     """Routes the payment to a provider (falling back past providers that refuse before
     accepting). `next_action` carries the URL to send the customer to when one is needed."""
-
-    async def handler() -> PaymentOut:
-        assert idem.key is not None
-        view = await payment_service.create(
-            session, subject=subject, runtime=runtime, body=body, idempotency_key=idem.key
-        )
-        return views.payment_out(view)
-
-    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler, status_code=201)
+    return await _run_keyed(
+        session,
+        subject,
+        idem,
+        lambda key: payment_service.create(
+            session, subject=subject, runtime=runtime, body=body, idempotency_key=key
+        ),
+        views.payment_out,
+        status_code=201,
+    )
 
 
 @payments_router.get("/payments", response_model=Page[PaymentOut], summary="List payments")
@@ -122,19 +148,20 @@ async def capture_payment(
     runtime: Runtime,
     body: CaptureIn | None = None,
 ) -> JSONResponse:
-    async def handler() -> PaymentOut:
-        assert idem.key is not None
-        view = await payment_service.capture(
+    return await _run_keyed(
+        session,
+        subject,
+        idem,
+        lambda key: payment_service.capture(
             session,
             subject=subject,
             runtime=runtime,
             payment_id=payment_id,
             body=body or CaptureIn(),
-            idempotency_key=idem.key,
-        )
-        return views.payment_out(view)
-
-    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler)
+            idempotency_key=key,
+        ),
+        views.payment_out,
+    )
 
 
 @payments_router.post(
@@ -150,18 +177,15 @@ async def cancel_payment(
     idem: IdempotencyRequired,
     runtime: Runtime,
 ) -> JSONResponse:
-    async def handler() -> PaymentOut:
-        assert idem.key is not None
-        view = await payment_service.cancel(
-            session,
-            subject=subject,
-            runtime=runtime,
-            payment_id=payment_id,
-            idempotency_key=idem.key,
-        )
-        return views.payment_out(view)
-
-    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler)
+    return await _run_keyed(
+        session,
+        subject,
+        idem,
+        lambda key: payment_service.cancel(
+            session, subject=subject, runtime=runtime, payment_id=payment_id, idempotency_key=key
+        ),
+        views.payment_out,
+    )
 
 
 @payments_router.post(
@@ -204,14 +228,16 @@ async def create_refund(
     idem: IdempotencyRequired,
     runtime: Runtime,
 ) -> JSONResponse:
-    async def handler() -> RefundOut:
-        assert idem.key is not None
-        refund = await refund_service.create(
-            session, subject=subject, runtime=runtime, body=body, idempotency_key=idem.key
-        )
-        return views.refund_out(refund)
-
-    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler, status_code=201)
+    return await _run_keyed(
+        session,
+        subject,
+        idem,
+        lambda key: refund_service.create(
+            session, subject=subject, runtime=runtime, body=body, idempotency_key=key
+        ),
+        views.refund_out,
+        status_code=201,
+    )
 
 
 @payments_router.get(
