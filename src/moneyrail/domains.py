@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 from types import ModuleType
@@ -43,7 +44,9 @@ def load_models() -> None:
     optional_module("core.models")
 
 
+@functools.cache
 def load_tasks() -> None:
-    """Import every domain's `tasks` module so its outbox handlers register."""
+    """Import every domain's `tasks` module so its outbox handlers register (once: the worker
+    asks for handlers on every event)."""
     for domain in DOMAINS:
         optional_module(f"{domain}.tasks")
