@@ -86,15 +86,15 @@ async def test_concurrent_withdrawals_respect_non_negative_limit(
 async def test_concurrent_withdrawals_respect_overdraft(
     live_client: httpx.AsyncClient, engine: AsyncEngine
 ) -> None:
-    # An overdraft of L lets the balance reach -L and no further (available >= -L), so from
-    # 100 with L = 50 five debits of 30 fit (100 - 150 = -50) and with L = 49 four (-20).
+    # An overdraft of L keeps the balance above -L, so from 100 with L = 50 four debits of
+    # 30 fit (-20; a fifth would reach -50) and with L = 51 five (-50).
     assert await _withdraw_race(live_client, engine, {"type": "overdraft", "limit": 50}) == (
-        5,
-        -50,
-    )
-    assert await _withdraw_race(live_client, engine, {"type": "overdraft", "limit": 49}) == (
         4,
         -20,
+    )
+    assert await _withdraw_race(live_client, engine, {"type": "overdraft", "limit": 51}) == (
+        5,
+        -50,
     )
 
 

@@ -145,10 +145,11 @@ async def test_limits_refuse_without_writing(session: AsyncSession) -> None:
         await _move(session, tenant.tenant_id, strict.id, other.id, 101, transfer_id="t:short")
     assert refused.value.extra["account_ids"] == [strict.id]
     assert await session.get(LedgerEntry, (tenant.tenant_id, "t:short")) is None
-    await _move(session, tenant.tenant_id, overdraft.id, other.id, 500)
+    # An overdraft of 500 keeps the balance above -500: -499 is the lowest it may reach.
+    await _move(session, tenant.tenant_id, overdraft.id, other.id, 499)
     assert (
         await ledger.balances(session, tenant_id=tenant.tenant_id, account_id=overdraft.id)
-    ).posted == -500
+    ).posted == -499
     with pytest.raises(InsufficientFunds):
         await _move(session, tenant.tenant_id, overdraft.id, other.id, 1)
     # Incoming money is never refused, even into an account at its limit.

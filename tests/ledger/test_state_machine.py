@@ -70,7 +70,7 @@ class ModelAccount:
 
     def allows(self, pd: int = 0, pc: int = 0, qd: int = 0, qc: int = 0) -> bool:
         after = self.available(pd, pc, qd, qc)
-        return self.floor is None or after >= self.available() or after >= self.floor
+        return self.floor is None or after >= self.available() or after >= min(self.floor + 1, 0)
 
 
 @dataclass
@@ -322,7 +322,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 model.available(),
             ), (account_id, body, model)
             if model.floor is not None:
-                assert body["available"] >= model.floor
+                assert body["available"] >= min(model.floor + 1, 0)
 
 
 @pytest.mark.slow

@@ -180,7 +180,13 @@ class AccountOpen(BaseModel):
     branch_code: BranchCode | None = None
     ifsc_code: Ifsc | None = None
     overdraft_limit: int = Field(
-        default=0, ge=0, strict=True, description="CURRENT accounts only, in minor units."
+        default=0,
+        ge=0,
+        strict=True,
+        description=(
+            "CURRENT accounts only, in minor units: the balance may go below zero but"
+            " stays above -overdraft_limit."
+        ),
     )
 
 

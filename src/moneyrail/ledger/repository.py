@@ -30,7 +30,8 @@ _NEW_AVAILABLE = (
 )
 _AVAILABLE_DELTA = "CASE WHEN l.debit_normal THEN d.pd - d.pc - d.qc ELSE d.pc - d.pd - d.qd END"
 _LIMIT_OK = (
-    f"(l.limit_floor IS NULL OR {_AVAILABLE_DELTA} >= 0 OR {_NEW_AVAILABLE} >= l.limit_floor)"
+    f"(l.limit_floor IS NULL OR {_AVAILABLE_DELTA} >= 0"
+    f" OR {_NEW_AVAILABLE} >= least(l.limit_floor + 1, 0))"
 )
 
 APPLY_SQL = f"""

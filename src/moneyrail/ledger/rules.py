@@ -20,6 +20,7 @@ from moneyrail.ledger.errors import (
 )
 from moneyrail.ledger.models import LedgerEntry
 from moneyrail.ledger.repository import ApplyResult, Delta, EntryRow, Leg
+from moneyrail.ledger.types import lowest_allowed
 
 # Caller ids are URL-safe and never contain '#', which derived ids (`<id>#post`) use.
 CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:\-@+=]+$")
@@ -135,7 +136,7 @@ class AccountState:
             self.pending_debits + qd,
             self.pending_credits + qc,
         )
-        return after >= self.limit_floor
+        return after >= lowest_allowed(self.limit_floor)
 
     def add(self, pd: int, pc: int, qd: int, qc: int) -> None:
         self.posted_debits += pd

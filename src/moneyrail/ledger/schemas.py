@@ -38,7 +38,10 @@ class BalanceLimitModel(BaseModel):
         default=None,
         ge=0,
         le=limits.ledger_overdraft_limit_minor_max,
-        description="Overdraft in minor units (only with type overdraft).",
+        description=(
+            "Overdraft in minor units (only with type overdraft): the available balance"
+            " may go below zero but stays above -limit."
+        ),
     )
 
     @model_validator(mode="after")

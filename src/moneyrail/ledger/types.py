@@ -53,8 +53,9 @@ class BalanceLimit:
     """How far an account's available balance may fall (on its normal side).
 
     `none`: no limit (system accounts); `non_negative`: available ≥ 0;
-    `overdraft(L)`: available ≥ -L. A limit is only checked when a change lowers the
-    available balance, so incoming money is never refused.
+    `overdraft(L)`: available may go below zero but stays above -L (so ≥ -L + 1 minor
+    unit; `overdraft(0)` is `non_negative`). A limit is only checked when a change lowers
+    the available balance, so incoming money is never refused.
     """
 
     type: LimitType
@@ -81,7 +82,7 @@ class BalanceLimit:
 
     @property
     def floor(self) -> int | None:
-        """The lowest available balance allowed, or None for no limit."""
+        """The stored bound (0 or -L), or None for no limit; see `lowest_allowed`."""
         if self.type == "none":
             return None
         if self.type == "non_negative":
@@ -150,3 +151,10 @@ class Balances:
             pending_debits=pending_debits,
             pending_credits=pending_credits,
         )
+
+
+def lowest_allowed(floor: int) -> int:
+    """The lowest available balance a stored floor allows: 0 for `non_negative`, and
+    -L + 1 for an overdraft of L > 0 (the balance stays strictly above -L). The posting
+    statement computes the same as `least(limit_floor + 1, 0)`."""
+    return min(floor + 1, 0)
