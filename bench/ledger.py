@@ -33,7 +33,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -45,10 +45,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moneyrail.core import migrate
+from moneyrail.core import idempotency, migrate, outbox
 from moneyrail.core.db import bypass_tenant_scope, create_engine, set_tenant
 from moneyrail.core.settings import Settings, normalize_database_url
 from moneyrail.identity import keys
+from moneyrail.identity import repository as identity_sql
 from moneyrail.identity.roles import Role
 from moneyrail.identity.service import identity
 from moneyrail.ledger import repository as ledger_sql
@@ -60,6 +61,7 @@ from moneyrail.ledger.views import transfer_event
 
 console = Console()
 CONCURRENCY = 16
+IDEMPOTENCY_TTL = timedelta(hours=24)
 BATCH_SIZE = 1_000
 FUNDING = 10**12
 
@@ -69,25 +71,14 @@ FUNDING = 10**12
 
 APPLY_SQL, APPLY_NAMES = ledger_sql.APPLY_DRIVER_SQL, ledger_sql.APPLY_PARAM_NAMES
 SET_CONFIG = "SELECT set_config($1, $2, true)"
-API_KEY_SQL = (
-    "SELECT id, tenant_id, name, lookup, key_hash, last4, environment, role, scopes, client_id,"
-    " created_by, expires_at, last_used_at, revoked_at, created_at FROM api_keys WHERE lookup = $1"
+# The application's own statement texts, so both sides send exactly the same SQL.
+API_KEY_SQL = identity_sql._AUTHENTICATE_KEY
+IDEM_LOCK_SQL, IDEM_SELECT_SQL, IDEM_INSERT_SQL = (
+    idempotency._LOCK,
+    idempotency._LOOKUP,
+    idempotency._RECORD,
 )
-IDEM_LOCK_SQL = "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))"
-IDEM_SELECT_SQL = (
-    "SELECT tenant_id, key, request_hash, method, path, response_status, response_body,"
-    " created_at, expires_at FROM idempotency_keys WHERE tenant_id = $1 AND key = $2"
-)
-IDEM_INSERT_SQL = (
-    "INSERT INTO idempotency_keys (tenant_id, key, request_hash, method, path, response_status,"
-    " response_body, created_at, expires_at) VALUES ($1, $2, $3, 'POST',"
-    " '/api/v1/ledger/transfers', 201, $4::jsonb, now(), now() + interval '24 hours')"
-    " ON CONFLICT (tenant_id, key) DO UPDATE SET request_hash = excluded.request_hash"
-)
-OUTBOX_SQL = (
-    "INSERT INTO outbox_events (id, tenant_id, type, payload, created_at)"
-    " VALUES ($1, $2, $3, $4::jsonb, $5)"
-)
+OUTBOX_SQL = outbox._INSERT_ONE
 
 
 @dataclass
@@ -285,10 +276,11 @@ async def raw_transfer(
     now = datetime.now(UTC)
     async with conn.transaction():
         if full:
+            # The API key lookup binds the tenant and turns the bypass off in one statement.
             await conn.fetchval(SET_CONFIG, "app.bypass_rls", "on")
             await conn.fetchrow(API_KEY_SQL, lookup)
-            await conn.fetchval(SET_CONFIG, "app.bypass_rls", "off")
-        await conn.fetchval(SET_CONFIG, "app.tenant_id", fixture.tenant_id)
+        else:
+            await conn.fetchval(SET_CONFIG, "app.tenant_id", fixture.tenant_id)
         key = uuid.uuid4().hex
         if full:
             await conn.fetchval(IDEM_LOCK_SQL, f"idem:{fixture.tenant_id}:{key}")
@@ -317,7 +309,18 @@ async def raw_transfer(
             OUTBOX_SQL, event_id, fixture.tenant_id, "transfer.posted", json.dumps(envelope), now
         )
         if full:
-            await conn.execute(IDEM_INSERT_SQL, fixture.tenant_id, key, "0" * 64, json.dumps(event))
+            await conn.execute(
+                IDEM_INSERT_SQL,
+                fixture.tenant_id,
+                key,
+                "0" * 64,
+                "POST",
+                "/api/v1/ledger/transfers",
+                201,
+                json.dumps(event),
+                now,
+                now + IDEMPOTENCY_TTL,
+            )
 
 
 async def raw_phase(

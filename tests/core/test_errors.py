@@ -5,6 +5,8 @@ from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
 from moneyrail.core.errors import AppError, InvariantViolation, invariant
+from moneyrail.core.settings import Settings
+from moneyrail.main import create_app
 from tests.conftest import problem
 
 
@@ -95,3 +97,23 @@ def test_invariant_is_not_an_exception() -> None:
         raise AssertionError("invariant violations must escape `except Exception`") from None
     except InvariantViolation as exc:
         assert "unbalanced" in str(exc)
+
+
+async def test_unreachable_database_is_a_503_to_retry(settings: Settings) -> None:
+    # Nothing listens on port 1: the connection is refused before any statement runs.
+    down = settings.model_copy(
+        update={"database_url": "postgresql+asyncpg://moneyrail@127.0.0.1:1/none"}
+    )
+    app = create_app(down)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://test/api/v1") as client,
+    ):
+        response = await client.get(
+            "/ledger/accounts/lacc_x", headers={"X-API-Key": "mr_test_" + "a" * 40}
+        )
+    body = problem(response, 503, "database_unavailable")
+    assert response.headers["retry-after"] == "1"
+    assert "127.0.0.1" not in response.text
+    assert body["request_id"]

@@ -6,10 +6,12 @@ from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any, ClassVar
 
+import asyncpg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -227,7 +229,32 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+_UNREACHABLE = (OSError, asyncpg.InterfaceError, sa_exc.InterfaceError, sa_exc.TimeoutError)
+
+
+def _database_unreachable(exc: Exception) -> bool:
+    """A lost or refused database connection (as opposed to a failing statement)."""
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    causes = (
+        exc,
+        getattr(exc, "orig", None),
+        getattr(getattr(exc, "orig", None), "__cause__", None),
+    )
+    return any(isinstance(cause, _UNREACHABLE) for cause in causes)
+
+
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+    if _database_unreachable(exc):
+        log.error("http.database_unavailable", error_type=type(exc).__name__, path=request.url.path)
+        return problem_response(
+            request,
+            status=503,
+            code="database_unavailable",
+            title="Service unavailable",
+            detail="the database could not be reached; nothing was committed, retry the request",
+            headers={"Retry-After": "1"},
+        )
     log.error(
         "http.unhandled_error",
         error_type=type(exc).__name__,

@@ -18,13 +18,11 @@ from fastapi import Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.core import limits
+from moneyrail.core.db import driver
 from moneyrail.core.errors import BadRequest, Conflict, Unprocessable
-from moneyrail.core.models import IdempotencyRecord
 
 REPLAYED_HEADER = "Idempotency-Replayed"
 
@@ -51,6 +49,23 @@ class IdempotencyKeyInUse(Conflict):
 
 Handler = Callable[[], Awaitable[Any]]
 
+# Run on the driver connection of the request's transaction (see `core.db.driver`).
+_LOCK = "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))"
+_LOOKUP = (
+    "SELECT request_hash, response_status, response_body::text AS response_body, expires_at"
+    " FROM idempotency_keys WHERE tenant_id = $1 AND key = $2"
+)
+_RECORD = """
+    INSERT INTO idempotency_keys (
+        tenant_id, key, request_hash, method, path, response_status, response_body,
+        created_at, expires_at
+    ) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9)
+    ON CONFLICT (tenant_id, key) DO UPDATE SET
+        request_hash = excluded.request_hash, method = excluded.method, path = excluded.path,
+        response_status = excluded.response_status, response_body = excluded.response_body,
+        created_at = excluded.created_at, expires_at = excluded.expires_at
+"""
+
 
 def request_fingerprint(method: str, path: str, body: bytes) -> str:
     """SHA-256 over method, path and the body; JSON bodies are canonicalised first."""
@@ -62,6 +77,13 @@ def request_fingerprint(method: str, path: str, body: bytes) -> str:
     for part in (method.encode(), b"\n", path.encode(), b"\n", canonical):
         digest.update(part)
     return digest.hexdigest()
+
+
+class _StoredJSONResponse(JSONResponse):
+    """A stored JSON body, sent as it is."""
+
+    def render(self, content: Any) -> bytes:
+        return bytes(content)
 
 
 @dataclass(frozen=True)
@@ -88,50 +110,40 @@ class Idempotency:
                 )
             return JSONResponse(jsonable_encoder(await handler()), status_code=status_code)
 
-        locked = await session.scalar(
-            text("SELECT pg_try_advisory_xact_lock(hashtextextended(:k, 0))"),
-            {"k": f"idem:{tenant_id}:{self.key}"},
-        )
-        if not locked:
+        connection = await driver(session)
+        # The lookup is a separate statement after the lock: under READ COMMITTED its
+        # snapshot then includes a record committed by the request that held the lock.
+        if not await connection.fetchval(_LOCK, f"idem:{tenant_id}:{self.key}"):
             raise IdempotencyKeyInUse("retry after the first request with this key completes")
-        existing = await session.scalar(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.tenant_id == tenant_id, IdempotencyRecord.key == self.key
-            )
-        )
+        existing = await connection.fetchrow(_LOOKUP, tenant_id, self.key)
         now = datetime.now(UTC)
-        if existing is not None and existing.expires_at > now:
-            if existing.request_hash != self.request_hash:
+        if existing is not None and existing["expires_at"] > now:
+            if existing["request_hash"] != self.request_hash:
                 raise IdempotencyKeyReused(
                     "this Idempotency-Key was used for a different request; use a new key"
                 )
-            return JSONResponse(
-                existing.response_body,
-                status_code=existing.response_status,
+            return _StoredJSONResponse(
+                existing["response_body"].encode(),
+                status_code=existing["response_status"],
                 headers={REPLAYED_HEADER: "true"},
             )
 
-        body = jsonable_encoder(await handler())
-        values: dict[str, Any] = {
-            "tenant_id": tenant_id,
-            "key": self.key,
-            "request_hash": self.request_hash,
-            "method": self.method,
-            "path": self.path,
-            "response_status": status_code,
-            "response_body": body,
-            "created_at": now,
-            "expires_at": now + timedelta(hours=limits.idempotency_ttl_hours),
-        }
-        stmt = insert(IdempotencyRecord).values(**values)
-        # An expired record under the same key is replaced by the new request.
-        await session.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[IdempotencyRecord.tenant_id, IdempotencyRecord.key],
-                set_={k: stmt.excluded[k] for k in values if k not in ("tenant_id", "key")},
-            )
+        response = JSONResponse(jsonable_encoder(await handler()), status_code=status_code)
+        # The stored body is the response's own bytes (rendered once). An expired record
+        # under the same key is replaced by the new request.
+        await connection.execute(
+            _RECORD,
+            tenant_id,
+            self.key,
+            self.request_hash,
+            self.method,
+            self.path,
+            status_code,
+            bytes(response.body).decode(),
+            now,
+            now + timedelta(hours=limits.idempotency_ttl_hours),
         )
-        return JSONResponse(body, status_code=status_code)
+        return response
 
 
 def _dependency(required: bool) -> Callable[..., Awaitable[Idempotency]]:

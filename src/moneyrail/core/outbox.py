@@ -11,11 +11,11 @@ from typing import Any
 
 from pydantic import BaseModel
 from pydantic_core import to_json
-from sqlalchemy import insert, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moneyrail.core.db import driver
 from moneyrail.core.ids import new_id
-from moneyrail.core.models import OutboxEvent
 
 EVENT_ID_PREFIX = "evt"
 
@@ -32,23 +32,32 @@ async def emit(
     session: AsyncSession, *, tenant_id: str, type: str, data: dict[str, Any]
 ) -> EventEnvelope:
     """Write one event into the outbox within the caller's transaction."""
-    envelope = EventEnvelope(
+    envelope = EventEnvelope.model_construct(
         id=new_id(EVENT_ID_PREFIX),
         type=type,
         created_at=datetime.now(UTC),
         tenant_id=tenant_id,
         data=data,
     )
-    await session.execute(
-        insert(OutboxEvent).values(
-            id=envelope.id,
-            tenant_id=tenant_id,
-            type=type,
-            payload=envelope.model_dump(mode="json"),
-            created_at=envelope.created_at,
-        )
+    payload = to_json(
+        {
+            "id": envelope.id,
+            "type": type,
+            "created_at": envelope.created_at,
+            "tenant_id": tenant_id,
+            "data": data,
+        }
+    ).decode()
+    await (await driver(session)).execute(
+        _INSERT_ONE, envelope.id, tenant_id, type, payload, envelope.created_at
     )
     return envelope
+
+
+_INSERT_ONE = (
+    "INSERT INTO outbox_events (id, tenant_id, type, payload, created_at)"
+    " VALUES ($1, $2, $3, $4::jsonb, $5)"
+)
 
 
 # One statement for any number of events: the rows travel as arrays, not one bind per row.

@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     database_pool_size: int = 10
     database_max_overflow: int = 20
     database_pool_timeout: int = 30
+    # Connections older than this are replaced when next checked out (seconds).
+    database_pool_recycle: int = 1800
+    # Test every connection with a round trip when it is checked out. Off by default: the
+    # asyncpg adapter's ping costs three round trips per request, and without it a connection
+    # broken by a database restart fails one request with a 503 (nothing is committed) and is
+    # replaced with the rest of the pool.
+    database_pool_pre_ping: bool = False
     database_echo: bool = False
     # The app switches to this non-superuser role on every connection so that row-level
     # security applies to it; empty when DATABASE_URL already names such a role.

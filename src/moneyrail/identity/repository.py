@@ -5,27 +5,39 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import NamedTuple
 
-from sqlalchemy import Row, Select, func, select, text, update
+from sqlalchemy import Select, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moneyrail.core.db import BYPASS_SETTING, TENANT_SETTING, bypass_tenant_scope
+from moneyrail.core.db import BYPASS_SETTING, TENANT_SETTING, bypass_tenant_scope, driver
 from moneyrail.identity.models import ApiKey, OAuthClient, OtpCode, RefreshToken, Tenant, User
 
 _BYPASS_OFF = text("SELECT set_config(:name, 'off', true)")
 
 
 # Setting names are constants; the only input is the bound :lookup parameter.
-_AUTHENTICATE_KEY = text(
-    f"""
+# Run on the driver (every authenticated request): `$1` is the lookup.
+_AUTHENTICATE_KEY = f"""
     SELECT id, tenant_id, key_hash, environment, role, scopes, client_id, expires_at,
            last_used_at, revoked_at,
            set_config('{TENANT_SETTING}', tenant_id, true) AS bound_tenant,
            set_config('{BYPASS_SETTING}', 'off', true) AS bypass
-    FROM api_keys WHERE lookup = :lookup
-    """
-)
+    FROM api_keys WHERE lookup = $1
+"""
+
+
+class _KeyRow(NamedTuple):
+    id: str
+    tenant_id: str
+    key_hash: str
+    environment: str
+    role: str
+    scopes: list[str] | None
+    client_id: str | None
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
 
 
 class IdentityRepository:
@@ -54,7 +66,7 @@ class IdentityRepository:
     async def api_key_by_lookup(self, session: AsyncSession, lookup: str) -> ApiKey | None:
         return await session.scalar(select(ApiKey).where(ApiKey.lookup == lookup))
 
-    async def authenticate_key_row(self, session: AsyncSession, lookup: str) -> Row[Any] | None:
+    async def authenticate_key_row(self, session: AsyncSession, lookup: str) -> _KeyRow | None:
         """The key row for `lookup`, binding the transaction to its tenant, in two statements.
 
         The lookup crosses tenants (the tenant is not known yet). The scan runs with the
@@ -63,10 +75,11 @@ class IdentityRepository:
         on, so it is turned off explicitly on that path.
         """
         await bypass_tenant_scope(session)
-        row = (await session.execute(_AUTHENTICATE_KEY, {"lookup": lookup})).first()
+        row = await (await driver(session)).fetchrow(_AUTHENTICATE_KEY, lookup)
         if row is None:
             await session.execute(_BYPASS_OFF, {"name": BYPASS_SETTING})
-        return row
+            return None
+        return _KeyRow(*(row[name] for name in _KeyRow._fields))
 
     async def touch_api_key(self, session: AsyncSession, key_id: str, when: datetime) -> None:
         """Record use, skipping the row if another request holds it: concurrent requests with

@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moneyrail.core.db import driver
 from moneyrail.ledger.models import LedgerAccount, LedgerEntry, LedgerHold, LedgerPosting
 
 # The available balance of a locked row `l` after deltas `d`, and the change to it.
@@ -382,10 +383,8 @@ class LedgerRepository:
             release_hold_id=release_hold_id,
         )
         params["metadata"] = json.dumps(params["metadata"])
-        connection = await session.connection()
-        driver = (await connection.get_raw_connection()).driver_connection
-        assert driver is not None
-        row = await driver.fetchrow(APPLY_DRIVER_SQL, *[params[n] for n in APPLY_PARAM_NAMES])
+        connection = await driver(session)
+        row = await connection.fetchrow(APPLY_DRIVER_SQL, *[params[n] for n in APPLY_PARAM_NAMES])
         assert row is not None
         return ApplyResult(
             ok=bool(row["ok"]),
