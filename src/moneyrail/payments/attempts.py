@@ -105,4 +105,3 @@ async def settle(
         await transitions.move(
             session, payment, PaymentStatus.failed, subject=subject, reason="declined"
         )
-    await session.flush()

@@ -30,7 +30,7 @@ from moneyrail.core.errors import NotFound, Unprocessable
 from moneyrail.core.ids import new_id
 from moneyrail.identity.subject import AuthSubject
 from moneyrail.payments.models import ProviderAccount, ProviderCredential
-from moneyrail.payments.repository import repository
+from moneyrail.payments.repository import SealedCredential, repository
 
 log = structlog.get_logger(__name__)
 
@@ -66,10 +66,14 @@ class CredentialsUnreadable(Unprocessable):
     title = "Stored credentials cannot be decrypted; store them again"
 
 
+# A stored credential row: an ORM row, or the plain one read for a payment.
+CredentialRow = ProviderCredential | SealedCredential
+
+
 @dataclass(frozen=True)
 class ProviderSetup:
     environment: Environment
-    rows: dict[Environment, ProviderCredential]
+    rows: dict[Environment, CredentialRow]
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,7 @@ class StoredCredential:
     row: ProviderCredential
 
 
-def associated_data(row: ProviderCredential) -> str:
+def associated_data(row: CredentialRow) -> str:
     return f"payments.credentials|{row.tenant_id}|{row.provider}|{row.environment}|{row.id}"
 
 
@@ -97,7 +101,7 @@ def _seal(
     row.key_id = ring.current_id
 
 
-def open_row(ring: KeyRing, row: ProviderCredential) -> Credentials:
+def open_row(ring: KeyRing, row: CredentialRow) -> Credentials:
     """Decrypt one row. Raises DecryptionError when it was altered, moved or the key is gone."""
     data = json.loads(ring.decrypt_text(row.ciphertext, aad=associated_data(row)))
     return Credentials(
@@ -281,7 +285,7 @@ class CredentialStore:
         tenant_id: str,
         provider: str,
         environment: Environment,
-        rows: Mapping[Environment, ProviderCredential],
+        rows: Mapping[Environment, CredentialRow],
     ) -> Credentials | None:
         """The credentials to use in `environment` from loaded rows: the stored ones, sandbox
         ones for test mode without any, None for live mode without any.

@@ -15,7 +15,8 @@ from moneyrail.core.settings import Settings
 from moneyrail.payments.providers import ProviderRuntime
 
 
-def runtime_of(request: Request) -> ProviderRuntime:
+async def runtime_of(request: Request) -> ProviderRuntime:
+    # A coroutine, so FastAPI calls it in the request's task instead of a worker thread.
     state = request.app.state
     transport = getattr(state, "provider_transport", None)
     deadline = getattr(state, "provider_deadline_seconds", None)

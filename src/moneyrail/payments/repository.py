@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import functools
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, and_, bindparam, delete, func, or_, select, tuple_
-from sqlalchemy import insert as sa_insert
-from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Column, Select, Table, and_, delete, func, select, tuple_
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
 from moneyrail.core import limits
@@ -40,34 +38,96 @@ class PaymentFilters:
     created_before: datetime | None = None
 
 
+@dataclass(frozen=True)
+class SealedCredential:
+    """A stored credential row as read for a payment: what opening it needs, no ORM state."""
+
+    tenant_id: str
+    id: str
+    provider: str
+    environment: str
+    ciphertext: str
+
+
 _PAYMENTS = cast(Table, Payment.__table__)
 _ATTEMPTS = cast(Table, PaymentAttempt.__table__)
+_TIMESTAMPS = ("created_at", "updated_at")
 
 
-def _column_values(row: Any, now: datetime, prefix: str) -> dict[str, Any]:
-    """Every column of a new ORM row as statement parameters, set on the row too
-    (timestamps default to `now`)."""
-    values: dict[str, Any] = {}
-    for attr in sa_inspect(type(row)).column_attrs:
-        value = getattr(row, attr.key)
-        if value is None and attr.key in ("created_at", "updated_at"):
+def _row_columns(model: type[Any], table: Table) -> tuple[tuple[str, str, bool], ...]:
+    """(attribute, column, is JSONB) for every column of a mapped table, in table order."""
+    keys = {prop.columns[0].name: prop.key for prop in model.__mapper__.column_attrs}
+    columns: list[Column[Any]] = list(table.columns)
+    return tuple((keys[c.name], c.name, isinstance(c.type, JSONB)) for c in columns)
+
+
+_PAYMENT_COLUMNS = _row_columns(Payment, _PAYMENTS)
+_ATTEMPT_COLUMNS = _row_columns(PaymentAttempt, _ATTEMPTS)
+_ATTEMPT_ARRAY_TYPES = {
+    "tenant_id": "text[]",
+    "payment_id": "text[]",
+    "seq": "int[]",
+    "provider": "text[]",
+    "outcome": "text[]",
+    "error_code": "text[]",
+    "created_at": "timestamptz[]",
+}
+
+
+def _insert_payment_sql() -> str:
+    """A payment and any number of its attempts in one statement (the attempts as arrays)."""
+    payment_columns = ", ".join(name for _, name, _ in _PAYMENT_COLUMNS)
+    payment_values = ", ".join(
+        f"${n}::jsonb" if is_json else f"${n}"
+        for n, (_, _, is_json) in enumerate(_PAYMENT_COLUMNS, start=1)
+    )
+    first = len(_PAYMENT_COLUMNS) + 1
+    attempt_columns = [name for _, name, _ in _ATTEMPT_COLUMNS]
+    arrays = ", ".join(
+        f"${n}::{_ATTEMPT_ARRAY_TYPES[name]}" for n, name in enumerate(attempt_columns, start=first)
+    )
+    names = ", ".join(attempt_columns)
+    return (
+        f"WITH new_payment AS (INSERT INTO payments ({payment_columns}) VALUES ({payment_values}))"
+        f" INSERT INTO payment_attempts ({names}) SELECT {names} FROM unnest({arrays})"
+        f" AS a({names})"
+    )
+
+
+_INSERT_PAYMENT = _insert_payment_sql()
+
+_PROVIDER_SETUP = """
+    SELECT coalesce(a.provider, c.provider), a.environment,
+           c.id, c.provider, c.environment, c.ciphertext
+    FROM payment_provider_accounts a
+    FULL JOIN payment_provider_credentials c
+        ON c.tenant_id = a.tenant_id AND c.provider = a.provider
+    WHERE a.tenant_id = $1 OR c.tenant_id = $1
+"""
+
+
+def _fill(row: Any, columns: tuple[tuple[str, str, bool], ...], now: datetime) -> list[Any]:
+    """Every column of a new ORM row as statement parameters (JSONB as JSON text), each one
+    set on the row too, so the row is complete once it joins the session (timestamps
+    default to `now`)."""
+    state = row.__dict__
+    values: list[Any] = []
+    for key, _, is_json in columns:
+        value = state.get(key)
+        if value is None and key in _TIMESTAMPS:
             value = now
-        # Set even when None: an attribute never set would be expired, i.e. read back.
-        setattr(row, attr.key, value)
-        values[prefix + attr.columns[0].name] = value
+        if key not in state or state[key] is not value:
+            # Set even when None: an attribute never set would be expired, i.e. read back.
+            setattr(row, key, value)
+        values.append(json.dumps(value) if is_json and value is not None else value)
     return values
 
 
-def _bound(table: Table, prefix: str) -> dict[str, Any]:
-    return {c.name: bindparam(prefix + c.name, type_=c.type) for c in table.columns}
-
-
-@functools.lru_cache(maxsize=limits.payment_attempts_per_statement_max)
-def _new_payment_statement(attempts: int) -> Any:
-    """`INSERT` of a payment (as a CTE) and its `attempts` attempts, built once per count."""
-    new_payment = sa_insert(_PAYMENTS).values(_bound(_PAYMENTS, "p_")).cte("new_payment")
-    rows = [_bound(_ATTEMPTS, f"a{n}_") for n in range(attempts)]
-    return sa_insert(_ATTEMPTS).values(rows).add_cte(new_payment)
+async def _connection(session: AsyncSession) -> AsyncConnection:
+    """The connection of the session's transaction, for statements sent as written (no ORM
+    compilation), after any pending ORM changes so they run in order."""
+    await session.flush()
+    return await session.connection()
 
 
 class PaymentsRepository:
@@ -96,32 +156,20 @@ class PaymentsRepository:
 
     async def provider_setup(
         self, session: AsyncSession, *, tenant_id: str
-    ) -> list[tuple[str, str | None, ProviderCredential | None]]:
+    ) -> list[tuple[str, str | None, SealedCredential | None]]:
         """(provider, its environment setting or None, one credential row or None) for
         every provider the tenant configured, in one round trip."""
-        stmt = (
-            select(
-                func.coalesce(ProviderAccount.provider, ProviderCredential.provider),
-                ProviderAccount.environment,
-                ProviderCredential,
-            )
-            .select_from(ProviderAccount)
-            .outerjoin(
-                ProviderCredential,
-                and_(
-                    ProviderCredential.tenant_id == ProviderAccount.tenant_id,
-                    ProviderCredential.provider == ProviderAccount.provider,
-                ),
-                full=True,
-            )
-            .where(
-                or_(
-                    ProviderAccount.tenant_id == tenant_id,
-                    ProviderCredential.tenant_id == tenant_id,
-                )
-            )
-        )
-        return [(r[0], r[1], r[2]) for r in (await session.execute(stmt)).all()]
+        connection = await _connection(session)
+        result = await connection.exec_driver_sql(_PROVIDER_SETUP, (tenant_id,))
+        found: list[tuple[str, str | None, SealedCredential | None]] = []
+        for provider, environment, row_id, row_provider, row_environment, ciphertext in map(
+            tuple, result.all()
+        ):
+            row = None
+            if row_id is not None:
+                row = SealedCredential(tenant_id, row_id, row_provider, row_environment, ciphertext)
+            found.append((provider, environment, row))
+        return found
 
     async def credential(
         self, session: AsyncSession, *, tenant_id: str, provider: str, environment: str
@@ -182,10 +230,11 @@ class PaymentsRepository:
         """A new payment and its attempts in one statement; the objects join the session as
         rows loaded in full, so nothing is flushed or read back for them afterwards."""
         now = datetime.now(UTC)
-        params = _column_values(payment, now, "p_")
-        for n, attempt in enumerate(attempts):
-            params.update(_column_values(attempt, now, f"a{n}_"))
-        await session.execute(_new_payment_statement(len(attempts)), params)
+        params = _fill(payment, _PAYMENT_COLUMNS, now)
+        rows = [_fill(attempt, _ATTEMPT_COLUMNS, now) for attempt in attempts]
+        params.extend([row[i] for row in rows] for i in range(len(_ATTEMPT_COLUMNS)))
+        connection = await _connection(session)
+        await connection.exec_driver_sql(_INSERT_PAYMENT, tuple(params))
         for row in (payment, *attempts):
             make_transient_to_detached(row)
             session.add(row)
