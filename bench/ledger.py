@@ -72,13 +72,9 @@ FUNDING = 10**12
 APPLY_SQL, APPLY_NAMES = ledger_sql.APPLY_DRIVER_SQL, ledger_sql.APPLY_PARAM_NAMES
 SET_CONFIG = "SELECT set_config($1, $2, true)"
 # The application's own statement texts, so both sides send exactly the same SQL.
-API_KEY_SQL = identity_sql._AUTHENTICATE_KEY
-IDEM_LOCK_SQL, IDEM_SELECT_SQL, IDEM_INSERT_SQL = (
-    idempotency._LOCK,
-    idempotency._LOOKUP,
-    idempotency._RECORD,
-)
-OUTBOX_SQL = outbox._INSERT_ONE
+API_KEY_SQL = identity_sql.AUTHENTICATE_KEY_SQL
+IDEM_CLAIM_SQL, IDEM_INSERT_SQL = idempotency.CLAIM_SQL, idempotency.RECORD_SQL
+OUTBOX_SQL = outbox.INSERT_ONE_SQL
 
 
 @dataclass
@@ -276,15 +272,13 @@ async def raw_transfer(
     now = datetime.now(UTC)
     async with conn.transaction():
         if full:
-            # The API key lookup binds the tenant and turns the bypass off in one statement.
-            await conn.fetchval(SET_CONFIG, "app.bypass_rls", "on")
+            # The API key lookup binds the tenant in the same statement.
             await conn.fetchrow(API_KEY_SQL, lookup)
         else:
             await conn.fetchval(SET_CONFIG, "app.tenant_id", fixture.tenant_id)
         key = uuid.uuid4().hex
         if full:
-            await conn.fetchval(IDEM_LOCK_SQL, f"idem:{fixture.tenant_id}:{key}")
-            await conn.fetchrow(IDEM_SELECT_SQL, fixture.tenant_id, key)
+            await conn.fetchrow(IDEM_CLAIM_SQL, fixture.tenant_id, key)
         row = await conn.fetchrow(APPLY_SQL, *apply_args(fixture, transfer_id, debit, credit, 1))
         assert row is not None and row["ok"], row
         entry = EntryRow(

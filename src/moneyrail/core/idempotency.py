@@ -50,12 +50,14 @@ class IdempotencyKeyInUse(Conflict):
 Handler = Callable[[], Awaitable[Any]]
 
 # Run on the driver connection of the request's transaction (see `core.db.driver`).
-_LOCK = "SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))"
-_LOOKUP = (
-    "SELECT request_hash, response_status, response_body::text AS response_body, expires_at"
-    " FROM idempotency_keys WHERE tenant_id = $1 AND key = $2"
+# `idempotency_claim` takes the (tenant, key) advisory lock and only then reads the record,
+# as two statements inside the function (migration core_idempotency_claim): under READ
+# COMMITTED the read's snapshot includes a record committed by the previous holder.
+CLAIM_SQL = (
+    "SELECT locked, request_hash, response_status, response_body, expires_at"
+    " FROM idempotency_claim($1, $2)"
 )
-_RECORD = """
+RECORD_SQL = """
     INSERT INTO idempotency_keys (
         tenant_id, key, request_hash, method, path, response_status, response_body,
         created_at, expires_at
@@ -111,13 +113,11 @@ class Idempotency:
             return JSONResponse(jsonable_encoder(await handler()), status_code=status_code)
 
         connection = await driver(session)
-        # The lookup is a separate statement after the lock: under READ COMMITTED its
-        # snapshot then includes a record committed by the request that held the lock.
-        if not await connection.fetchval(_LOCK, f"idem:{tenant_id}:{self.key}"):
+        existing = await connection.fetchrow(CLAIM_SQL, tenant_id, self.key)
+        if not existing["locked"]:
             raise IdempotencyKeyInUse("retry after the first request with this key completes")
-        existing = await connection.fetchrow(_LOOKUP, tenant_id, self.key)
         now = datetime.now(UTC)
-        if existing is not None and existing["expires_at"] > now:
+        if existing["request_hash"] is not None and existing["expires_at"] > now:
             if existing["request_hash"] != self.request_hash:
                 raise IdempotencyKeyReused(
                     "this Idempotency-Key was used for a different request; use a new key"
@@ -132,7 +132,7 @@ class Idempotency:
         # The stored body is the response's own bytes (rendered once). An expired record
         # under the same key is replaced by the new request.
         await connection.execute(
-            _RECORD,
+            RECORD_SQL,
             tenant_id,
             self.key,
             self.request_hash,

@@ -49,12 +49,12 @@ async def emit(
         }
     ).decode()
     await (await driver(session)).execute(
-        _INSERT_ONE, envelope.id, tenant_id, type, payload, envelope.created_at
+        INSERT_ONE_SQL, envelope.id, tenant_id, type, payload, envelope.created_at
     )
     return envelope
 
 
-_INSERT_ONE = (
+INSERT_ONE_SQL = (
     "INSERT INTO outbox_events (id, tenant_id, type, payload, created_at)"
     " VALUES ($1, $2, $3, $4::jsonb, $5)"
 )

@@ -10,21 +10,19 @@ from typing import NamedTuple
 from sqlalchemy import Select, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moneyrail.core.db import BYPASS_SETTING, TENANT_SETTING, bypass_tenant_scope, driver
+from moneyrail.core.db import BYPASS_SETTING, bypass_tenant_scope, driver
 from moneyrail.identity.models import ApiKey, OAuthClient, OtpCode, RefreshToken, Tenant, User
 
 _BYPASS_OFF = text("SELECT set_config(:name, 'off', true)")
 
 
 # Setting names are constants; the only input is the bound :lookup parameter.
-# Run on the driver (every authenticated request): `$1` is the lookup.
-_AUTHENTICATE_KEY = f"""
-    SELECT id, tenant_id, key_hash, environment, role, scopes, client_id, expires_at,
-           last_used_at, revoked_at,
-           set_config('{TENANT_SETTING}', tenant_id, true) AS bound_tenant,
-           set_config('{BYPASS_SETTING}', 'off', true) AS bypass
-    FROM api_keys WHERE lookup = $1
-"""
+# Every authenticated request, on the driver: the database function looks the key up across
+# tenants and binds the transaction to the key's tenant (migration identity_key_lookup_fn).
+AUTHENTICATE_KEY_SQL = (
+    "SELECT id, tenant_id, key_hash, environment, role, scopes, client_id, expires_at,"
+    " last_used_at, revoked_at FROM api_key_authenticate($1)"
+)
 
 
 class _KeyRow(NamedTuple):
@@ -67,17 +65,14 @@ class IdentityRepository:
         return await session.scalar(select(ApiKey).where(ApiKey.lookup == lookup))
 
     async def authenticate_key_row(self, session: AsyncSession, lookup: str) -> _KeyRow | None:
-        """The key row for `lookup`, binding the transaction to its tenant, in two statements.
+        """The key row for `lookup`, binding the transaction to its tenant, in one statement.
 
-        The lookup crosses tenants (the tenant is not known yet). The scan runs with the
-        bypass on; the same statement's select list then binds the key's tenant and turns the
-        bypass off, so nothing after it sees other tenants. An unknown key leaves the bypass
-        on, so it is turned off explicitly on that path.
+        The lookup crosses tenants (the tenant is not known yet): the database function scans
+        with the row-level-security bypass on and turns it off before it returns, so nothing
+        after it sees other tenants. An unknown key returns None and binds no tenant.
         """
-        await bypass_tenant_scope(session)
-        row = await (await driver(session)).fetchrow(_AUTHENTICATE_KEY, lookup)
+        row = await (await driver(session)).fetchrow(AUTHENTICATE_KEY_SQL, lookup)
         if row is None:
-            await session.execute(_BYPASS_OFF, {"name": BYPASS_SETTING})
             return None
         return _KeyRow(*(row[name] for name in _KeyRow._fields))
 
