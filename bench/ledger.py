@@ -397,6 +397,9 @@ def start_server(fixture: Fixture, *, workers: int) -> tuple[subprocess.Popen[by
         "ENVIRONMENT": "development",
         # Throughput cannot be measured through a per-key limit of 100 requests a minute.
         "RATE_LIMIT_ENABLED": "false",
+        # The same 16 connections per process as the raw client's pool: with fewer, the
+        # requests beyond the pool size open and close overflow connections all the time.
+        "DATABASE_POOL_SIZE": str(CONCURRENCY),
     }
     command = [
         sys.executable,

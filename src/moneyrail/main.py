@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from moneyrail import __version__
 from moneyrail.core.cache import create_cache
@@ -106,6 +107,24 @@ def _domain_hooks(kind: str) -> list[Any]:
     return hooks
 
 
+def _declare_security(app: FastAPI, schema: dict[str, Any]) -> None:
+    """Both credential schemes on every operation whose dependencies authenticate the caller
+    (authentication reads its headers itself, so FastAPI cannot see the schemes)."""
+    from moneyrail.identity.deps import SECURITY_SCHEMES, requires_credentials
+
+    schema.setdefault("components", {}).setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
+    requirement = [{name: []} for name in SECURITY_SCHEMES]
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if not isinstance(route, APIRoute) or not requires_credentials(route.dependant):
+            continue
+        operations = schema.get("paths", {}).get(context.path_format, {})
+        for method in route.methods:
+            operation = operations.get(method.lower())
+            if operation is not None:
+                operation.setdefault("security", requirement)
+
+
 def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
@@ -116,6 +135,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         routes=app.routes,
         tags=app.openapi_tags,
     )
+    _declare_security(app, schema)
     schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = {
         "type": "object",
         "description": "RFC 9457 problem details",

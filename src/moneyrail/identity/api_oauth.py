@@ -239,7 +239,7 @@ async def introspect(
                 raise InvalidClient("client authentication failed")
             tenant_id = client.tenant_id
         else:
-            subject = await authenticate(request, session, bearer, api_key)
+            subject = await authenticate(request, session)
             tenant_id = subject.tenant_id
         if not token:
             raise InvalidRequest("token is required")

@@ -15,10 +15,10 @@ subject's tenant, so row-level security filters every later query of the request
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyHeader, HTTPBearer
 
 from moneyrail.audit.context import bind_request
 from moneyrail.core.db import SessionDep, set_tenant
@@ -41,13 +41,21 @@ def register_bearer_resolver(resolver: BearerResolver) -> None:
         _bearer_resolvers.append(resolver)
 
 
-async def authenticate(
-    request: Request,
-    session: SessionDep,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    api_key: Annotated[str | None, Depends(_api_key_header)],
-) -> AuthSubject:
+def _bearer_token(request: Request) -> str | None:
+    """The credentials of an `Authorization: Bearer …` header (as `HTTPBearer` reads them)."""
+    authorization = request.headers.get("authorization")
+    if not authorization:
+        return None
+    scheme, _, credentials = authorization.partition(" ")
+    return credentials if scheme.lower() == "bearer" and credentials else None
+
+
+async def authenticate(request: Request, session: SessionDep) -> AuthSubject:
     """Resolve the caller from its credential and bind the transaction to its tenant.
+
+    The headers are read here rather than through `HTTPBearer`/`APIKeyHeader` dependencies:
+    this runs on every request, and the OpenAPI document declares both schemes for every
+    operation that depends on it (`security_requirements`).
 
     Raises:
         Unauthorized: no credential, or one that is unknown, expired or revoked.
@@ -55,7 +63,8 @@ async def authenticate(
     from moneyrail.identity.service import identity as identity_service
 
     bind_request(request)
-    token = api_key or (bearer.credentials if bearer is not None else None)
+    api_key = request.headers.get("x-api-key") or None
+    token = api_key or _bearer_token(request)
     if not token:
         raise Unauthorized("send an API key (X-API-Key) or a bearer token")
     if keys.looks_like_key(token):
@@ -102,3 +111,26 @@ def require(
 
 
 Authenticated = Annotated[AuthSubject, Depends(authenticate)]
+
+# How the OpenAPI document names the two credential schemes.
+SECURITY_SCHEMES: dict[str, dict[str, str]] = {
+    "HTTPBearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": _bearer.model.description or "",
+    },
+    "APIKeyHeader": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": _api_key_header.model.description or "",
+    },
+}
+
+
+def requires_credentials(dependant: Any) -> bool:
+    """Whether an endpoint's dependency tree authenticates its caller."""
+    return any(
+        dependency.call is authenticate or requires_credentials(dependency)
+        for dependency in dependant.dependencies
+    )
