@@ -10,10 +10,11 @@ from typing import Any, cast
 
 from sqlalchemy import Column, Select, Table, and_, delete, func, select, tuple_
 from sqlalchemy.dialects.postgresql import JSONB, insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
 from moneyrail.core import limits
+from moneyrail.core.db import driver
 from moneyrail.core.pagination import PageParams, make_page, paginate_by_key
 from moneyrail.payments.models import (
     InboundEvent,
@@ -96,9 +97,12 @@ def _insert_payment_sql() -> str:
 
 _INSERT_PAYMENT = _insert_payment_sql()
 
+# One row of arrays (one element per configured provider and credential row), NULLs when
+# the tenant configured nothing.
 _PROVIDER_SETUP = """
-    SELECT coalesce(a.provider, c.provider), a.environment,
-           c.id, c.provider, c.environment, c.ciphertext
+    SELECT array_agg(coalesce(a.provider, c.provider)), array_agg(a.environment),
+           array_agg(c.id), array_agg(c.provider), array_agg(c.environment),
+           array_agg(c.ciphertext)
     FROM payment_provider_accounts a
     FULL JOIN payment_provider_credentials c
         ON c.tenant_id = a.tenant_id AND c.provider = a.provider
@@ -121,13 +125,6 @@ def _fill(row: Any, columns: tuple[tuple[str, str, bool], ...], now: datetime) -
             setattr(row, key, value)
         values.append(json.dumps(value) if is_json and value is not None else value)
     return values
-
-
-async def _connection(session: AsyncSession) -> AsyncConnection:
-    """The connection of the session's transaction, for statements sent as written (no ORM
-    compilation), after any pending ORM changes so they run in order."""
-    await session.flush()
-    return await session.connection()
 
 
 class PaymentsRepository:
@@ -159,16 +156,19 @@ class PaymentsRepository:
     ) -> list[tuple[str, str | None, SealedCredential | None]]:
         """(provider, its environment setting or None, one credential row or None) for
         every provider the tenant configured, in one round trip."""
-        connection = await _connection(session)
-        result = await connection.exec_driver_sql(_PROVIDER_SETUP, (tenant_id,))
+        row = await (await driver(session)).fetchrow(_PROVIDER_SETUP, tenant_id)
+        if row is None or row[0] is None:
+            return []
         found: list[tuple[str, str | None, SealedCredential | None]] = []
-        for provider, environment, row_id, row_provider, row_environment, ciphertext in map(
-            tuple, result.all()
+        for provider, environment, row_id, row_provider, row_environment, ciphertext in zip(
+            *row, strict=True
         ):
-            row = None
+            sealed = None
             if row_id is not None:
-                row = SealedCredential(tenant_id, row_id, row_provider, row_environment, ciphertext)
-            found.append((provider, environment, row))
+                sealed = SealedCredential(
+                    tenant_id, row_id, row_provider, row_environment, ciphertext
+                )
+            found.append((provider, environment, sealed))
         return found
 
     async def credential(
@@ -233,8 +233,7 @@ class PaymentsRepository:
         params = _fill(payment, _PAYMENT_COLUMNS, now)
         rows = [_fill(attempt, _ATTEMPT_COLUMNS, now) for attempt in attempts]
         params.extend([row[i] for row in rows] for i in range(len(_ATTEMPT_COLUMNS)))
-        connection = await _connection(session)
-        await connection.exec_driver_sql(_INSERT_PAYMENT, tuple(params))
+        await (await driver(session)).execute(_INSERT_PAYMENT, *params)
         for row in (payment, *attempts):
             make_transient_to_detached(row)
             session.add(row)
