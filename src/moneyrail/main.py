@@ -17,6 +17,7 @@ from moneyrail.core.errors import install_error_handlers
 from moneyrail.core.http import RequestContextMiddleware
 from moneyrail.core.logging import configure_logging
 from moneyrail.core.ratelimit import RateLimitMiddleware
+from moneyrail.core.routing import mount
 from moneyrail.core.settings import Settings, get_settings
 from moneyrail.domains import DOMAINS, optional_module
 
@@ -81,7 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for domain in DOMAINS:
         module = optional_module(f"{domain}.api")
         if module is not None:
-            app.include_router(module.router, prefix=API_PREFIX)
+            mount(app, module.router, prefix=API_PREFIX)
 
     sandbox = optional_module("sandbox.app")
     if sandbox is not None and settings.sandbox_mounted:
