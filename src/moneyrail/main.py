@@ -114,13 +114,13 @@ def _declare_security(app: FastAPI, schema: dict[str, Any]) -> None:
     from moneyrail.identity.deps import SECURITY_SCHEMES, requires_credentials
 
     schema.setdefault("components", {}).setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
-    requirement = [{name: []} for name in SECURITY_SCHEMES]
+    requirement: list[dict[str, list[str]]] = [{name: []} for name in SECURITY_SCHEMES]
     for context in iter_route_contexts(app.routes):
         route = context.original_route
         if not isinstance(route, APIRoute) or not requires_credentials(route.dependant):
             continue
         operations = schema.get("paths", {}).get(context.path_format, {})
-        for method in route.methods:
+        for method in route.methods or ():
             operation = operations.get(method.lower())
             if operation is not None:
                 operation.setdefault("security", requirement)
