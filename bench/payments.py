@@ -9,10 +9,12 @@ test-mode provider calls reach the mounted sandbox in process too. Each payment 
 Stripe PaymentIntent create-and-confirm (`pm_card_visa`), so it ends `captured` with its
 ledger entry, audit rows and outbox events committed.
 
-"Direct" is the same connector call (`StripeConnector.create_payment`) on the same in-process
-transport, without moneyrail around it: the difference is the platform's cost (auth,
-idempotency record, routing, payment row, state machine, ledger posting, audit, outbox,
-commit). Sequential runs measure latency; the concurrent run measures throughput.
+"Direct" is the same connector call (`StripeConnector.create_payment`, with the same fields
+the API sends) on the same in-process transport, without moneyrail around it: the difference
+is the platform's cost (auth, idempotency record, routing, payment row, state machine, ledger
+posting, audit, outbox, commit). Like moneyrail, which keeps its connectors open, the direct
+caller builds its connector (and HTTP client) once, not per payment. Sequential runs measure
+latency; the concurrent run measures throughput.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import httpx
 from fastapi import FastAPI
 
 from moneyrail.connectors import registry
-from moneyrail.connectors.base import CreatePayment
+from moneyrail.connectors.base import CreatePayment, Customer
 from moneyrail.core import migrate
 from moneyrail.core.db import Database, bypass_tenant_scope, create_engine, set_tenant
 from moneyrail.core.money import Money
@@ -161,21 +163,20 @@ async def bench(
         if response.status_code != 201 or response.json()["status"] != "captured":
             raise RuntimeError(f"payment failed: {response.status_code} {response.text[:300]}")
 
+    # Opened once, as moneyrail keeps its own connectors open (`payments.providers`).
+    connector = registry.payment_connector("stripe", creds, transport=app.state.provider_transport)
+
     async def direct(i: int) -> None:
-        connector = registry.payment_connector(
-            "stripe", creds, transport=app.state.provider_transport
-        )
-        try:
-            result = await connector.create_payment(
-                CreatePayment(
-                    reference=f"direct-{i}",
-                    amount=Money(4_999, "USD"),
-                    idempotency_key=uuid.uuid4().hex,
-                    payment_method="pm_card_visa",
-                )
+        result = await connector.create_payment(
+            CreatePayment(
+                reference=f"direct-{i}",
+                amount=Money(4_999, "USD"),
+                idempotency_key=uuid.uuid4().hex,
+                description="bench",
+                customer=Customer(email="bench@example.com"),
+                payment_method="pm_card_visa",
             )
-        finally:
-            await connector.aclose()
+        )
         if result.status.value != "captured":
             raise RuntimeError(f"direct payment ended {result.status}")
 
@@ -208,6 +209,7 @@ async def bench(
         total = per_worker * concurrency
     finally:
         await client.aclose()
+        await connector.aclose()
 
     print()
     print(
