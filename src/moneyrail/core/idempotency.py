@@ -81,6 +81,21 @@ def request_fingerprint(method: str, path: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
+def json_response(content: Any, *, status_code: int) -> JSONResponse:
+    """`JSONResponse(jsonable_encoder(content))` without walking content that is JSON already.
+
+    A model is dumped in JSON mode by alias (what `jsonable_encoder` does with it); plain
+    data is rendered directly, and only data the JSON encoder refuses (datetimes, Decimals,
+    models inside, …) goes through `jsonable_encoder`.
+    """
+    if isinstance(content, BaseModel):
+        return JSONResponse(content.model_dump(mode="json", by_alias=True), status_code=status_code)
+    try:
+        return JSONResponse(content, status_code=status_code)
+    except TypeError:
+        return JSONResponse(jsonable_encoder(content), status_code=status_code)
+
+
 class _StoredJSONResponse(JSONResponse):
     """A stored JSON body, sent as it is."""
 
@@ -110,7 +125,7 @@ class Idempotency:
                 raise IdempotencyKeyRequired(
                     "this endpoint moves money; send a unique Idempotency-Key header"
                 )
-            return JSONResponse(jsonable_encoder(await handler()), status_code=status_code)
+            return json_response(await handler(), status_code=status_code)
 
         connection = await driver(session)
         existing = await connection.fetchrow(CLAIM_SQL, tenant_id, self.key)
@@ -128,7 +143,7 @@ class Idempotency:
                 headers={REPLAYED_HEADER: "true"},
             )
 
-        response = JSONResponse(jsonable_encoder(await handler()), status_code=status_code)
+        response = json_response(await handler(), status_code=status_code)
         # The stored body is the response's own bytes (rendered once). An expired record
         # under the same key is replaced by the new request.
         await connection.execute(
