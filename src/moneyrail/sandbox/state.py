@@ -43,8 +43,17 @@ log = structlog.get_logger(__name__)
 
 
 def new_id(prefix: str, length: int = 14, alphabet: str = ALPHANUMERIC) -> str:
-    """A provider-style id: `prefix` followed by `length` random characters."""
-    return prefix + "".join(secrets.choice(alphabet) for _ in range(length))
+    """A provider-style id: `prefix` followed by `length` random characters.
+
+    One draw from the system's random source for the whole id (a uniform number below
+    `len(alphabet) ** length`, written in that base), not one per character."""
+    base = len(alphabet)
+    number = secrets.randbelow(base**length)
+    chars = []
+    for _ in range(length):
+        number, digit = divmod(number, base)
+        chars.append(alphabet[digit])
+    return prefix + "".join(chars)
 
 
 def fingerprint(payload: Any) -> str:
