@@ -109,6 +109,8 @@ _PROVIDER_SETUP = """
     WHERE a.tenant_id = $1 OR c.tenant_id = $1
 """
 
+_ROUTING = "SELECT rules, default_providers FROM payment_routing WHERE tenant_id = $1"
+
 
 def _fill(row: Any, columns: tuple[tuple[str, str, bool], ...], now: datetime) -> list[Any]:
     """Every column of a new ORM row as statement parameters (JSONB as JSON text), each one
@@ -434,6 +436,13 @@ class PaymentsRepository:
 
     async def routing(self, session: AsyncSession, *, tenant_id: str) -> RoutingConfig | None:
         return await session.get(RoutingConfig, tenant_id)
+
+    async def routing_table(
+        self, session: AsyncSession, *, tenant_id: str
+    ) -> tuple[list[dict[str, Any]], list[str]] | None:
+        """(rules, default providers) as stored, for routing a payment; None without any."""
+        row = await (await driver(session)).fetchrow(_ROUTING, tenant_id)
+        return None if row is None else (row[0], row[1])
 
     async def save_routing(
         self,

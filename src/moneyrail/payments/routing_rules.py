@@ -69,12 +69,12 @@ class RoutingRulesService:
         )
 
     async def table(self, session: AsyncSession, *, tenant_id: str) -> routing.RoutingTable:
-        row = await repository.routing(session, tenant_id=tenant_id)
-        if row is None:
+        stored = await repository.routing_table(session, tenant_id=tenant_id)
+        if stored is None:
             return routing.RoutingTable()
+        rules, default = stored
         return routing.RoutingTable(
-            rules=tuple(_rule(rule) for rule in row.rules),
-            default=tuple(row.default_providers),
+            rules=tuple(_rule(rule) for rule in rules), default=tuple(default)
         )
 
 
