@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator, with_config
 from typing_extensions import TypedDict
 
 from moneyrail.core import limits
-from moneyrail.core.money import CurrencyCode, MoneyModel, PositiveMoneyModel
+from moneyrail.core.money import AMOUNT_ABS_MAX, CurrencyCode, MoneyModel, PositiveMoneyModel
 from moneyrail.ledger.types import AccountKind, BalanceLimit, Balances, Direction
 
 ClientId = Annotated[
@@ -234,11 +234,38 @@ class ReverseIn(BaseModel):
     description: Description | None = None
 
 
+class BatchAmountIn(TypedDict):
+    """`PositiveMoneyModel` as a batch item's `amount`."""
+
+    amount: Annotated[int, Field(gt=0, le=AMOUNT_ABS_MAX, strict=True)]
+    currency: CurrencyCode
+
+
+@with_config(ConfigDict(extra="forbid"))
+class BatchTransferIn(TypedDict):
+    """One transfer of a batch: `TransferCreate`'s fields with the same rules, validated
+    into a plain dict. A batch holds a thousand: as models, with their amount models, they
+    were six thousand objects living through the request, which the garbage collector kept
+    scanning. Absent optional keys stay absent.
+    """
+
+    id: NotRequired[ClientId | None]
+    debit_account_id: Annotated[str, Field(min_length=1, max_length=40)]
+    credit_account_id: Annotated[str, Field(min_length=1, max_length=40)]
+    amount: BatchAmountIn
+    description: NotRequired[Description | None]
+    metadata: NotRequired[Metadata | None]
+    pending: NotRequired[bool]
+    timeout_seconds: NotRequired[
+        Annotated[int, Field(gt=0, le=limits.ledger_pending_timeout_seconds_max)] | None
+    ]
+
+
 class BatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     atomic: bool = Field(default=False, description="All transfers or none.")
-    transfers: list[TransferCreate] = Field(
+    transfers: list[BatchTransferIn] = Field(
         min_length=1, max_length=limits.ledger_batch_transfers_max
     )
 

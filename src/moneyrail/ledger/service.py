@@ -12,7 +12,7 @@ reported as `LedgerContention` (409, retry the request) rather than as a server 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -56,6 +56,7 @@ from moneyrail.ledger.rules import check_client_id, deltas_of, pair, refusal
 from moneyrail.ledger.schemas import (
     AccountEntryOut,
     BatchOut,
+    BatchTransferIn,
     EntryOut,
     LedgerAccountOut,
     TransferCreate,
@@ -417,7 +418,7 @@ class LedgerService:
         session: AsyncSession,
         *,
         tenant_id: str,
-        transfers: list[TransferCreate],
+        transfers: Sequence[BatchTransferIn | TransferCreate],
         atomic: bool = False,
     ) -> BatchOut:
         """Up to `ledger_batch_transfers_max` transfers with a result per item.
