@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.audit.models import AuditChainHead, AuditLog
+from moneyrail.core.db import driver
 
-_APPEND = text("SELECT audit_append(:tenant_id, CAST(:rows AS jsonb), :now)")
+# Runs on the driver connection (at every audited commit).
+_APPEND = "SELECT audit_append($1, $2::jsonb, $3)"
 
 
 class AuditRepository:
@@ -24,7 +26,7 @@ class AuditRepository:
         appender has finished), links and inserts the rows, moves the head and restores the
         transaction's tenant binding. Returns the new head's seq.
         """
-        seq = await session.scalar(_APPEND, {"tenant_id": tenant_id, "rows": rows, "now": now})
+        seq = await (await driver(session)).fetchval(_APPEND, tenant_id, rows, now)
         return int(seq)
 
     async def chain_tenants(self, session: AsyncSession) -> list[str]:

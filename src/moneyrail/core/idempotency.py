@@ -84,12 +84,12 @@ def request_fingerprint(method: str, path: str, body: bytes) -> str:
 def json_response(content: Any, *, status_code: int) -> JSONResponse:
     """`JSONResponse(jsonable_encoder(content))` without walking content that is JSON already.
 
-    A model is dumped in JSON mode by alias (what `jsonable_encoder` does with it); plain
+    A model is serialised by pydantic by alias (as `jsonable_encoder` dumps it); plain
     data is rendered directly, and only data the JSON encoder refuses (datetimes, Decimals,
     models inside, …) goes through `jsonable_encoder`.
     """
     if isinstance(content, BaseModel):
-        return JSONResponse(content.model_dump(mode="json", by_alias=True), status_code=status_code)
+        return _StoredJSONResponse(content.model_dump_json(by_alias=True), status_code=status_code)
     try:
         return JSONResponse(content, status_code=status_code)
     except TypeError:
@@ -97,10 +97,10 @@ def json_response(content: Any, *, status_code: int) -> JSONResponse:
 
 
 class _StoredJSONResponse(JSONResponse):
-    """A stored JSON body, sent as it is."""
+    """A JSON body that is already serialised, sent as it is."""
 
     def render(self, content: Any) -> bytes:
-        return bytes(content)
+        return content.encode() if isinstance(content, str) else bytes(content)
 
 
 @dataclass(frozen=True)

@@ -130,5 +130,3 @@ worker_delivery_lanes_max: Final = 8
 ratelimit_redis_timeout_seconds: Final = 1.0
 # Open provider connectors (HTTP clients) a process keeps for reuse.
 provider_connectors_max: Final = 256
-# Distinct attempt counts whose payment-and-attempts INSERT statement is kept built.
-payment_attempts_per_statement_max: Final = 16

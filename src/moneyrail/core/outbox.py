@@ -11,7 +11,6 @@ from typing import Any
 
 from pydantic import BaseModel
 from pydantic_core import to_json
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.core.db import driver
@@ -61,14 +60,11 @@ INSERT_ONE_SQL = (
 
 
 # One statement for any number of events: the rows travel as arrays, not one bind per row.
-_INSERT_MANY = text(
-    """
+INSERT_MANY_SQL = """
     INSERT INTO outbox_events (id, tenant_id, type, payload, created_at)
-    SELECT u.id, :tenant_id, u.type, CAST(u.payload AS jsonb), :created_at
-    FROM unnest(CAST(:ids AS text[]), CAST(:types AS text[]), CAST(:payloads AS text[]))
-        AS u(id, type, payload)
-    """
-)
+    SELECT u.id, $1, u.type, u.payload::jsonb, $2
+    FROM unnest($3::text[], $4::text[], $5::text[]) AS u(id, type, payload)
+"""
 
 
 async def emit_many(
@@ -89,15 +85,8 @@ async def emit_many(
         ).decode()
         for event_id, (type_, data) in zip(ids, events, strict=True)
     ]
-    await session.execute(
-        _INSERT_MANY,
-        {
-            "tenant_id": tenant_id,
-            "created_at": now,
-            "ids": ids,
-            "types": [type_ for type_, _ in events],
-            "payloads": payloads,
-        },
+    await (await driver(session)).execute(
+        INSERT_MANY_SQL, tenant_id, now, ids, [type_ for type_, _ in events], payloads
     )
 
 
