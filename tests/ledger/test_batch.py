@@ -11,6 +11,7 @@ import httpx
 import pytest
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.core.errors import AppError
@@ -307,3 +308,42 @@ async def test_batch_api_without_ids_needs_an_idempotency_key(
     )
     assert invalid.status_code == 422, invalid.text
     assert "transfers" in invalid.text
+
+
+async def test_batch_runs_again_when_chosen_as_a_deadlock_victim(
+    session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tenant = await make_tenant(session)
+    customer = await open_account(session, tenant.tenant_id)
+    other = await open_account(session, tenant.tenant_id)
+    await fund(session, tenant.tenant_id, customer.id, 100)
+    lock = repository.lock_batch_accounts
+    calls = 0
+
+    class Deadlock(Exception):
+        sqlstate = "40P01"
+
+    async def deadlocked_once(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise DBAPIError("SELECT ... FOR UPDATE", None, Deadlock())
+        return await lock(*args, **kwargs)
+
+    monkeypatch.setattr(repository, "lock_batch_accounts", deadlocked_once)
+    out = await ledger.transfer_batch(
+        session,
+        tenant_id=tenant.tenant_id,
+        transfers=[_item("d:1", customer.id, other.id, 10)],
+    )
+    assert calls == 2 and [r["status"] for r in out.results] == ["created"]
+    events = (
+        await session.scalars(
+            select(OutboxEvent.id).where(
+                OutboxEvent.tenant_id == tenant.tenant_id,
+                OutboxEvent.payload["data"]["id"].astext == "d:1",
+            )
+        )
+    ).all()
+    assert len(events) == 1  # the first attempt's event went with its savepoint
+    await assert_cached_match_postings(session, tenant.tenant_id)
