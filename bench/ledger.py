@@ -16,6 +16,10 @@ accounts and then measures, one phase after another:
 3. batch: `POST /ledger/transfers/batch` with 1,000 transfers per request.
 4. hot account: every transfer debits the same account (raw SQL and API).
 
+Each phase also reports the CPU PostgreSQL's processes on this machine spent per transfer
+("PG CPU ms"), and server phases the API process's own CPU per transfer, so a ratio can be
+read as where the CPU goes rather than only how fast the wall clock moved.
+
 Not a test: it prints figures. The database is dropped at the end unless --keep.
 """
 
@@ -94,6 +98,7 @@ class Result:
     latencies_ms: list[float] = field(default_factory=list)
     errors: int = 0
     note: str = ""
+    database_cpu_ms: float = 0.0  # PostgreSQL CPU per transfer
 
     @property
     def rate(self) -> float:
@@ -222,11 +227,28 @@ async def run_phase(
             progress.update(task, advance=done)
 
     started = time.perf_counter()
+    database_cpu = postgres_cpu_seconds()
     await asyncio.gather(*(worker(n) for n in range(workers)))
     result.seconds = time.perf_counter() - started
+    result.database_cpu_ms = (
+        1000 * (postgres_cpu_seconds() - database_cpu) / max(1, result.transfers)
+    )
     progress.update(task, description=f"{name}: {result.rate:,.0f}/s")
     progress.stop_task(task)
     return result
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU time of the PostgreSQL server's processes on this machine (0 when not visible)."""
+    total = 0.0
+    for process in psutil.process_iter(["name"]):
+        if process.info["name"] == "postgres":
+            try:
+                times = process.cpu_times()
+            except psutil.Error:
+                continue
+            total += times.user + times.system
+    return total
 
 
 def pair(fixture: Fixture, rng: random.Random, *, hot: bool) -> tuple[str, str]:
@@ -693,6 +715,7 @@ def report(
     table.add_column("transfers", justify="right")
     table.add_column("p50 ms", justify="right")
     table.add_column("p99 ms", justify="right")
+    table.add_column("PG CPU ms", justify="right")
     table.add_column("errors", justify="right")
     for result in results.values():
         table.add_row(
@@ -701,6 +724,7 @@ def report(
             f"{result.transfers:,}",
             f"{result.percentile(0.50):.1f}",
             f"{result.percentile(0.99):.1f}",
+            f"{result.database_cpu_ms:.2f}",
             str(result.errors),
         )
     console.print(table)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import secrets
 import time
@@ -12,12 +13,15 @@ _PREFIX_PATTERN = re.compile(r"^[a-z][a-z0-9]{1,11}$")
 _ID_PATTERN = re.compile(r"^([a-z][a-z0-9]{1,11})_([0-9A-HJKMNP-TV-Z]{26})$")
 
 
+# RFC 4648 base32 digits to Crockford's: the standard encoder does the 5-bit grouping in C.
+_FROM_RFC4648 = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _ALPHABET)
+
+
 def _encode(value: int, length: int) -> str:
-    chars = []
-    for _ in range(length):
-        value, rem = divmod(value, 32)
-        chars.append(_ALPHABET[rem])
-    return "".join(reversed(chars))
+    """`value` as `length` Crockford base32 digits (most significant first)."""
+    width = -(-length * 5 // 40) * 5  # whole 40-bit groups, in bytes
+    digits = base64.b32encode(value.to_bytes(width, "big")).decode("ascii")
+    return digits[len(digits) - length :].translate(_FROM_RFC4648)
 
 
 def new_id(prefix: str, *, now_ms: int | None = None) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import string
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ KEY_ALPHABET = string.ascii_letters + string.digits
 KEY_RANDOM_LENGTH = 40  # 40 base62 characters ≈ 238 bits
 KEY_LOOKUP_LENGTH = 12
 KEY_PREFIXES = ("mr_test_", "mr_live_")
+_KEY_BODY = re.compile(f"[A-Za-z0-9]{{{KEY_RANDOM_LENGTH}}}")
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,7 @@ def parse(key: str) -> ParsedKey | None:
     for prefix in KEY_PREFIXES:
         if key.startswith(prefix):
             body = key[len(prefix) :]
-            if len(body) == KEY_RANDOM_LENGTH and all(c in KEY_ALPHABET for c in body):
+            if _KEY_BODY.fullmatch(body):
                 return ParsedKey(environment=prefix[3:7], lookup=body[:KEY_LOOKUP_LENGTH])
     return None
 
