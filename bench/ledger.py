@@ -238,6 +238,18 @@ async def run_phase(
     return result
 
 
+def server_cpu(server: psutil.Process) -> tuple[float, float]:
+    """User and system CPU seconds of the server and its worker processes."""
+    user = system = 0.0
+    for process in [server, *server.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue
+        user, system = user + times.user, system + times.system
+    return user, system
+
+
 def postgres_cpu_seconds() -> float:
     """CPU time of the PostgreSQL server's processes on this machine (0 when not visible)."""
     total = 0.0
@@ -640,13 +652,13 @@ async def main() -> None:
                             "--subprocesses",
                             "--nonblocking",
                         )
-                    before = server.cpu_times()
+                    before = server_cpu(server)
                     result = await work
-                    after = server.cpu_times()
+                    after = server_cpu(server)
                     done = max(1, result.transfers)
                     result.note = (
-                        f"server CPU per transfer {1000 * (after.user - before.user) / done:.2f}"
-                        f" ms user + {1000 * (after.system - before.system) / done:.2f} ms system"
+                        f"server CPU per transfer {1000 * (after[0] - before[0]) / done:.2f}"
+                        f" ms user + {1000 * (after[1] - before[1]) / done:.2f} ms system"
                     )
                     results[phase] = result
                     if spy is not None:
