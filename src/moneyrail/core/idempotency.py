@@ -175,10 +175,16 @@ def _dependency(required: bool) -> Callable[..., Awaitable[Idempotency]]:
     ) -> Idempotency:
         if idempotency_key is not None and not idempotency_key.strip():
             raise IdempotencyKeyInvalid("Idempotency-Key must not be blank")
-        body = await request.body()
+        # Only a keyed request is ever compared with a stored one; canonicalising a large
+        # body costs about as much as validating it.
+        request_hash = ""
+        if idempotency_key is not None:
+            request_hash = request_fingerprint(
+                request.method, request.url.path, await request.body()
+            )
         return Idempotency(
             key=idempotency_key,
-            request_hash=request_fingerprint(request.method, request.url.path, body),
+            request_hash=request_hash,
             method=request.method,
             path=request.url.path,
             required=required,

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from pydantic_core import to_json
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moneyrail.core.db import driver
+from moneyrail.core.db import driver, json_column, json_rows
 from moneyrail.core.ids import new_id
 
 EVENT_ID_PREFIX = "evt"
@@ -60,10 +60,10 @@ INSERT_ONE_SQL = (
 
 
 # One statement for any number of events: the rows travel as arrays, not one bind per row.
-INSERT_MANY_SQL = """
+INSERT_MANY_SQL = f"""
     INSERT INTO outbox_events (id, tenant_id, type, payload, created_at)
     SELECT u.id, $1, u.type, u.payload::jsonb, $2
-    FROM unnest($3::text[], $4::text[], $5::text[]) AS u(id, type, payload)
+    FROM {json_rows("id", "type", "payload", start=3)}
 """
 
 
@@ -86,7 +86,12 @@ async def emit_many(
         for event_id, (type_, data) in zip(ids, events, strict=True)
     ]
     await (await driver(session)).execute(
-        INSERT_MANY_SQL, tenant_id, now, ids, [type_ for type_, _ in events], payloads
+        INSERT_MANY_SQL,
+        tenant_id,
+        now,
+        json_column(ids),
+        json_column([type_ for type_, _ in events]),
+        json_column(payloads),
     )
 
 

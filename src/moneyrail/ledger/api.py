@@ -15,20 +15,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.audit.service import audit
-from moneyrail.core import limits
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import problem_responses
 from moneyrail.core.idempotency import (
     Idempotency,
-    IdempotencyKeyInvalid,
     IdempotencyKeyRequired,
     IdempotencyOptional,
-    request_fingerprint,
 )
 from moneyrail.core.money import CurrencyCode
 from moneyrail.core.pagination import Page, PageParams, page_params
@@ -191,34 +188,6 @@ async def create_transfer(
     return await idem.run(session, tenant_id=subject.tenant_id, handler=handler, status_code=201)
 
 
-async def _batch_idempotency(
-    request: Request,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            description="A unique key that makes this request exactly-once (24 h).",
-            max_length=limits.idempotency_key_length_max,
-        ),
-    ] = None,
-) -> Idempotency:
-    """`IdempotencyOptional`, hashing the body only when a key is sent: without one the hash
-    is never read, and canonicalising a thousand transfers' JSON costs about as much as
-    validating them."""
-    if idempotency_key is not None and not idempotency_key.strip():
-        raise IdempotencyKeyInvalid("Idempotency-Key must not be blank")
-    request_hash = ""
-    if idempotency_key is not None:
-        request_hash = request_fingerprint(request.method, request.url.path, await request.body())
-    return Idempotency(
-        key=idempotency_key,
-        request_hash=request_hash,
-        method=request.method,
-        path=request.url.path,
-        required=False,
-    )
-
-
 @router.post(
     "/transfers/batch",
     response_model=BatchOut,
@@ -228,7 +197,7 @@ async def create_batch(
     body: BatchIn,
     subject: LedgerWrite,
     session: SessionDep,
-    idem: Annotated[Idempotency, Depends(_batch_idempotency)],
+    idem: IdempotencyOptional,
 ) -> Any:
     """Up to 1,000 transfers with a result per item; `atomic: true` applies all or none.
 

@@ -15,14 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic_core import to_json
 from sqlalchemy import Row, String, bindparam, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moneyrail.core.db import driver
+from moneyrail.core.db import driver, json_column, json_rows
 from moneyrail.ledger.models import LedgerAccount, LedgerEntry, LedgerHold, LedgerPosting
 
 # The available balance of a locked row `l` after deltas `d`, and the change to it.
@@ -149,23 +148,8 @@ APPLY_DRIVER_SQL, APPLY_PARAM_NAMES = _positional(APPLY_SQL)
 # --- batches: set-based statements over columns ---------------------------------------------
 #
 # Run on the transaction's driver connection (`core.db.driver`), inside the session's
-# transaction. A batch's rows travel as one parameter per column: a JSON array, serialised
-# by pydantic-core and split by `json_array_elements_text` (`ROWS FROM` zips the columns
-# into rows). The driver's binary arrays cost about five times as much CPU on this side,
-# checking every element against the collection ABCs, for a little less on the server's.
-
-
-def _column(values: Sequence[Any]) -> str:
-    """One column of a batch's rows as a statement parameter (a JSON array)."""
-    return to_json(values).decode()
-
-
-def _columns(*names: str, start: int) -> str:
-    """`ROWS FROM (json_array_elements_text($start::text::json), ...) AS u(names...)`."""
-    functions = ", ".join(
-        f"json_array_elements_text(${start + n}::text::json)" for n in range(len(names))
-    )
-    return f"ROWS FROM ({functions}) AS u({', '.join(names)})"
+# transaction; a batch's rows travel as one JSON-array parameter per column
+# (`core.db.json_column` / `json_rows`).
 
 
 # The transaction's `now()` (the `created_at` of every row it inserts) and which of the
@@ -222,7 +206,7 @@ _BATCH_ENTRIES = f"""
         SELECT $1, u.id, 'transfer', u.pending::boolean, u.debit, u.credit, u.amount::bigint,
                u.currency, u.timeout::integer, u.expires_at::timestamptz, u.description,
                u.metadata::jsonb, 2
-        FROM {_columns(*_BATCH_ENTRIES_COLUMNS, start=2)}
+        FROM {json_rows(*_BATCH_ENTRIES_COLUMNS, start=2)}
         ORDER BY u.id
         RETURNING 1
     )
@@ -254,7 +238,7 @@ _BATCH_POSTINGS = f"""
         SELECT u.id, u.pending::boolean AS pending, u.debit, u.credit,
                u.amount::bigint AS amount, u.currency, u.expires_at::timestamptz AS expires_at,
                u.debit_after::bigint AS debit_after, u.credit_after::bigint AS credit_after
-        FROM {_columns(*_BATCH_POSTINGS_COLUMNS, start=2)}
+        FROM {json_rows(*_BATCH_POSTINGS_COLUMNS, start=2)}
     ), pst AS (
         INSERT INTO ledger_postings (
             tenant_id, entry_id, leg, account_id, direction, effect, amount, currency,
@@ -271,7 +255,7 @@ _BATCH_POSTINGS = f"""
         UPDATE ledger_accounts a SET
             posted_debits = u.pd::bigint, posted_credits = u.pc::bigint,
             pending_debits = u.qd::bigint, pending_credits = u.qc::bigint
-        FROM {_columns(*_BATCH_COUNTERS_COLUMNS, start=2 + len(_BATCH_POSTINGS_COLUMNS))}
+        FROM {json_rows(*_BATCH_COUNTERS_COLUMNS, start=2 + len(_BATCH_POSTINGS_COLUMNS))}
         WHERE a.tenant_id = $1 AND a.id = u.id
     ), hld AS (
         INSERT INTO ledger_holds (tenant_id, transfer_id, expires_at)
@@ -523,7 +507,9 @@ class LedgerRepository:
     ) -> tuple[set[str], datetime]:
         """Which of `entry_ids` exist, and the transaction's `now()` (the `created_at` of
         every row this transaction inserts)."""
-        row = await (await driver(session)).fetchrow(_BATCH_LOOKUP, tenant_id, _column(entry_ids))
+        row = await (await driver(session)).fetchrow(
+            _BATCH_LOOKUP, tenant_id, json_column(entry_ids)
+        )
         return set(row["existing"]), row["now"]
 
     async def entries_by_ids(
@@ -539,7 +525,9 @@ class LedgerRepository:
         self, session: AsyncSession, *, tenant_id: str, account_ids: list[str]
     ) -> LockedColumns:
         """Lock accounts in id order and read their counters."""
-        row = await (await driver(session)).fetchrow(_BATCH_LOCK, tenant_id, _column(account_ids))
+        row = await (await driver(session)).fetchrow(
+            _BATCH_LOCK, tenant_id, json_column(account_ids)
+        )
         return LockedColumns(
             ids=row["ids"],
             currencies=row["currencies"],
@@ -565,7 +553,7 @@ class LedgerRepository:
                 _BATCH_ENTRIES,
                 tenant_id,
                 *map(
-                    _column,
+                    json_column,
                     (
                         entries.ids,
                         entries.pending,
@@ -595,7 +583,7 @@ class LedgerRepository:
             _BATCH_POSTINGS,
             tenant_id,
             *map(
-                _column,
+                json_column,
                 (
                     postings.ids,
                     postings.pending,
