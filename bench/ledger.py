@@ -1,6 +1,6 @@
 """Ledger benchmark: raw SQL vs the HTTP API, batches and a hot account, on one database.
 
-    .venv/bin/python bench/ledger.py [--seconds 10] [--workers 1]
+    .venv/bin/python bench/ledger.py [--seconds 10] [--workers N (default: CPUs)]
 
 Creates a fresh database on the PostgreSQL server named by --server (default
 TEST_DATABASE_URL, else postgresql://postgres@127.0.0.1:5432/postgres), migrates it, opens
@@ -10,7 +10,8 @@ accounts and then measures, one phase after another:
    running the statements a `POST /ledger/transfers` request runs (API-key lookup, tenant
    binding, Idempotency-Key lock, lookup and record, the ledger's posting statement and the
    outbox row). A second raw figure runs the ledger's own statements only.
-2. API: a real uvicorn server (a subprocess on loopback, uvloop + httptools) and 16
+2. API: a real uvicorn server (a subprocess on loopback, uvloop + httptools, one worker
+   process per CPU as it is deployed, each with a 16-connection pool) and 16
    concurrent keep-alive clients posting transfers with API-key auth and an Idempotency-Key;
    the outbox row is written by every transfer as always.
 3. batch: `POST /ledger/transfers/batch` with 1,000 transfers per request.
@@ -570,7 +571,12 @@ async def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=10.0, help="duration of each phase")
     parser.add_argument("--accounts", type=int, default=1_000)
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="uvicorn worker processes (default: one per CPU, as the server is deployed)",
+    )
     parser.add_argument("--batch-clients", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument(
