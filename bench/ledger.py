@@ -79,7 +79,7 @@ SET_CONFIG = "SELECT set_config($1, $2, true)"
 # The application's own statement texts, so both sides send exactly the same SQL.
 API_KEY_SQL = identity_sql.AUTHENTICATE_KEY_SQL
 IDEM_CLAIM_SQL, IDEM_INSERT_SQL = idempotency.CLAIM_SQL, idempotency.RECORD_SQL
-OUTBOX_SQL = outbox.INSERT_ONE_SQL
+OUTBOX_SQL = outbox.INSERT_QUEUED_SQL
 
 
 @dataclass
@@ -334,9 +334,6 @@ async def raw_transfer(
             "tenant_id": fixture.tenant_id,
             "data": event,
         }
-        await conn.execute(
-            OUTBOX_SQL, event_id, fixture.tenant_id, "transfer.posted", json.dumps(envelope), now
-        )
         if full:
             await conn.execute(
                 IDEM_INSERT_SQL,
@@ -350,6 +347,20 @@ async def raw_transfer(
                 now,
                 now + IDEMPOTENCY_TTL,
             )
+        # A request's events are written just before it commits, in one statement.
+        await conn.execute(
+            OUTBOX_SQL,
+            *(
+                json.dumps([value])
+                for value in (
+                    event_id,
+                    fixture.tenant_id,
+                    "transfer.posted",
+                    json.dumps(envelope),
+                    now.isoformat(),
+                )
+            ),
+        )
 
 
 async def raw_phase(

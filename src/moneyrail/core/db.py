@@ -90,6 +90,9 @@ def database_of(request: Request) -> Database:
     return db
 
 
+# Marks a request's session (`get_session`): its pre-commit hooks are sure to run.
+REQUEST_SESSION = "moneyrail.request"
+
 PreCommitHook = Callable[[AsyncSession], Awaitable[None]]
 _PRE_COMMIT_KEY = "moneyrail.pre_commit"
 
@@ -116,6 +119,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     # Tests substitute a factory bound to a connection that is rolled back afterwards.
     factory = session_factory or database_of(request).sessionmaker
     async with factory() as session, session.begin():
+        session.info[REQUEST_SESSION] = True
         try:
             yield session
         except BaseException:

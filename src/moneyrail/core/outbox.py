@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from pydantic_core import to_json
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moneyrail.core.db import driver, json_column, json_rows
+from moneyrail.core.db import REQUEST_SESSION, driver, json_column, json_rows, on_before_commit
 from moneyrail.core.ids import new_id
 
 EVENT_ID_PREFIX = "evt"
@@ -30,7 +30,12 @@ class EventEnvelope(BaseModel):
 async def emit(
     session: AsyncSession, *, tenant_id: str, type: str, data: dict[str, Any]
 ) -> EventEnvelope:
-    """Write one event into the outbox within the caller's transaction."""
+    """Write one event into the outbox within the caller's transaction.
+
+    In a request's session the row is queued and all of the request's events are written
+    with one statement just before it commits (`on_before_commit`); elsewhere (jobs, CLI,
+    services called directly) it is written at once. Either way it commits with the change.
+    """
     envelope = EventEnvelope.model_construct(
         id=new_id(EVENT_ID_PREFIX),
         type=type,
@@ -47,10 +52,42 @@ async def emit(
             "data": data,
         }
     ).decode()
+    if session.info.get(REQUEST_SESSION):
+        queued: list[tuple[str, str, str, str, datetime]] | None = session.info.get(_QUEUE_KEY)
+        if queued is None:
+            queued = session.info[_QUEUE_KEY] = []
+            on_before_commit(session, _QUEUE_KEY, _write_queued)
+        queued.append((envelope.id, tenant_id, type, payload, envelope.created_at))
+        return envelope
     await (await driver(session)).execute(
         INSERT_ONE_SQL, envelope.id, tenant_id, type, payload, envelope.created_at
     )
     return envelope
+
+
+_QUEUE_KEY = "moneyrail.outbox"
+
+
+async def _write_queued(session: AsyncSession) -> None:
+    queued: list[tuple[str, str, str, str, datetime]] = session.info.pop(_QUEUE_KEY, [])
+    if queued:
+        ids, tenants, types, payloads, times = zip(*queued, strict=True)
+        await (await driver(session)).execute(
+            INSERT_QUEUED_SQL,
+            json_column(ids),
+            json_column(tenants),
+            json_column(types),
+            json_column(payloads),
+            json_column([moment.isoformat() for moment in times]),
+        )
+
+
+# A request's queued events, in the order they were emitted.
+INSERT_QUEUED_SQL = f"""
+    INSERT INTO outbox_events (id, tenant_id, type, payload, created_at)
+    SELECT u.id, u.tenant_id, u.type, u.payload::jsonb, u.created_at::timestamptz
+    FROM {json_rows("id", "tenant_id", "type", "payload", "created_at", start=1)}
+"""
 
 
 INSERT_ONE_SQL = (
