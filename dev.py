@@ -4,6 +4,7 @@
     python3 dev.py run    # virtualenv + install + server on an embedded PostgreSQL
     python3 dev.py test   # virtualenv + dev install + the whole test suite
     python3 dev.py lint   # ruff check, ruff format --check, mypy
+    python3 dev.py contract  # Schemathesis against the live server (the API contract)
 
 Extra arguments go to the underlying command (`python3 dev.py test -k ledger`).
 """
@@ -58,6 +59,9 @@ def main() -> None:
         _ensure_env("[dev]")
         workers = os.environ.get("MONEYRAIL_TEST_WORKERS", "2")
         _exec([_python(), "-m", "pytest", "-n", workers, "--dist", "loadfile", *rest])
+    elif command == "contract":
+        _ensure_env("[dev]")
+        _exec([_python(), str(ROOT / ".ci" / "contract.py"), *rest])
     elif command == "lint":
         _ensure_env("[dev]")
         os.chdir(ROOT)

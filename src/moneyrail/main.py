@@ -8,8 +8,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
-from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute, iter_route_contexts
 
 from moneyrail import __version__
 from moneyrail.core.cache import create_cache
@@ -124,48 +122,24 @@ def _domain_hooks(kind: str) -> list[Any]:
     return hooks
 
 
-def _declare_security(app: FastAPI, schema: dict[str, Any]) -> None:
-    """Both credential schemes on every operation whose dependencies authenticate the caller
-    (authentication reads its headers itself, so FastAPI cannot see the schemes)."""
-    from moneyrail.identity.deps import SECURITY_SCHEMES, requires_credentials
-
-    schema.setdefault("components", {}).setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
-    requirement: list[dict[str, list[str]]] = [{name: []} for name in SECURITY_SCHEMES]
-    for context in iter_route_contexts(app.routes):
-        route = context.original_route
-        if not isinstance(route, APIRoute) or not requires_credentials(route.dependant):
-            continue
-        operations = schema.get("paths", {}).get(context.path_format, {})
-        for method in route.methods or ():
-            operation = operations.get(method.lower())
-            if operation is not None:
-                operation.setdefault("security", requirement)
+def _depends_on(dependant: Any, call: Any) -> bool:
+    return any(d.call is call or _depends_on(d, call) for d in dependant.dependencies)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
-    schema = get_openapi(
-        title=app.title,
-        version=app.version,
-        description=app.description,
-        routes=app.routes,
-        tags=app.openapi_tags,
+    from moneyrail.core import openapi
+    from moneyrail.core.db import get_session
+    from moneyrail.core.ratelimit import route_group
+    from moneyrail.identity.deps import SECURITY_SCHEMES, requires_credentials
+
+    app.openapi_schema = openapi.build(
+        app,
+        authenticated=lambda route: requires_credentials(route.dependant),
+        idempotent=lambda route: False,
+        rate_limited=lambda path: route_group(path) is not None,
+        uses_database=lambda route: _depends_on(route.dependant, get_session),
+        security_schemes=SECURITY_SCHEMES,
     )
-    _declare_security(app, schema)
-    schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = {
-        "type": "object",
-        "description": "RFC 9457 problem details",
-        "required": ["type", "title", "status", "detail", "code"],
-        "properties": {
-            "type": {"type": "string"},
-            "title": {"type": "string"},
-            "status": {"type": "integer"},
-            "detail": {"type": "string"},
-            "code": {"type": "string", "description": "Stable machine-readable error code"},
-            "request_id": {"type": "string", "nullable": True},
-            "errors": {"type": "array", "items": {"type": "object"}},
-        },
-    }
-    app.openapi_schema = schema
-    return schema
+    return app.openapi_schema

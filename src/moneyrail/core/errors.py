@@ -217,15 +217,23 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _STATUS_CODES.get(exc.status_code, "http_error")
     detail = exc.detail if isinstance(exc.detail, str) else None
+    headers = exc.headers
     if exc.status_code == 404 and detail in (None, "Not Found"):
         detail = f"No route matches {request.method} {request.url.path}"
+    elif exc.status_code == 405:
+        from moneyrail.core.routing import allowed_methods
+
+        headers = {
+            **(headers or {}),
+            "Allow": ", ".join(allowed_methods(request.app, request.url.path)),
+        }
     return problem_response(
         request,
         status=exc.status_code,
         code=code,
         title=_phrase(exc.status_code),
         detail=detail,
-        headers=exc.headers,
+        headers=headers,
     )
 
 

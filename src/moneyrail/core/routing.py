@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.routing import iter_route_contexts
-from starlette.routing import Match
+from starlette.routing import Match, compile_path
 from starlette.types import Scope
 
 
@@ -65,3 +65,29 @@ def _under(path: str, prefixes: tuple[str, ...]) -> bool:
 def mount(app: Any, router: APIRouter, *, prefix: str) -> None:
     """`app.include_router(router, prefix=prefix)`, behind a prefix guard."""
     app.include_router(PrefixRouter(router, mounted_at=prefix), prefix=prefix)
+
+
+def allowed_methods(app: Any, path: str) -> list[str]:
+    """Every method some route of `app` answers at `path` (for a 405's `Allow` header).
+
+    Starlette's 405 names only the methods of the first route whose path matches, but one
+    path often has a route per method (`GET /payments` and `POST /payments`).
+    A static path (`/ledger/transfers/batch`) names its own resource, so when one matches,
+    the parameterised paths it would also match (`/ledger/transfers/{transfer_id}`) don't
+    count.
+    """
+    table: list[tuple[Any, bool, frozenset[str]]] | None = getattr(app.state, "route_methods", None)
+    if table is None:
+        table = []
+        for context in iter_route_contexts(app.routes):
+            methods = getattr(context.original_route, "methods", None)
+            if methods and context.path_format:
+                regex, _, _ = compile_path(context.path_format)
+                table.append((regex, "{" not in context.path_format, frozenset(methods)))
+        app.state.route_methods = table
+    static: set[str] = set()
+    found: set[str] = set()
+    for regex, is_static, methods in table:
+        if regex.match(path):
+            (static if is_static else found).update(methods)
+    return sorted(static or found)
