@@ -7,10 +7,12 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import structlog
 import typer
 from rich.console import Console
 
 from moneyrail import __version__
+from moneyrail.core.logging import configure_logging
 from moneyrail.core.settings import ConfigurationError, Settings, get_settings
 
 app = typer.Typer(
@@ -69,6 +71,9 @@ def serve(
     import uvicorn
 
     settings = _settings_or_exit()
+    # uvicorn's own loggers propagate to ours (log_config=None below), so under LOG_JSON
+    # every line the server writes, the supervisor's and alembic's included, is JSON.
+    configure_logging(level=settings.log_level, json=settings.json_logs)
     url = resolve_database_url(settings)
     if migrate:
         from moneyrail.core import migrate as migrations
@@ -84,11 +89,15 @@ def serve(
         demo_module.ensure_demo(url)
     bind_host = host or settings.host
     bind_port = port or settings.port
-    console.print(
-        f"moneyrail {__version__} on http://{bind_host}:{bind_port} "
-        f"(docs: http://{bind_host}:{bind_port}/docs)",
-        highlight=False,
-    )
+    address = f"http://{bind_host}:{bind_port}"
+    if settings.json_logs:
+        structlog.get_logger("moneyrail.cli").info(
+            "server.starting", version=__version__, address=address
+        )
+    else:
+        console.print(
+            f"moneyrail {__version__} on {address} (docs: {address}/docs)", highlight=False
+        )
     uvicorn.run(
         "moneyrail.main:create_app",
         factory=True,
@@ -97,6 +106,7 @@ def serve(
         workers=None if reload else workers,
         reload=reload,
         log_level=settings.log_level.lower(),
+        log_config=None,
         access_log=False,
         timeout_graceful_shutdown=settings.request_timeout,
     )
@@ -138,6 +148,22 @@ def db_url() -> None:
     """Print the database URL in use, in libpq form for psql."""
     url = resolve_database_url(get_settings())
     typer.echo(url.replace("postgresql+asyncpg://", "postgresql://", 1))
+
+
+@app.command()
+def openapi(
+    output: Annotated[
+        Path | None, typer.Option(help="Write the document here (default: standard output).")
+    ] = None,
+) -> None:
+    """Print the API's OpenAPI document (the contract; generate clients from it)."""
+    from moneyrail.main import openapi_document
+
+    text = openapi_document()
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
 
 
 @app.command()

@@ -143,3 +143,13 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         security_schemes=SECURITY_SCHEMES,
     )
     return app.openapi_schema
+
+
+def openapi_document() -> str:
+    """The OpenAPI document as committed in `openapi.json` (independent of configuration)."""
+    import json
+
+    app = create_app(
+        Settings(environment="test", database_url="postgresql+asyncpg://openapi@localhost/openapi")
+    )
+    return json.dumps(app.openapi(), indent=2, ensure_ascii=False) + "\n"

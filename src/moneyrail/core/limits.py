@@ -10,6 +10,11 @@ request_body_bytes_max: Final = 1_048_576
 idempotency_key_length_max: Final = 255
 idempotency_ttl_hours: Final = 24
 
+# One log line: each value is cut to this many characters (a traceback, a provider's answer),
+# and redaction walks nested values this deep.
+log_value_chars_max: Final = 8_000
+log_redaction_depth_max: Final = 8
+
 health_check_timeout_seconds: Final = 2.0
 database_connect_timeout_seconds: Final = 5.0
 embedded_postgres_start_timeout_seconds: Final = 60.0

@@ -27,6 +27,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
+from pydantic import BaseModel
 
 from moneyrail.core.errors import _STATUS_CODES, PROBLEM_MEDIA_TYPE, AppError
 
@@ -109,6 +110,23 @@ _CURSOR_PARAMETERS = frozenset({"cursor"})
 _OPERATION_ID = re.compile(r"^[a-z][a-z0-9_]{2,80}$")
 
 
+_COMPONENT_MODELS: list[type[BaseModel]] = []
+
+
+def component(model: type[BaseModel]) -> type[BaseModel]:
+    """Put `model`'s schema into `components/schemas` (for a body described through
+    `openapi_extra`, which FastAPI does not collect). Usable as a class decorator."""
+    if model not in _COMPONENT_MODELS:
+        _COMPONENT_MODELS.append(model)
+    return model
+
+
+def component_ref(model: type[BaseModel]) -> JSON:
+    """A `$ref` to `model`'s component (registering it)."""
+    component(model)
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
 def error_codes() -> dict[int, list[str]]:
     """Every stable problem code the server can answer, by HTTP status."""
     codes: dict[int, set[str]] = {status: set(found) for status, found in _KERNEL_CODES.items()}
@@ -149,6 +167,11 @@ def build(
     problem_schemas = components.setdefault("schemas", {})
     problem_schemas["Problem"] = _problem_schema(None)
     problem_schemas["FieldError"] = _FIELD_ERROR
+    for model in _COMPONENT_MODELS:
+        model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, definition in model_schema.pop("$defs", {}).items():
+            problem_schemas.setdefault(name, definition)
+        problem_schemas.setdefault(model.__name__, model_schema)
     requirement: list[dict[str, list[str]]] = [{name: []} for name in security_schemes]
     seen_ids: dict[str, str] = {}
     used_tags: set[str] = set()
@@ -170,6 +193,7 @@ def build(
         is_authenticated = authenticated(route)
         if is_authenticated:
             operation.setdefault("security", requirement)
+        is_authenticated = is_authenticated or bool(operation.get("security"))
         is_idempotent = idempotent(route) or _has_header(operation, "Idempotency-Key")
         limited = rate_limited(path)
         statuses = _error_statuses(
