@@ -46,7 +46,7 @@ def load_models() -> None:
 
 @functools.cache
 def load_tasks() -> None:
-    """Import every domain's `tasks` module so its outbox handlers register (once: the worker
-    asks for handlers on every event)."""
+    """Import every domain's `tasks` module so its outbox handlers, scheduled jobs and pumps
+    register into `core.jobs` (once: the worker asks for handlers on every event)."""
     for domain in DOMAINS:
         optional_module(f"{domain}.tasks")

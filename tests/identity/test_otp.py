@@ -20,8 +20,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.core import limits
+from moneyrail.core.jobs import handlers_for
 from moneyrail.core.models import OutboxEvent
-from moneyrail.core.outbox import EventEnvelope, handlers_for
+from moneyrail.core.outbox import EventEnvelope
 from moneyrail.core.settings import get_settings
 from moneyrail.identity.models import OtpCode
 from tests.conftest import problem

@@ -19,9 +19,10 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from moneyrail.core.jobs import handlers_for
 from moneyrail.core.logging import configure_logging
 from moneyrail.core.models import OutboxEvent
-from moneyrail.core.outbox import EventEnvelope, handlers_for
+from moneyrail.core.outbox import EventEnvelope
 from moneyrail.core.settings import get_settings
 from tests.conftest import pg_dump
 

@@ -11,13 +11,12 @@ import pytest_asyncio
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from moneyrail.core import outbox
+from moneyrail.core import jobs
 from moneyrail.core.db import Database, bypass_tenant_scope
 from moneyrail.core.metrics import registry
 from moneyrail.core.outbox import EventEnvelope
 from moneyrail.core.settings import Settings
-from moneyrail.webhooks import retry
-from moneyrail.worker import schedule
+from moneyrail.webhooks.tasks import DELIVERIES_PUMP
 from moneyrail.worker.runner import Worker
 from tests.factories import make_live_tenant
 from tests.webhooks.conftest import emit_committed, fast_settings
@@ -49,10 +48,10 @@ async def _event(engine: AsyncEngine, event_id: str) -> tuple[str, int, str | No
 
 def test_retry_schedule_with_jitter_is_bounded() -> None:
     schedule_ = [300.0, 1800.0, 7200.0, 21600.0, 57600.0]
-    assert retry.attempts_allowed(schedule_) == 6
+    assert jobs.attempts_allowed(schedule_) == 6
     assert 13 * 3600 < sum(schedule_) < 26 * 3600  # 5 retries over about a day
     for n in range(1, 6):
-        delay = retry.delay_before_retry(schedule_, retry=n, jitter_ratio=0.2)
+        delay = jobs.delay_before_retry(schedule_, retry=n, jitter_ratio=0.2)
         assert schedule_[n - 1] * 0.8 <= delay <= schedule_[n - 1] * 1.2
 
 
@@ -81,7 +80,7 @@ async def test_failing_handler_retries_then_dead_letters(
 ) -> None:
     calls: list[str] = []
 
-    @outbox.handles("test.always_fails")
+    @jobs.handles("test.always_fails")
     async def always_fails(session: AsyncSession, event: EventEnvelope) -> None:
         calls.append(event.id)
         raise RuntimeError("provider down")
@@ -104,7 +103,7 @@ async def test_failing_handler_retries_then_dead_letters(
         failed = registry.get_sample_value("moneyrail_outbox_events_total", {"outcome": "failed"})
         assert failed is not None and failed >= 1
     finally:
-        outbox._handlers.pop("test.always_fails", None)
+        jobs.unregister_handler("test.always_fails", always_fails)
 
 
 async def test_scheduled_job_runs_once_per_interval_across_workers(
@@ -112,7 +111,7 @@ async def test_scheduled_job_runs_once_per_interval_across_workers(
 ) -> None:
     runs: list[str] = []
 
-    @schedule.schedule(every_seconds=60, name="test.once_a_minute")
+    @jobs.schedule(every_seconds=60, name="test.once_a_minute")
     async def job(session: AsyncSession) -> None:
         runs.append("ran")
 
@@ -126,7 +125,7 @@ async def test_scheduled_job_runs_once_per_interval_across_workers(
         await asyncio.gather(a.jobs_once(), b.jobs_once())
         assert runs == ["ran"]
     finally:
-        schedule.unregister("test.once_a_minute")
+        jobs.unregister_job("test.once_a_minute")
 
 
 async def test_stop_request_ends_the_loops(two_workers: tuple[Worker, Worker]) -> None:
@@ -140,7 +139,7 @@ async def test_stop_request_ends_the_loops(two_workers: tuple[Worker, Worker]) -
 
 @pytest.mark.parametrize("schedule_", [[], [1.0]])
 def test_attempts_allowed(schedule_: list[float]) -> None:
-    assert retry.attempts_allowed(schedule_) == 1 + len(schedule_)
+    assert jobs.attempts_allowed(schedule_) == 1 + len(schedule_)
 
 
 async def test_released_deliveries_are_not_counted_as_attempts(
@@ -165,11 +164,12 @@ async def test_released_deliveries_are_not_counted_as_attempts(
             session, settings=worker.settings, tenant_id=tenant.tenant_id, endpoint_id=endpoint.id
         )
         delivery_id = delivery.id
-    batch = await worker.pump.claim(100)
+    deliveries = worker.pumps[DELIVERIES_PUMP]
+    batch = await deliveries.claim(100)
     claimed = [c for c in batch if c.id == delivery_id]
-    await worker.pump.release([c for c in batch if c.id != delivery_id])
+    await deliveries.release([c for c in batch if c.id != delivery_id])
     assert [c.attempt for c in claimed] == [1]
-    await worker.pump.release(claimed)
+    await deliveries.release(claimed)
     async with AsyncSession(engine) as session, session.begin():
         await bypass_tenant_scope(session)
         row = (

@@ -1,11 +1,11 @@
 """The transactional outbox: events are rows written in the business transaction.
 
 A worker delivers them after commit, so an event exists exactly when its change does.
+Handlers of events are registered in `core.jobs`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -130,30 +130,3 @@ async def emit_many(
         json_column([type_ for type_, _ in events]),
         json_column(payloads),
     )
-
-
-# --- handlers -------------------------------------------------------------------------------
-
-EventHandler = Callable[[AsyncSession, EventEnvelope], Awaitable[None]]
-_handlers: dict[str, list[EventHandler]] = {}
-
-
-def handles(*event_types: str) -> Callable[[EventHandler], EventHandler]:
-    """Register an outbox handler for event types (domains do this in their `tasks.py`)."""
-
-    def decorator(handler: EventHandler) -> EventHandler:
-        for event_type in event_types:
-            registered = _handlers.setdefault(event_type, [])
-            if handler not in registered:
-                registered.append(handler)
-        return handler
-
-    return decorator
-
-
-def handlers_for(event_type: str) -> list[EventHandler]:
-    """The handlers for an event type; loads every domain's `tasks` module first."""
-    from moneyrail.domains import load_tasks
-
-    load_tasks()
-    return list(_handlers.get(event_type, ()))

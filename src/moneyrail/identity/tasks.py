@@ -7,7 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.connectors.smtp import SmtpConfig, send_email
 from moneyrail.core.crypto import key_ring
-from moneyrail.core.outbox import EventEnvelope, handles
+from moneyrail.core.jobs import handles
+from moneyrail.core.outbox import EventEnvelope
 from moneyrail.core.settings import get_settings
 from moneyrail.identity.otp import OTP_EMAIL_EVENT, otp_aad
 

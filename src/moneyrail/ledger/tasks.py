@@ -6,8 +6,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from moneyrail.core import limits
 from moneyrail.core.db import bypass_tenant_scope
+from moneyrail.core.jobs import schedule
 from moneyrail.ledger.service import ledger
-from moneyrail.worker.schedule import schedule
 
 EXPIRY_INTERVAL_SECONDS = 10.0
 

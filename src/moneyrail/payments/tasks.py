@@ -25,6 +25,7 @@ from moneyrail.connectors.base import PaymentStatus
 from moneyrail.core import limits
 from moneyrail.core.db import bypass_tenant_scope, run_before_commit, set_tenant
 from moneyrail.core.errors import AppError
+from moneyrail.core.jobs import schedule
 from moneyrail.core.settings import get_settings
 from moneyrail.payments.models import Payment
 from moneyrail.payments.providers import ProviderRuntime
@@ -121,19 +122,9 @@ async def _one(
         log.warning("payments.poll_failed", payment_id=payment_id, error=exc.code)
 
 
-def _register_with_worker() -> None:
-    try:
-        from moneyrail.worker.schedule import schedule
-    except ImportError:  # pragma: no cover - a build without the worker
-        return
-
-    @schedule(every_seconds=limits.payment_poll_min_age_seconds * 6, name="payments.poll")
-    async def poll_payments(session: AsyncSession) -> None:
-        engine = session.bind
-        assert isinstance(engine, AsyncEngine)
-        await poll_processing_payments(
-            engine, runtime=ProviderRuntime.from_settings(get_settings())
-        )
-
-
-_register_with_worker()
+@schedule(every_seconds=limits.payment_poll_min_age_seconds * 6, name="payments.poll")
+async def poll_payments(session: AsyncSession) -> None:
+    """The worker's job: one pass of the poller."""
+    engine = session.bind
+    assert isinstance(engine, AsyncEngine)
+    await poll_processing_payments(engine, runtime=ProviderRuntime.from_settings(get_settings()))

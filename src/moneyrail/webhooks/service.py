@@ -15,11 +15,12 @@ from moneyrail.core import limits
 from moneyrail.core.crypto import key_ring
 from moneyrail.core.errors import Conflict, NotFound, Unprocessable
 from moneyrail.core.ids import new_id
+from moneyrail.core.jobs import attempts_allowed
 from moneyrail.core.outbox import EVENT_ID_PREFIX, EventEnvelope
 from moneyrail.core.pagination import PageParams
 from moneyrail.core.settings import Settings
 from moneyrail.identity.subject import AuthSubject
-from moneyrail.webhooks import events, retry, signing, urlpolicy
+from moneyrail.webhooks import events, signing, urlpolicy
 from moneyrail.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from moneyrail.webhooks.repository import repository
 
@@ -414,7 +415,7 @@ class WebhookService:
             "body": encode_body(envelope),
             "status": "pending",
             "attempts": 0,
-            "attempts_allowed": retry.attempts_allowed(settings.webhook_retry_schedule_seconds),
+            "attempts_allowed": attempts_allowed(settings.webhook_retry_schedule_seconds),
             "next_attempt_at": now,
             "created_at": now,
             "updated_at": now,

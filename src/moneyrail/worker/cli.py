@@ -1,4 +1,4 @@
-"""`moneyrail worker`: the outbox relay, webhook deliveries and scheduled jobs."""
+"""`moneyrail worker`: the outbox relay, the pumps domains register and scheduled jobs."""
 
 from __future__ import annotations
 

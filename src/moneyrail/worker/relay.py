@@ -1,9 +1,11 @@
-"""The outbox relay: run each event's handlers and fan it out to webhook endpoints.
+"""The outbox relay: run each event's handlers, as registered in `core.jobs`.
 
-Claim (short transaction: lease + commit) → per event, one transaction that runs its
-handlers, inserts one delivery per subscribed endpoint and marks it done only while this
-worker's lease still holds. A worker that dies leaves the lease to expire; another picks
-the event up (at-least-once for handlers, exactly-once for the fan-out).
+Claim (short transaction: lease + commit) → per event, one transaction that runs its own
+handlers and the every-event handlers (the webhooks domain's fan-out among them) and marks
+it done only while this worker's lease still holds. Events without handlers of their own go
+through the every-event handlers and are completed as one batch. A worker that dies leaves
+the lease to expire; another picks the event up (at-least-once for handlers; a handler that
+writes rows in the completing transaction, like the fan-out, does so exactly once).
 """
 
 from __future__ import annotations
@@ -13,18 +15,14 @@ import asyncio
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moneyrail.core import limits
+from moneyrail.core import jobs, limits
 from moneyrail.core.db import Database, bypass_tenant_scope
-from moneyrail.core.outbox import EventEnvelope, handlers_for
+from moneyrail.core.outbox import EventEnvelope
 from moneyrail.core.settings import Settings
-from moneyrail.webhooks import retry
-from moneyrail.webhooks.service import webhooks
 from moneyrail.worker import metrics as worker_metrics
 from moneyrail.worker.repository import ClaimedEvent, repository
 
 log = structlog.get_logger(__name__)
-
-HANDLER_SETTINGS_KEY = "moneyrail.settings"
 
 
 class LeaseLost(Exception):
@@ -39,6 +37,8 @@ class EventRelay:
         self.semaphore = asyncio.Semaphore(
             max(1, min(settings.worker_concurrency, limits.worker_concurrency_max))
         )
+        self.lanes = 1
+        self.batch_size = max(1, min(settings.worker_batch_size, limits.outbox_batch_size_max))
 
     async def claim(self, limit: int) -> list[ClaimedEvent]:
         async with self.db.sessionmaker() as session, session.begin():
@@ -52,7 +52,7 @@ class EventRelay:
             )
 
     async def process(self, claimed: list[ClaimedEvent]) -> None:
-        has_handlers = {t: bool(handlers_for(t)) for t in {e.type for e in claimed}}
+        has_handlers = {t: bool(jobs.handlers_for(t)) for t in {e.type for e in claimed}}
         plain = [e for e in claimed if not has_handlers[e.type]]
         handled = [e for e in claimed if has_handlers[e.type]]
         if plain:
@@ -68,13 +68,18 @@ class EventRelay:
             await bypass_tenant_scope(session)
             await repository.release_events(session, claimed)
 
+    async def aclose(self) -> None:
+        pass
+
     async def _complete_plain(self, events: list[ClaimedEvent]) -> None:
-        """Events without handlers: fan out and complete the whole batch in one transaction."""
+        """Events without handlers of their own: the every-event handlers see the whole batch,
+        completed in one transaction."""
         async with self.db.sessionmaker() as session, session.begin():
             await bypass_tenant_scope(session)
-            await webhooks.fan_out_many(
-                session, settings=self.settings, envelopes=[e.payload for e in events]
-            )
+            session.info[jobs.SETTINGS_KEY] = self.settings
+            payloads = [e.payload for e in events]
+            for handler in jobs.every_event_handlers():
+                await handler(session, payloads)
             done = await repository.complete_events(session, events)
             if done != len(events):
                 raise _PartialBatch
@@ -91,7 +96,6 @@ class EventRelay:
                 async with session.begin():
                     await bypass_tenant_scope(session)
                     await self._run_handlers(session, event)
-                    await webhooks.fan_out(session, settings=self.settings, envelope=event.payload)
                     if await repository.complete_events(session, [event]) != 1:
                         raise LeaseLost(event.id)
                 worker_metrics.outbox_events.labels("done").inc()
@@ -103,16 +107,18 @@ class EventRelay:
 
     async def _run_handlers(self, session: AsyncSession, event: ClaimedEvent) -> None:
         envelope = EventEnvelope.model_validate(event.payload)
-        # Handlers read the worker's settings from here (HANDLER_SETTINGS_KEY).
-        session.info[HANDLER_SETTINGS_KEY] = self.settings
-        for handler in handlers_for(event.type):
+        # Handlers read the worker's settings from here (`jobs.worker_settings`).
+        session.info[jobs.SETTINGS_KEY] = self.settings
+        for handler in jobs.handlers_for(event.type):
             await handler(session, envelope)
+        for every_event in jobs.every_event_handlers():
+            await every_event(session, [event.payload])
 
     async def _reschedule(self, session: AsyncSession, event: ClaimedEvent, exc: Exception) -> None:
         schedule = self.settings.outbox_retry_schedule_seconds
-        allowed = min(retry.attempts_allowed(schedule), limits.outbox_attempts_max)
+        allowed = min(jobs.attempts_allowed(schedule), limits.outbox_attempts_max)
         retry_in = (
-            retry.delay_before_retry(
+            jobs.delay_before_retry(
                 schedule,
                 retry=event.attempts,
                 jitter_ratio=self.settings.webhook_retry_jitter_ratio,

@@ -1,11 +1,16 @@
-"""The worker process: the outbox relay, webhook deliveries and scheduled jobs, each in its
-own loop, stopping gracefully: once asked to stop it claims nothing new, finishes what it
-holds, and hands back (releases) whatever it cannot finish."""
+"""The worker process: the outbox relay, the pumps domains register (claim loops over their
+own tables) and the scheduled jobs, each in its own loop, stopping gracefully: once asked to
+stop it claims nothing new, finishes what it holds, and hands back (releases) whatever it
+cannot finish.
+
+What runs comes from the registry in `core.jobs`; the worker imports no domain.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import socket
 import time
@@ -17,11 +22,10 @@ import structlog
 
 from moneyrail.core import limits
 from moneyrail.core.db import Database, bypass_tenant_scope, create_engine
+from moneyrail.core.jobs import Job, Pump, PumpContext, registered_jobs, registered_pumps
 from moneyrail.core.settings import Settings
-from moneyrail.worker.deliveries import DeliveryPump
 from moneyrail.worker.relay import EventRelay
 from moneyrail.worker.repository import repository
-from moneyrail.worker.schedule import Job, registered_jobs
 
 log = structlog.get_logger(__name__)
 
@@ -39,30 +43,23 @@ class Worker:
         self.db = db or Database(create_engine(settings))
         self.worker_id = worker_id or default_worker_id()
         self.relay = EventRelay(settings=settings, db=self.db, worker_id=self.worker_id)
-        self.pump = DeliveryPump(settings=settings, db=self.db, worker_id=self.worker_id)
-        self.batch_size = max(1, min(settings.worker_batch_size, limits.outbox_batch_size_max))
+        context = PumpContext(settings=settings, db=self.db, worker_id=self.worker_id)
+        self.pumps: dict[str, Pump[Any]] = {
+            spec.name: spec.factory(context) for spec in registered_pumps()
+        }
         self._stopping = asyncio.Event()
         self._job_checked: dict[str, float] = {}
 
     # --- one step of each kind (tests drive these directly) ---------------------------------
 
     async def events_once(self) -> int:
-        if self._stopping.is_set():
-            return 0
-        claimed = await self.relay.claim(self.batch_size)
-        if claimed:
-            await _finish_or_release(
-                self.relay.process(claimed), lambda: self.relay.release(claimed)
-            )
-        return len(claimed)
+        return await self._pump_once(self.relay)
 
-    async def deliveries_once(self) -> int:
-        if self._stopping.is_set():
-            return 0
-        claimed = await self.pump.claim(self.pump.lane_size)
-        if claimed:
-            await _finish_or_release(self.pump.process(claimed), lambda: self.pump.release(claimed))
-        return len(claimed)
+    async def pump_once(self, name: str) -> int:
+        return await self._pump_once(self.pumps[name])
+
+    async def pumps_once(self) -> int:
+        return sum([await self._pump_once(p) for p in self.pumps.values()])
 
     async def jobs_once(self) -> int:
         ran = 0
@@ -77,7 +74,7 @@ class Worker:
         return ran
 
     async def run_once(self) -> int:
-        return await self.events_once() + await self.deliveries_once() + await self.jobs_once()
+        return await self.events_once() + await self.pumps_once() + await self.jobs_once()
 
     async def drain(self, *, timeout_seconds: float, until: Callable[[], Awaitable[bool]]) -> None:
         """Run steps until `until()` holds (tests); raises TimeoutError past the timeout."""
@@ -102,10 +99,12 @@ class Worker:
     async def run(self) -> None:
         log.info("worker.started", worker_id=self.worker_id)
         try:
-            # Several delivery lanes keep HTTP requests in flight while another lane waits
-            # on the database; together they never exceed the concurrency.
+            # A pump may run several lanes (loops) at once, e.g. to keep HTTP requests in
+            # flight while another lane waits on the database.
             lanes = [
-                self._loop(f"deliveries-{n}", self.deliveries_once) for n in range(self.pump.lanes)
+                self._loop(f"{name}-{n}", functools.partial(self._pump_once, p))
+                for name, p in self.pumps.items()
+                for n in range(max(1, p.lanes))
             ]
             await asyncio.gather(
                 self._loop("events", self.events_once),
@@ -117,7 +116,9 @@ class Worker:
             log.info("worker.stopped", worker_id=self.worker_id)
 
     async def aclose(self) -> None:
-        await self.pump.aclose()
+        await self.relay.aclose()
+        for p in self.pumps.values():
+            await p.aclose()
         if self._owns_db:
             await self.db.dispose()
 
@@ -135,6 +136,15 @@ class Worker:
                     await asyncio.wait_for(
                         self._stopping.wait(), timeout=self.settings.worker_poll_interval_seconds
                     )
+
+    async def _pump_once(self, pump: Pump[Any]) -> int:
+        """Claim one batch and process it; released untouched if cancelled meanwhile."""
+        if self._stopping.is_set():
+            return 0
+        claimed = await pump.claim(max(1, pump.batch_size))
+        if claimed:
+            await _finish_or_release(pump.process(claimed), lambda: pump.release(claimed))
+        return len(claimed)
 
     async def _run_job(self, job: Job) -> int:
         async with self.db.sessionmaker() as session, session.begin():

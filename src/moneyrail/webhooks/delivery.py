@@ -1,5 +1,8 @@
 """Webhook delivery attempts: claim due deliveries, POST them signed, record each outcome.
 
+`DeliveryPump` is the webhooks domain's pump (registered in `webhooks/tasks.py`): the
+worker runs its claim → process loop and releases what it holds when stopped.
+
 The HTTP call happens outside any transaction. A delivery's lease is longer than the HTTP
 timeout, so while a worker lives no other worker can start the same delivery; when it dies,
 the lease runs out and the delivery is attempted again with the same webhook-id.
@@ -14,16 +17,31 @@ from typing import Any
 
 import httpx
 import structlog
+from prometheus_client import Counter, Histogram
 
 from moneyrail.core import limits
 from moneyrail.core.db import Database, bypass_tenant_scope
+from moneyrail.core.jobs import delay_before_retry
+from moneyrail.core.metrics import registry
 from moneyrail.core.settings import Settings
-from moneyrail.webhooks import retry, signing, urlpolicy
+from moneyrail.webhooks import signing, urlpolicy
 from moneyrail.webhooks.repository import ClaimedDelivery, repository
 from moneyrail.webhooks.service import signing_secrets
-from moneyrail.worker import metrics as worker_metrics
 
 log = structlog.get_logger(__name__)
+
+webhook_attempts = Counter(
+    "moneyrail_webhook_attempts",
+    "Webhook delivery attempts, by outcome (delivered, retry, failed).",
+    ["outcome"],
+    registry=registry,
+)
+webhook_attempt_duration = Histogram(
+    "moneyrail_webhook_attempt_duration_seconds",
+    "Time from sending a webhook to its answer (or error).",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+    registry=registry,
+)
 
 
 def attempt_timeout_seconds(settings: Settings) -> float:
@@ -49,8 +67,10 @@ class DeliveryPump:
         concurrency = max(1, min(settings.worker_concurrency, limits.worker_concurrency_max))
         self.concurrency = concurrency
         self.timeout = timeout
+        # Several lanes keep HTTP requests in flight while another lane waits on the
+        # database; together they never exceed the concurrency.
         self.lanes = max(1, min(limits.worker_delivery_lanes_max, concurrency // 8))
-        self.lane_size = max(1, concurrency // self.lanes)
+        self.batch_size = max(1, concurrency // self.lanes)
         self.client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout),
             follow_redirects=False,
@@ -128,14 +148,14 @@ class DeliveryPump:
         elif c.url is None or not c.enabled or c.attempt >= c.attempts_allowed:
             status, next_at = "failed", None
         else:
-            delay = retry.delay_before_retry(
+            delay = delay_before_retry(
                 self.settings.webhook_retry_schedule_seconds,
                 retry=c.attempt,
                 jitter_ratio=self.settings.webhook_retry_jitter_ratio,
             )
             status, next_at = "pending", now + timedelta(seconds=delay)
-        worker_metrics.webhook_attempts.labels("retry" if status == "pending" else status).inc()
-        worker_metrics.webhook_attempt_duration.observe(latency_ms / 1000)
+        webhook_attempts.labels("retry" if status == "pending" else status).inc()
+        webhook_attempt_duration.observe(latency_ms / 1000)
         log.info(
             "webhooks.attempt",
             delivery_id=c.id,
