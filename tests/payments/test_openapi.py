@@ -19,22 +19,21 @@ from tests.payments.helpers import payment_body
 class Recorder(httpx.AsyncBaseTransport):
     def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
         self.inner = inner
-        self.exchanges: list[tuple[httpx.Request, int, bytes, str]] = []
+        self.exchanges: list[tuple[httpx.Request, int, bytes, httpx.Headers]] = []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await self.inner.handle_async_request(request)
         content = await response.aread()
-        self.exchanges.append(
-            (request, response.status_code, content, response.headers.get("content-type", ""))
-        )
+        self.exchanges.append((request, response.status_code, content, response.headers))
         return httpx.Response(
             response.status_code, headers=response.headers, content=content, request=request
         )
 
 
 def _mock(
-    request: httpx.Request, status: int, content: bytes, content_type: str
+    request: httpx.Request, status: int, content: bytes, headers: httpx.Headers
 ) -> tuple[Any, Any]:
+    content_type = headers.get("content-type", "")
     mock_request = MockRequest(
         "http://testserver",
         request.method.lower(),
@@ -45,7 +44,10 @@ def _mock(
         content_type=request.headers.get("content-type", "application/json"),
     )
     mock_response = MockResponse(
-        content, status_code=status, content_type=content_type.split(";")[0] or "application/json"
+        content,
+        status_code=status,
+        content_type=content_type.split(";")[0] or "application/json",
+        headers=dict(headers),
     )
     return mock_request, mock_response
 
@@ -122,8 +124,8 @@ async def test_payments_api_matches_its_openapi_document(
         config=Config(extra_media_type_deserializers={"application/problem+json": json.loads}),
     )
     statuses = []
-    for request, status, content, content_type in recorder.exchanges:
-        mock_request, mock_response = _mock(request, status, content, content_type)
+    for request, status, content, headers in recorder.exchanges:
+        mock_request, mock_response = _mock(request, status, content, headers)
         openapi.validate_request(mock_request)
         openapi.validate_response(mock_request, mock_response)
         statuses.append(status)
