@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 
 from moneyrail import __version__
+from moneyrail.core import pagination
 from moneyrail.core.cache import create_cache
 from moneyrail.core.db import Database, create_engine
 from moneyrail.core.errors import install_error_handlers
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.check_safe_to_start()
     configure_logging(level=settings.log_level, json=settings.json_logs)
+    pagination.configure(settings.secret_key)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -371,3 +371,35 @@ async def test_statements(client: httpx.AsyncClient, bank: Bank) -> None:
         ),
         422,
     )
+
+
+async def test_csv_statement_cells_open_as_text(client: httpx.AsyncClient, bank: Bank) -> None:
+    """Descriptions that a spreadsheet would run as formulas come out as text."""
+    op = bank.operator
+    number = await new_account(client, op, deposit=10_000)
+    hostile = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "  leading spaces"]
+    for description in hostile:
+        await _post(
+            client,
+            f"/accounts/{number}/deposit",
+            {"amount": inr(1), "description": description},
+            op.with_idempotency(),
+        )
+    today = datetime.now(UTC).date().isoformat()
+    response = await client.get(
+        f"/accounts/{number}/statement",
+        params={"from": today, "to": today, "format": "csv"},
+        headers=op.headers,
+    )
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    described = [r["description"] for r in rows if r["type"] == "deposit"][1:]
+    assert described == [
+        '\'=HYPERLINK("http://x")',
+        "'+1+1",
+        "'-2+3",
+        "'@SUM(A1)",
+        "  leading spaces",
+    ]
+    assert not any(
+        cell.startswith(("=", "+", "-", "@")) for r in rows for cell in [r["description"]]
+    )

@@ -68,7 +68,8 @@ class StatementFormat(StrEnum):
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+# Free text is stored as sent (leading whitespace included).
+Note = Annotated[str, StringConstraints(max_length=500)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9]{7,15}$")]
 BranchCode = Annotated[
     str,

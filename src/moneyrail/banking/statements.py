@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from fpdf import FPDF
 
+from moneyrail.core.exports import text_cell
 from moneyrail.core.money import exponent
 
 CSV_COLUMNS = ("date", "transaction_id", "type", "description", "debit", "credit", "balance")
@@ -115,7 +116,7 @@ def render_csv(statement: Statement) -> str:
                 line.created_at.isoformat(),
                 line.transaction_id,
                 line.kind,
-                line.description or "",
+                text_cell(line.description),
                 format_amount(line.debit, money) if line.debit else "",
                 format_amount(line.credit, money) if line.credit else "",
                 format_amount(line.balance, money),
