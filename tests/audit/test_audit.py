@@ -220,3 +220,40 @@ async def test_verify_reports_removed_rows(engine: AsyncEngine, owner_engine: As
             result = await audit.verify(s, tenant_id=tenant_id)
             assert not result.ok and "removed from its end" in result.breaks[0].reason
         await tx.rollback()
+
+
+async def test_an_anchor_catches_a_chain_rewritten_with_valid_hashes(
+    engine: AsyncEngine, owner_engine: AsyncEngine
+) -> None:
+    """Someone with database write access replaces a tenant's chain with one whose hashes
+    all link: the chain alone verifies, the anchor taken earlier does not."""
+    from moneyrail.audit import anchor as anchors
+
+    key = anchors.anchor_key("a secret the database never sees, 32+ characters")
+    tenant_id = f"ten_{uuid.uuid4().hex[:10]}"
+    async with AsyncSession(engine) as s, s.begin():
+        for i in range(3):
+            await audit.record(s, tenant_id=tenant_id, action=f"test.a{i}", target_type="t")
+        await flush_audit(s)
+    async with AsyncSession(engine) as s, s.begin():
+        taken = await anchors.take(s, key=key)
+        assert taken["heads"][tenant_id]["seq"] == 3
+        assert (await anchors.check(s, anchor=taken, key=key)).ok
+
+    async with owner_engine.connect() as conn:
+        tx = await conn.begin()
+        await conn.execute(text("SET LOCAL session_replication_role = replica"))
+        for table in ("audit_logs", "audit_chain_heads"):
+            await conn.execute(text(f"DELETE FROM {table} WHERE tenant_id = :t"), {"t": tenant_id})
+        async with AsyncSession(bind=conn, join_transaction_mode="create_savepoint") as s:
+            for i in range(3):
+                await audit.record(s, tenant_id=tenant_id, action=f"forged.{i}", target_type="t")
+            await flush_audit(s)
+            assert (await audit.verify(s, tenant_id=tenant_id)).ok  # the chain itself links
+            found = await anchors.check(s, anchor=taken, key=key)
+            assert not found.ok
+            assert any(tenant_id in p and "differs from the anchor" in p for p in found.problems)
+            forged = {**taken, "heads": {**taken["heads"], tenant_id: {"seq": 3, "hash": "0" * 64}}}
+            refused = await anchors.check(s, anchor=forged, key=key)
+            assert refused.problems == ["the anchor's MAC does not match: it was altered or forged"]
+        await tx.rollback()

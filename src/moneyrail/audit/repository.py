@@ -38,6 +38,10 @@ class AuditRepository:
     async def head(self, session: AsyncSession, tenant_id: str) -> AuditChainHead | None:
         return await session.get(AuditChainHead, tenant_id, populate_existing=True)
 
+    async def hash_at(self, session: AsyncSession, *, tenant_id: str, seq: int) -> str | None:
+        stmt = select(AuditLog.hash).where(AuditLog.tenant_id == tenant_id, AuditLog.seq == seq)
+        return (await session.execute(stmt)).scalar_one_or_none()
+
     async def chain_batch(
         self, session: AsyncSession, *, tenant_id: str, after_seq: int, limit: int
     ) -> Sequence[AuditLog]:
