@@ -117,7 +117,9 @@ async def test_down_three_times_then_up_delivers_once_on_attempt_four(
     ).json()
     assert [a["status_code"] for a in detail["attempt_log"]] == [503, 503, 503, 200]
     assert all(a["latency_ms"] is not None for a in detail["attempt_log"])
-    assert detail["attempt_log"][0]["response_body"] == "down"
+    # The receiver is on loopback (private targets are allowed in tests): its answers are
+    # not shown to the tenant, only their statuses.
+    assert [a["response_body"] for a in detail["attempt_log"]] == [None] * 4
     assert detail["payload"]["id"] == event_id
 
 
@@ -180,3 +182,22 @@ async def test_test_event_and_process_pending(
             receiver.ok()[0].body, receiver.ok()[0].headers
         )
         assert body["type"] == "webhook.test"
+
+
+async def test_delivery_sends_the_original_host_to_the_pinned_address(
+    live_client: httpx.AsyncClient, engine: AsyncEngine, worker: Worker
+) -> None:
+    tenant = await make_live_tenant(engine)
+    async with running_receiver(Receiver()) as receiver:
+        url = receiver.url.replace("127.0.0.1", "localhost")
+        await _endpoint(live_client, tenant.headers, url)
+        event_id = await emit_committed(
+            engine, tenant_id=tenant.tenant_id, type="payment.captured", data={"amount": 1}
+        )
+        await worker.drain(timeout_seconds=20, until=lambda: _received(receiver, event_id))
+        [request] = receiver.by_id(event_id)
+        assert request.headers["host"] == url.split("/")[2]
+
+
+async def _received(receiver: Receiver, event_id: str) -> bool:
+    return bool(receiver.by_id(event_id))

@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from moneyrail.core.db import Database, bypass_tenant_scope
 from moneyrail.core.settings import Environment, Settings
-from moneyrail.webhooks.urlpolicy import WebhookUrlRefused, check
+from moneyrail.webhooks.urlpolicy import Target, WebhookUrlRefused, check, target
 from moneyrail.worker.runner import Worker
 from tests.factories import make_live_tenant
 from tests.webhooks.conftest import emit_committed, fast_settings
@@ -143,3 +143,21 @@ async def test_delivery_time_check_refuses_private_targets(
 async def test_malformed_urls_are_refused_not_errors(url: str) -> None:
     with pytest.raises(WebhookUrlRefused):
         await check(url, require_https=False, allow_private=False)
+
+
+async def test_an_attempt_connects_to_the_address_that_was_checked() -> None:
+    """The URL is rewritten to the checked IP; the host travels in Host and as TLS SNI."""
+    pinned = await target("http://localhost:8080/hook?x=1", require_https=False, allow_private=True)
+    assert pinned.address in ("127.0.0.1", "::1") and pinned.internal
+    assert pinned.pinned_url in ("http://127.0.0.1:8080/hook?x=1", "http://[::1]:8080/hook?x=1")
+    assert pinned.host_header == "localhost:8080"
+    with pytest.raises(WebhookUrlRefused):
+        await target("http://localhost:8080/hook", require_https=False, allow_private=False)
+    six = Target(
+        url="https://hooks.example.com/in",
+        host="hooks.example.com",
+        port=443,
+        address="2001:db8::1",
+        internal=False,
+    )
+    assert six.pinned_url == "https://[2001:db8::1]/in" and six.host_header == "hooks.example.com"

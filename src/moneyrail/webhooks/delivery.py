@@ -122,13 +122,16 @@ class DeliveryPump:
             error = "endpoint disabled or deleted"
         else:
             try:
-                await urlpolicy.check(
+                target = await urlpolicy.target(
                     c.url,
                     require_https=self.settings.is_production,
                     allow_private=self.settings.webhook_private_targets_allowed,
                 )
                 async with asyncio.timeout(self.timeout):
-                    status_code, response_body = await self._post(c)
+                    status_code, response_body = await self._post(c, target)
+                if target.internal:
+                    # An internal host's answer is not shown to the tenant: only its status.
+                    response_body = None
             except urlpolicy.WebhookUrlRefused as exc:
                 error = f"refused: {exc.detail}"
             except (httpx.TimeoutException, TimeoutError):
@@ -180,7 +183,7 @@ class DeliveryPump:
             "delivered_at": now if delivered else None,
         }
 
-    async def _post(self, c: ClaimedDelivery) -> tuple[int, str]:
+    async def _post(self, c: ClaimedDelivery, target: urlpolicy.Target) -> tuple[int, str]:
         assert c.url is not None and c.secret_enc is not None
         now = datetime.now(UTC)
         secrets_ = signing_secrets(
@@ -194,8 +197,13 @@ class DeliveryPump:
         headers = signing.headers(
             secrets_=secrets_, message_id=c.event_id, timestamp=now, body=c.body
         )
+        headers["Host"] = target.host_header
         async with self.client.stream(
-            "POST", c.url, content=c.body.encode(), headers=headers
+            "POST",
+            target.pinned_url,
+            content=c.body.encode(),
+            headers=headers,
+            extensions={"sni_hostname": target.host},
         ) as response:
             body = bytearray()
             async for chunk in response.aiter_bytes():

@@ -1,13 +1,18 @@
 """Which webhook URLs we deliver to: https in production, and never (unless allowed) to
 private, loopback, link-local or otherwise internal addresses, checked after DNS resolution
-both when the endpoint is saved and before every attempt."""
+both when the endpoint is saved and before every attempt.
+
+An attempt connects to the very address that passed the check (`Target.address`): the URL
+is rewritten to that IP, with the original host in `Host` and as the TLS server name, so a
+second DNS answer (DNS rebinding) can never steer the connection to an internal host."""
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
 import socket
-from urllib.parse import urlsplit
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 from moneyrail.core import limits
 from moneyrail.core.errors import Unprocessable
@@ -68,12 +73,62 @@ async def resolve(host: str, port: int) -> list[str]:
     return sorted({str(info[4][0]) for info in infos})
 
 
+@dataclass(frozen=True)
+class Target:
+    """Where an attempt connects: the checked address, and what to tell the server."""
+
+    url: str
+    host: str
+    port: int
+    address: str
+    internal: bool
+
+    @property
+    def pinned_url(self) -> str:
+        """The URL with its host replaced by the checked address."""
+        parts = urlsplit(self.url)
+        literal = f"[{self.address}]" if ":" in self.address else self.address
+        netloc = literal if parts.port is None else f"{literal}:{parts.port}"
+        return urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+
+    @property
+    def host_header(self) -> str:
+        parts = urlsplit(self.url)
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if parts.port is None else f"{host}:{parts.port}"
+
+
 async def check(url: str, *, require_https: bool, allow_private: bool) -> None:
-    """Raises WebhookUrlRefused when `url` must not receive deliveries."""
-    host, port = check_syntax(url, require_https=require_https)
+    """Whether an endpoint may be saved with `url` (where private targets are allowed, a
+    host that does not resolve yet is accepted: it is resolved at each attempt).
+
+    Raises:
+        WebhookUrlRefused: when `url` must not receive deliveries.
+    """
     if allow_private:
+        check_syntax(url, require_https=require_https)
         return
-    for address in await resolve(host, port):
+    await target(url, require_https=require_https, allow_private=False)
+
+
+async def target(url: str, *, require_https: bool, allow_private: bool) -> Target:
+    """The address an attempt connects to for `url`, every address it resolves to being
+    allowed.
+
+    Raises:
+        WebhookUrlRefused: when `url` must not receive deliveries.
+    """
+    host, port = check_syntax(url, require_https=require_https)
+    addresses = await resolve(host, port)
+    internal = False
+    for address in addresses:
         parsed = ipaddress.ip_address(address.split("%", 1)[0])
         if _is_internal(parsed):
-            raise WebhookUrlRefused("the URL resolves to a private, loopback or link-local address")
+            if not allow_private:
+                raise WebhookUrlRefused(
+                    "the URL resolves to a private, loopback or link-local address"
+                )
+            internal = True
+    if not addresses:
+        raise WebhookUrlRefused(f"the host {host!r} does not resolve")
+    return Target(url=url, host=host, port=port, address=addresses[0], internal=internal)
