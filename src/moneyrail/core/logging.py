@@ -46,7 +46,14 @@ def configure_logging(*, level: str = "INFO", json: bool = False) -> None:
         structlog.processors.format_exc_info if json else structlog.dev.set_exc_info,
     ]
     renderer: Any = (
-        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer()
+        if json
+        # Plain tracebacks: rich's (the default when rich is installed) print every frame's
+        # locals, which takes seconds for a database error (blocking the event loop) and
+        # would write secrets held in locals to the log.
+        else structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        )
     )
     numeric_level = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
     structlog.configure(
