@@ -315,6 +315,8 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+    # Sent by Starlette's outermost middleware, past the one that adds security headers.
+    fallback_headers: dict[str, str] = getattr(request.app.state, "fallback_headers", None) or {}
     if _database_unreachable(exc):
         log.error("http.database_unavailable", error_type=type(exc).__name__, path=request.url.path)
         return problem_response(
@@ -323,10 +325,8 @@ async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
             code="database_unavailable",
             title="Service unavailable",
             detail="the database could not be reached; nothing was committed, retry the request",
-            headers={"Retry-After": "1"},
+            headers={**fallback_headers, "Retry-After": "1"},
         )
-    # Sent by Starlette's outermost middleware, past the one that adds security headers.
-    fallback_headers: dict[str, str] = getattr(request.app.state, "fallback_headers", None) or {}
     log.error(
         "http.unhandled_error",
         error_type=type(exc).__name__,
