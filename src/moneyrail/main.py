@@ -11,10 +11,17 @@ from fastapi import FastAPI, Request, Response
 
 from moneyrail import __version__
 from moneyrail.core import pagination
+from moneyrail.core.browser import (
+    CORSMiddleware,
+    SecurityHeadersMiddleware,
+    cors_options,
+    security_headers,
+)
 from moneyrail.core.cache import create_cache
 from moneyrail.core.db import Database, create_engine
 from moneyrail.core.errors import install_error_handlers
 from moneyrail.core.http import RequestContextMiddleware
+from moneyrail.core.json_guard import JSONGuardMiddleware
 from moneyrail.core.logging import configure_logging
 from moneyrail.core.ratelimit import RateLimitMiddleware
 from moneyrail.core.routing import mount
@@ -77,9 +84,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = None
     install_error_handlers(app)
-    # Inside the request-context middleware, so a 429 carries the request id and is counted.
+    app.state.fallback_headers = security_headers(settings)
+    # Outermost first: security headers on every answer; request id, access log, metrics
+    # and the body-size limit; CORS (preflights answered before any limit); rate limits;
+    # then the JSON guard, so a body is read and scanned only for a request let through.
+    app.add_middleware(JSONGuardMiddleware)
     app.add_middleware(RateLimitMiddleware)
+    cors = cors_options(settings)
+    if cors is not None:
+        app.add_middleware(CORSMiddleware, **cors)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
 
     for domain in DOMAINS:
         module = optional_module(f"{domain}.api")

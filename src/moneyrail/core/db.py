@@ -55,6 +55,9 @@ def create_engine(
     server_settings: dict[str, str] = {"application_name": "moneyrail"}
     if app_role and settings.database_app_role:
         server_settings["role"] = settings.database_app_role
+    if settings.database_statement_timeout_ms:
+        # Bounds every statement of every transaction on these connections (requests, jobs).
+        server_settings["statement_timeout"] = str(settings.database_statement_timeout_ms)
     return create_async_engine(
         database_url,
         pool_size=settings.database_pool_size,

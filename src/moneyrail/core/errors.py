@@ -14,6 +14,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from moneyrail.core import limits
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://moneyrail.dev/problems/"
 
@@ -252,7 +254,77 @@ def _database_unreachable(exc: Exception) -> bool:
     return any(isinstance(cause, _UNREACHABLE) for cause in causes)
 
 
+# SQLSTATEs a client can retry as they are: the transaction lost a race (serialization
+# failure, deadlock) and was rolled back whole.
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})
+QUERY_CANCELED = "57014"
+
+
+def sqlstate_of(exc: BaseException) -> str | None:
+    """The SQLSTATE of a database error (SQLAlchemy-wrapped or the driver's own), else None."""
+    for candidate in (exc, getattr(exc, "orig", None), getattr(exc, "__cause__", None)):
+        state = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if isinstance(state, str) and len(state) == 5:
+            return state
+    return None
+
+
+def is_transient_database_error(exc: BaseException) -> bool:
+    """Worth retrying the whole transaction: a lost race or a lost connection. Anything else
+    (bad data, a broken constraint, a cancelled statement) fails the same way again."""
+    if sqlstate_of(exc) in TRANSIENT_SQLSTATES:
+        return True
+    return isinstance(exc, Exception) and _database_unreachable(exc)
+
+
+def _database_message(exc: BaseException) -> str:
+    cause = getattr(exc, "orig", None) or exc
+    cause = getattr(cause, "__cause__", None) or cause
+    text = str(getattr(cause, "args", [""])[0] if getattr(cause, "args", None) else cause)
+    return text.splitlines()[0][:200] if text else "a value cannot be stored"
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """Database errors that reach the handler: a value the column cannot hold (SQLSTATE
+    class 22) is the client's 422; a cancelled statement or a lost race a 503 to retry."""
+    state = sqlstate_of(exc)
+    if state is not None and state.startswith("22"):
+        log.info("http.invalid_value", sqlstate=state, path=request.url.path)
+        return problem_response(
+            request,
+            status=422,
+            code="invalid_value",
+            title="Value cannot be stored",
+            detail=f"a value in the request cannot be stored: {_database_message(exc)}",
+            extra={"sqlstate": state},
+        )
+    if state == QUERY_CANCELED:
+        log.warning("http.statement_timeout", path=request.url.path)
+        return problem_response(
+            request,
+            status=503,
+            code="statement_timeout",
+            title="Service unavailable",
+            detail="the database took too long to answer; nothing was committed, retry later",
+            headers={"Retry-After": str(limits.statement_timeout_retry_after_seconds)},
+        )
+    if state in TRANSIENT_SQLSTATES:
+        log.warning("http.transaction_conflict", sqlstate=state, path=request.url.path)
+        return problem_response(
+            request,
+            status=503,
+            code="transaction_conflict",
+            title="Service unavailable",
+            detail="a concurrent request touched the same data; nothing was committed, "
+            "retry the request",
+            headers={"Retry-After": "1"},
+        )
+    return await _unhandled(request, exc)
+
+
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+    # Sent by Starlette's outermost middleware, past the one that adds security headers.
+    fallback_headers: dict[str, str] = getattr(request.app.state, "fallback_headers", None) or {}
     if _database_unreachable(exc):
         log.error("http.database_unavailable", error_type=type(exc).__name__, path=request.url.path)
         return problem_response(
@@ -261,7 +333,7 @@ async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
             code="database_unavailable",
             title="Service unavailable",
             detail="the database could not be reached; nothing was committed, retry the request",
-            headers={"Retry-After": "1"},
+            headers={**fallback_headers, "Retry-After": "1"},
         )
     log.error(
         "http.unhandled_error",
@@ -276,6 +348,7 @@ async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
         code="internal_error",
         title="Internal server error",
         detail="An unexpected error occurred; quote the request id when reporting it",
+        headers=fallback_headers,
     )
 
 
@@ -283,6 +356,10 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    # Database errors are answered inside the middleware stack (with the request id, the
+    # security headers and the metrics), not re-raised to the server as 500s are.
+    app.add_exception_handler(sa_exc.DBAPIError, _database_error)
+    app.add_exception_handler(asyncpg.PostgresError, _database_error)
     app.add_exception_handler(Exception, _unhandled)
 
 

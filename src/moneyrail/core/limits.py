@@ -7,6 +7,8 @@ page_size_max: Final = 200
 cursor_length_max: Final = 512
 
 request_body_bytes_max: Final = 1_048_576
+# Arrays and objects nested in a JSON request body (deeper: 400 json_too_deep).
+json_depth_max: Final = 64
 idempotency_key_length_max: Final = 255
 idempotency_ttl_hours: Final = 24
 
@@ -17,6 +19,8 @@ log_redaction_depth_max: Final = 8
 
 health_check_timeout_seconds: Final = 2.0
 database_connect_timeout_seconds: Final = 5.0
+# Retry-After on a 503 for a statement cancelled by DATABASE_STATEMENT_TIMEOUT_MS.
+statement_timeout_retry_after_seconds: Final = 5
 embedded_postgres_start_timeout_seconds: Final = 60.0
 e2e_server_start_timeout_seconds: Final = 60.0
 
@@ -133,5 +137,7 @@ razorpay_subscription_cycles_default: Final = 120
 worker_lease_margin_seconds: Final = 2.0
 worker_delivery_lanes_max: Final = 8
 ratelimit_redis_timeout_seconds: Final = 1.0
+# Client IPs a process remembers as out of 401 budget (the oldest is forgotten past it).
+ratelimit_blocked_ips_max: Final = 10_000
 # Open provider connectors (HTTP clients) a process keeps for reuse.
 provider_connectors_max: Final = 256

@@ -3,13 +3,26 @@
 Moving windows in Redis when REDIS_URL is set (shared by every process), in process memory
 otherwise. Groups and defaults:
 
-    auth   anonymous auth endpoints (sign-up, token, OTP…)   RATE_LIMIT_ANONYMOUS  20/minute per IP
-    admin  /api/v1/admin/*                                  RATE_LIMIT_ADMIN      30/minute per caller
-    api    every other authenticated endpoint               RATE_LIMIT_REQUESTS per RATE_LIMIT_PERIOD
-                                                            seconds (100/60) per caller
+    auth           anonymous auth endpoints (sign-up, token, OTP…)
+                   RATE_LIMIT_ANONYMOUS      20/minute per IP
+    admin          /api/v1/admin/*
+                   RATE_LIMIT_ADMIN          30/minute per caller
+    api            every other endpoint under /api/v1 (health, metrics, JWKS exempt)
+                   RATE_LIMIT_REQUESTS per RATE_LIMIT_PERIOD seconds (100/60) per caller
+    auth_failures  401 answers on api and admin routes
+                   RATE_LIMIT_AUTH_FAILURES  30/minute per IP
 
 The caller is the API key, or the user/client of a verified JWT (the identity domain
-registers how to tell), else the client IP. Every limited response carries `RateLimit-Limit`,
+registers how to tell), else the client IP. Each group's rate can be replaced with
+RATE_LIMIT_OVERRIDES (`{"api": "1000/minute"}`).
+
+A request to a protected route (api, admin) without valid credentials is answered by the
+route (401 problem+json), and every 401 counts against the client IP's `auth_failures`
+budget (RATE_LIMIT_AUTH_FAILURES, 30/minute): once that is spent, the IP's requests to
+protected routes get 429 until it clears, unless they carry a verified JWT. (An API key
+cannot be verified without the database, so made-up keys, each a budget of its own, are
+still held to the IP's failure budget.) A process learns that an IP is blocked from its own
+401s (the count itself is shared in Redis), so the check costs nothing per request. Every limited response carries `RateLimit-Limit`,
 `RateLimit-Remaining` and `RateLimit-Reset`; a refused one is a 429 problem+json with
 `Retry-After`. A limiter storage failure lets requests through (logged) rather than fail them.
 Limits are off under ENVIRONMENT=test unless RATE_LIMIT_ENABLED=true.
@@ -30,7 +43,6 @@ import structlog
 from limits import RateLimitItem, RateLimitItemPerSecond, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from moneyrail.core import limits as bounds
@@ -59,6 +71,9 @@ EXEMPT_PREFIXES = (
     f"{API_PREFIX}/monitoring/metrics",
     f"{API_PREFIX}/.well-known/",
 )
+# Answers of 401 on protected routes, counted per client IP.
+AUTH_FAILURES = "auth_failures"
+PROTECTED_GROUPS = frozenset({"api", "admin"})
 REQUEST_COUNT_TTL_SECONDS = 2 * 86_400
 ALL_TENANTS = "*"
 
@@ -72,37 +87,24 @@ def register_credential_identifier(identifier: CredentialIdentifier) -> None:
         _identifiers.append(identifier)
 
 
-class RateLimitSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
-
-    rate_limit_enabled: bool | None = None
-    rate_limit_admin: str = "30/minute"
-    rate_limit_anonymous: str = "20/minute"
-
-
 @dataclass(frozen=True)
 class RateLimitConfig:
     enabled: bool
     groups: dict[str, RateLimitItem] = field(default_factory=dict)
 
     @classmethod
-    def from_settings(
-        cls, settings: Settings, extra: RateLimitSettings | None = None
-    ) -> RateLimitConfig:
-        extra = extra or RateLimitSettings()
-        enabled = extra.rate_limit_enabled
+    def from_settings(cls, settings: Settings) -> RateLimitConfig:
+        enabled = settings.rate_limit_enabled
         if enabled is None:
             enabled = settings.environment is not Environment.test
-        return cls(
-            enabled=enabled,
-            groups={
-                "auth": parse(extra.rate_limit_anonymous),
-                "admin": parse(extra.rate_limit_admin),
-                "api": RateLimitItemPerSecond(
-                    settings.rate_limit_requests, settings.rate_limit_period
-                ),
-            },
-        )
+        groups: dict[str, RateLimitItem] = {
+            "auth": parse(settings.rate_limit_anonymous),
+            "admin": parse(settings.rate_limit_admin),
+            "api": RateLimitItemPerSecond(settings.rate_limit_requests, settings.rate_limit_period),
+            AUTH_FAILURES: parse(settings.rate_limit_auth_failures),
+        }
+        groups.update({group: parse(rate) for group, rate in settings.rate_limit_overrides.items()})
+        return cls(enabled=enabled, groups=groups)
 
 
 @dataclass(frozen=True)
@@ -217,9 +219,19 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def caller_of(scope: Scope, group: str) -> str:
+def ip_of(scope: Scope) -> str:
     client = scope.get("client")
-    ip = f"ip:{client[0] if client else 'unknown'}"
+    return f"ip:{client[0] if client else 'unknown'}"
+
+
+def _verified(caller: str) -> bool:
+    """A caller named by a verified credential (a JWT's subject), not by an unchecked API key
+    or the client IP."""
+    return not caller.startswith(("ip:", "key:"))
+
+
+def caller_of(scope: Scope, group: str) -> str:
+    ip = ip_of(scope)
     if group == "auth":
         return ip
     credential = _header(scope, b"x-api-key")
@@ -246,6 +258,8 @@ def credential_digest(credential: str) -> str:
 class RateLimitMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        # IP -> (monotonic deadline, decision): IPs whose 401 budget is spent.
+        self.blocked: dict[str, tuple[float, Decision]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -254,27 +268,72 @@ class RateLimitMiddleware:
         application = scope.get("app")
         group = route_group(scope["path"])
         decision: Decision | None = None
-        if application is not None and group is not None and config_of(application).enabled:
-            decision = await self._decide(application, scope, group)
+        config = config_of(application) if application is not None else None
+        limited = config is not None and group is not None and config.enabled
+        caller = ""
+        if limited:
+            assert group is not None
+            caller = caller_of(scope, group)
+            if group in PROTECTED_GROUPS and not _verified(caller):
+                refused = self._blocked_decision(ip_of(scope))
+                if refused is not None:
+                    await self._refuse(scope, send, refused)
+                    return
+            decision = await self._decide(application, group, caller)
         if decision is not None and not decision.allowed:
             await self._refuse(scope, send, decision)
             return
+        status = 0
 
         async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start" and decision is not None:
-                message = {**message, "headers": [*message.get("headers", []), *decision.headers()]}
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                if decision is not None:
+                    headers = [*message.get("headers", []), *decision.headers()]
+                    message = {**message, "headers": headers}
             await send(message)
 
-        await self.app(scope, receive, send_with_headers if decision else send)
+        await self.app(scope, receive, send_with_headers if limited else send)
+        if limited and status == 401 and group in PROTECTED_GROUPS:
+            await self._auth_failed(application, scope)
         if application is not None and group is not None:
             await self._count(application, scope)
 
-    async def _decide(self, application: Any, scope: Scope, group: str) -> Decision | None:
+    def _blocked_decision(self, ip: str) -> Decision | None:
+        if not self.blocked:
+            return None
+        entry = self.blocked.get(ip)
+        if entry is None:
+            return None
+        deadline, decision = entry
+        left = math.ceil(deadline - time.monotonic())
+        if left <= 0:
+            del self.blocked[ip]
+            return None
+        return Decision(False, decision.limit, 0, left)
+
+    async def _auth_failed(self, application: Any, scope: Scope) -> None:
+        ip = ip_of(scope)
+        decision = await self._decide(application, AUTH_FAILURES, ip)
+        if decision is None or decision.remaining > 0:
+            return
+        # Spent: further requests from this IP are refused here until the window clears.
+        if len(self.blocked) >= bounds.ratelimit_blocked_ips_max:
+            now = time.monotonic()
+            for key in [k for k, (deadline, _) in self.blocked.items() if deadline <= now]:
+                del self.blocked[key]
+            if len(self.blocked) >= bounds.ratelimit_blocked_ips_max:
+                self.blocked.pop(next(iter(self.blocked)))
+        self.blocked[ip] = (time.monotonic() + max(1, decision.reset_after), decision)
+        log.warning("ratelimit.auth_failures_exceeded", client=ip)
+
+    async def _decide(self, application: Any, group: str, caller: str) -> Decision | None:
         item = config_of(application).groups.get(group)
         if item is None:
             return None
         try:
-            return await limiter_of(application).hit(item, group, caller_of(scope, group))
+            return await limiter_of(application).hit(item, group, caller)
         except Exception as exc:
             log.warning("ratelimit.unavailable", error_type=type(exc).__name__)
             return None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "change-me-in-production"  # noqa: S105 - a marker value, refused in production
 SECRET_KEY_MIN_LENGTH = 32
@@ -46,6 +48,9 @@ class Settings(BaseSettings):
     # replaced with the rest of the pool.
     database_pool_pre_ping: bool = False
     database_echo: bool = False
+    # Every statement on the app's connections is cancelled after this long (milliseconds;
+    # 0 turns the bound off); a request whose statement is cancelled answers 503.
+    database_statement_timeout_ms: int = Field(default=15_000, ge=0)
     # The app switches to this non-superuser role on every connection so that row-level
     # security applies to it; empty when DATABASE_URL already names such a role.
     database_app_role: str = "moneyrail_app"
@@ -60,8 +65,26 @@ class Settings(BaseSettings):
     access_token_expire_minutes: int = 30
     refresh_token_expire_days: int = 7
 
-    rate_limit_requests: int = 100
-    rate_limit_period: int = 60
+    # Rate limits (see core/ratelimit.py). The default group: RATE_LIMIT_REQUESTS per
+    # RATE_LIMIT_PERIOD seconds per caller; the other groups take `N/period` strings
+    # (`20/minute`, `5 per second`, `1000/hour`). None: on everywhere but ENVIRONMENT=test.
+    rate_limit_enabled: bool | None = None
+    rate_limit_requests: int = Field(default=100, gt=0)
+    rate_limit_period: int = Field(default=60, gt=0)
+    rate_limit_admin: str = "30/minute"
+    rate_limit_anonymous: str = "20/minute"
+    # Requests answered 401 (no, bad or revoked credentials), per client IP; past it the IP
+    # gets 429 on protected routes until the window clears.
+    rate_limit_auth_failures: str = "30/minute"
+    # Per-group overrides as JSON, e.g. `{"api": "1000/minute", "auth": "5/minute"}`; they
+    # win over the settings above. Groups: api, admin, auth, auth_failures.
+    rate_limit_overrides: dict[str, str] = Field(default_factory=dict)
+
+    # Origins allowed to call the API from a browser (CORS): a JSON list or comma-separated
+    # (`https://app.example.com,https://admin.example.com`), `*` for any. Empty: no CORS.
+    cors_allow_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Seconds a browser may cache a preflight answer.
+    cors_max_age: int = Field(default=600, ge=0)
 
     request_timeout: int = 30
     max_retries: int = 3
@@ -132,6 +155,42 @@ class Settings(BaseSettings):
     def _async_driver(cls, value: str | None) -> str | None:
         return normalize_database_url(value) if value else None
 
+    @field_validator("cors_allow_origins", mode="before")
+    @classmethod
+    def _origin_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("cors_allow_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin != "*" and not origin.startswith(("http://", "https://")):
+                raise ValueError(f"CORS origin {origin!r} is neither `*` nor an http(s) origin")
+        return [origin.rstrip("/") for origin in value]
+
+    @field_validator("rate_limit_admin", "rate_limit_anonymous", "rate_limit_auth_failures")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        _check_rate(value)
+        return value
+
+    @field_validator("rate_limit_overrides")
+    @classmethod
+    def _overrides(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = set(value) - RATE_LIMIT_GROUPS
+        if unknown:
+            raise ValueError(
+                f"unknown rate limit groups {sorted(unknown)}; known: {sorted(RATE_LIMIT_GROUPS)}"
+            )
+        for rate in value.values():
+            _check_rate(rate)
+        return value
+
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.production
@@ -156,6 +215,20 @@ class Settings(BaseSettings):
             )
         if self.debug:
             raise ConfigurationError("DEBUG must be off in production")
+
+
+RATE_LIMIT_GROUPS = frozenset({"api", "admin", "auth", "auth_failures"})
+
+
+def _check_rate(value: str) -> None:
+    from limits import parse
+
+    try:
+        item = parse(value)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a rate such as `20/minute`") from exc
+    if item.amount <= 0:
+        raise ValueError(f"{value!r} allows no request at all")
 
 
 def normalize_database_url(url: str) -> str:
