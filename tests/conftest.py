@@ -83,6 +83,8 @@ def settings(database_url: str) -> Settings:
         secret_key=TEST_SECRET_KEY,
         log_level="WARNING",
         data_dir=Path(tempfile.mkdtemp(prefix="moneyrail-test-")),
+        # Test receivers listen on loopback.
+        webhook_allow_private_targets=True,
     )
 
 

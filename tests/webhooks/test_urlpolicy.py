@@ -45,11 +45,11 @@ async def test_https_required_in_production_and_no_credentials() -> None:
         await check("https://user:pw@93.184.215.14/hook", require_https=True, allow_private=False)
 
 
-def test_private_targets_default_by_environment() -> None:
-    assert Settings(environment=Environment.development).webhook_private_targets_allowed
-    assert not Settings(environment=Environment.production).webhook_private_targets_allowed
-    assert not Settings(
-        environment=Environment.test, webhook_allow_private_targets=False
+def test_private_targets_only_when_switched_on() -> None:
+    for environment in Environment:
+        assert not Settings(environment=environment).webhook_private_targets_allowed
+    assert Settings(
+        environment=Environment.development, webhook_allow_private_targets=True
     ).webhook_private_targets_allowed
 
 

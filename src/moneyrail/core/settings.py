@@ -142,9 +142,9 @@ class Settings(BaseSettings):
 
     @property
     def webhook_private_targets_allowed(self) -> bool:
-        if self.webhook_allow_private_targets is not None:
-            return self.webhook_allow_private_targets
-        return not self.is_production
+        # Only when switched on explicitly, in any environment: a tenant's webhook URL must
+        # not reach the operator's internal network by default.
+        return bool(self.webhook_allow_private_targets)
 
     @property
     def sandbox_mounted(self) -> bool:
