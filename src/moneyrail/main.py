@@ -127,7 +127,7 @@ def _domain_hooks(kind: str) -> list[Any]:
 def _declare_security(app: FastAPI, schema: dict[str, Any]) -> None:
     """Both credential schemes on every operation whose dependencies authenticate the caller
     (authentication reads its headers itself, so FastAPI cannot see the schemes)."""
-    from moneyrail.identity.deps import SECURITY_SCHEMES, requires_credentials
+    from moneyrail.auth.deps import SECURITY_SCHEMES, requires_credentials
 
     schema.setdefault("components", {}).setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
     requirement: list[dict[str, list[str]]] = [{name: []} for name in SECURITY_SCHEMES]

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
+from moneyrail.admin.auth import AdminRead, AdminWrite, AuditRead
 from moneyrail.admin.schemas import (
     AuditLogOut,
     ClientCreatedOut,
@@ -22,25 +23,21 @@ from moneyrail.admin.schemas import (
 from moneyrail.admin.service import admin
 from moneyrail.audit.models import AuditLog
 from moneyrail.audit.service import audit
-from moneyrail.core.db import SessionDep, bypass_tenant_scope
+from moneyrail.auth.roles import Role
+from moneyrail.auth.tenancy import enter_tenant_scope, tenant_scope
+from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import problem_responses
 from moneyrail.core.pagination import Page, PageParams, page_params
 from moneyrail.core.ratelimit import limiter_of
 from moneyrail.identity.api import check_expiry
 from moneyrail.identity.clients import clients
-from moneyrail.identity.deps import require
 from moneyrail.identity.models import OAuthClient, User
-from moneyrail.identity.roles import Role
 from moneyrail.identity.schemas import ApiKeyCreatedOut, ApiKeyCreateIn
 from moneyrail.identity.service import identity
-from moneyrail.identity.subject import AuthSubject
 from moneyrail.identity.views import api_key_created_out
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
-AdminRead = Annotated[AuthSubject, Depends(require(scope="admin:read"))]
-AdminWrite = Annotated[AuthSubject, Depends(require(scope="admin:write"))]
-AuditRead = Annotated[AuthSubject, Depends(require(scope="audit:read"))]
 Paging = Annotated[PageParams, Depends(page_params)]
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -87,7 +84,7 @@ def audit_out(row: AuditLog) -> AuditLogOut:
 )
 async def dashboard(request: Request, subject: AdminRead, session: SessionDep) -> DashboardOut:
     limiter = limiter_of(request.app)
-    tenant = None if subject.is_platform_admin else subject.tenant_id
+    tenant = tenant_scope(subject)
     try:
         requests_today = await limiter.requests_today(tenant)
     except Exception:
@@ -220,10 +217,7 @@ async def audit_logs(
         str | None, Query(max_length=40, description="Platform administrators only")
     ] = None,
 ) -> Page[AuditLogOut]:
-    scope_tenant: str | None = subject.tenant_id
-    if subject.is_platform_admin:
-        await bypass_tenant_scope(session)
-        scope_tenant = tenant_id
+    scope_tenant = await enter_tenant_scope(session, subject, requested=tenant_id)
     rows, cursor = await audit.list_logs(
         session,
         tenant_id=scope_tenant,

@@ -10,10 +10,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moneyrail.auth.subject import AuthSubject
 from moneyrail.banking import schemas
 from moneyrail.banking.accounts_service import accounts
+from moneyrail.banking.auth import BankingAdmin, BankingRead, BankingWrite
 from moneyrail.banking.movements_service import movements
-from moneyrail.banking.permissions import BankingAdmin, BankingRead, BankingWrite
 from moneyrail.banking.reports_service import reports
 from moneyrail.banking.statements import render_csv, render_pdf
 from moneyrail.core.db import SessionDep
@@ -26,7 +27,6 @@ from moneyrail.core.idempotency import (
 )
 from moneyrail.core.money import MoneyModel
 from moneyrail.core.pagination import Page, PageParams, page_params
-from moneyrail.identity.subject import AuthSubject
 
 router = APIRouter(tags=["banking"])
 Paging = Annotated[PageParams, Depends(page_params)]

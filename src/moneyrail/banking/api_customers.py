@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from moneyrail.banking import schemas
 from moneyrail.banking.accounts_service import accounts
-from moneyrail.banking.permissions import BankingAdmin, BankingRead, BankingWrite
+from moneyrail.banking.auth import BankingAdmin, BankingRead, BankingWrite
 from moneyrail.banking.service import banking
 from moneyrail.core import limits
 from moneyrail.core.db import SessionDep

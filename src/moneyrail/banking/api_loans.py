@@ -7,16 +7,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moneyrail.auth.subject import AuthSubject
 from moneyrail.banking import schemas
+from moneyrail.banking.auth import BankingAdmin, BankingApprove, BankingRead, BankingWrite
 from moneyrail.banking.loan_views import loan_views
 from moneyrail.banking.loans_service import loans
-from moneyrail.banking.permissions import BankingAdmin, BankingApprove, BankingRead, BankingWrite
 from moneyrail.banking.service import banking
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import problem_responses
 from moneyrail.core.idempotency import Idempotency, IdempotencyOptional, IdempotencyRequired
 from moneyrail.core.pagination import Page, PageParams, page_params
-from moneyrail.identity.subject import AuthSubject
 
 router = APIRouter(tags=["banking"])
 Paging = Annotated[PageParams, Depends(page_params)]

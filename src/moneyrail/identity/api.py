@@ -11,11 +11,12 @@ from fastapi.responses import JSONResponse
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import Unprocessable, problem_responses
 from moneyrail.core.pagination import Page, PageParams, page_params
-from moneyrail.identity import api_auth, api_oauth
-from moneyrail.identity.deps import require
+
+# Imported for its side effect: identity's credential resolvers join the permissions kernel.
+from moneyrail.identity import api_auth, api_oauth, resolvers  # noqa: F401
+from moneyrail.identity.auth import ApiKeysRead, ApiKeysWrite
 from moneyrail.identity.schemas import ApiKeyCreatedOut, ApiKeyCreateIn, ApiKeyOut
 from moneyrail.identity.service import identity
-from moneyrail.identity.subject import AuthSubject
 from moneyrail.identity.tokens import config_of
 from moneyrail.identity.views import api_key_created_out, api_key_out
 
@@ -24,8 +25,6 @@ router.include_router(api_oauth.router)
 router.include_router(api_auth.router)
 
 keys_router = APIRouter(prefix="/api-keys", tags=["identity"])
-ApiKeysRead = Annotated[AuthSubject, Depends(require(scope="api_keys:read"))]
-ApiKeysWrite = Annotated[AuthSubject, Depends(require(scope="api_keys:write"))]
 Paging = Annotated[PageParams, Depends(page_params)]
 
 

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.audit.service import audit
+from moneyrail.auth.subject import AuthSubject
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import problem_responses
 from moneyrail.core.idempotency import (
@@ -29,8 +30,7 @@ from moneyrail.core.idempotency import (
 )
 from moneyrail.core.money import CurrencyCode
 from moneyrail.core.pagination import Page, PageParams, page_params
-from moneyrail.identity.deps import require
-from moneyrail.identity.subject import AuthSubject
+from moneyrail.ledger.auth import LedgerAdmin, LedgerRead, LedgerWrite
 from moneyrail.ledger.schemas import (
     AccountCreate,
     AccountEntryOut,
@@ -50,9 +50,6 @@ from moneyrail.ledger.types import Posting
 
 router = APIRouter(prefix="/ledger", tags=["ledger"])
 
-LedgerRead = Annotated[AuthSubject, Depends(require(scope="ledger:read"))]
-LedgerWrite = Annotated[AuthSubject, Depends(require(scope="ledger:write"))]
-LedgerAdmin = Annotated[AuthSubject, Depends(require(scope="ledger:admin"))]
 # Up to 80: entries derived from a 64-character id (`<id>#reversal`) are longer.
 TransferId = Annotated[str, Path(min_length=1, max_length=80)]
 

@@ -16,9 +16,8 @@ from moneyrail.core.errors import BadRequest, problem_responses
 from moneyrail.core.idempotency import IdempotencyOptional
 from moneyrail.core.pagination import Page, PageParams, make_page, page_params
 from moneyrail.core.settings import Settings
-from moneyrail.identity.deps import require
-from moneyrail.identity.subject import AuthSubject
 from moneyrail.messaging import providers
+from moneyrail.messaging.auth import MessagingRead, MessagingWrite
 from moneyrail.messaging.schemas import (
     EmailCreate,
     MessageOut,
@@ -30,8 +29,6 @@ from moneyrail.messaging.service import messaging
 
 router = APIRouter(tags=["messaging"])
 
-MessagingRead = Annotated[AuthSubject, Depends(require(scope="messaging:read"))]
-MessagingWrite = Annotated[AuthSubject, Depends(require(scope="messaging:write"))]
 Paging = Annotated[PageParams, Depends(page_params)]
 
 # Explicit provider paths, matched before the payment providers' `{provider}` route

@@ -12,14 +12,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moneyrail.auth.subject import AuthSubject
 from moneyrail.connectors.base import PaymentStatus
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import problem_responses
 from moneyrail.core.idempotency import Idempotency, IdempotencyRequired
 from moneyrail.core.pagination import Page, PageParams, page_params
-from moneyrail.identity.deps import require
-from moneyrail.identity.subject import AuthSubject
 from moneyrail.payments import api_services, api_subscriptions, api_webhooks, routing, views
+from moneyrail.payments.auth import PaymentsRead, PaymentsWrite, ServicesWrite
 from moneyrail.payments.deps import Runtime
 from moneyrail.payments.refunds import refunds as refund_service
 from moneyrail.payments.repository import PaymentFilters
@@ -36,10 +36,6 @@ from moneyrail.payments.schemas import (
     RoutingRulesOut,
 )
 from moneyrail.payments.service import payment as payment_service
-
-PaymentsRead = Annotated[AuthSubject, Depends(require(scope="payments:read"))]
-PaymentsWrite = Annotated[AuthSubject, Depends(require(scope="payments:write"))]
-RoutingWrite = Annotated[AuthSubject, Depends(require(scope="services:write"))]
 
 payments_router = APIRouter(tags=["payments"])
 PROVIDER_ERRORS = (404, 409, 422, 502, 503, 504)
@@ -266,7 +262,7 @@ async def get_routing_rules(subject: PaymentsRead, session: SessionDep) -> Routi
     responses=problem_responses(422),
 )
 async def put_routing_rules(
-    body: RoutingRulesIn, subject: RoutingWrite, session: SessionDep
+    body: RoutingRulesIn, subject: ServicesWrite, session: SessionDep
 ) -> RoutingRulesOut:
     """Rules are tried in order; the first whose conditions all hold gives the providers to
     try, in order. `default` applies when none matches (then a built-in order per currency)."""

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Path, Response
 
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import problem_responses
 from moneyrail.core.idempotency import IdempotencyOptional
-from moneyrail.identity.deps import require
-from moneyrail.identity.subject import AuthSubject
 from moneyrail.payments import views
+from moneyrail.payments.auth import ServicesRead, ServicesWrite
 from moneyrail.payments.credentials import credentials as credential_store
 from moneyrail.payments.deps import Runtime
 from moneyrail.payments.routing import PAYMENT_PROVIDERS
@@ -26,8 +25,6 @@ from moneyrail.payments.schemas import (
     ServicesOut,
 )
 
-ServicesRead = Annotated[AuthSubject, Depends(require(scope="services:read"))]
-ServicesWrite = Annotated[AuthSubject, Depends(require(scope="services:write"))]
 Provider = Annotated[ProviderName, Path(description="A payment provider")]
 
 router = APIRouter(tags=["connectors"])

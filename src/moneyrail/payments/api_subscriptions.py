@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from moneyrail.auth.subject import AuthSubject
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import problem_responses
 from moneyrail.core.idempotency import IdempotencyOptional, IdempotencyRequired
-from moneyrail.identity.deps import require
-from moneyrail.identity.subject import AuthSubject
 from moneyrail.payments import views
+from moneyrail.payments.auth import PaymentsRead, PaymentsWrite
 from moneyrail.payments.deps import Runtime
 from moneyrail.payments.schemas import CreateSubscriptionIn, SubscriptionOut
 from moneyrail.payments.subscriptions import subscriptions as subscription_service
-
-PaymentsRead = Annotated[AuthSubject, Depends(require(scope="payments:read"))]
-PaymentsWrite = Annotated[AuthSubject, Depends(require(scope="payments:write"))]
 
 router = APIRouter(tags=["payments"])
 ERRORS = problem_responses(404, 409, 422, 502, 503, 504)

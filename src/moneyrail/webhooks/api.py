@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from moneyrail.admin.auth import AdminWrite
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import problem_responses
 from moneyrail.core.pagination import Page, PageParams, make_page, page_params
 from moneyrail.core.settings import Settings
-from moneyrail.identity.deps import require
-from moneyrail.identity.subject import AuthSubject
+from moneyrail.webhooks.auth import WebhooksRead, WebhooksWrite
 from moneyrail.webhooks.events import catalogue_markdown
 from moneyrail.webhooks.schemas import (
     DeliveryDetail,
@@ -30,9 +30,6 @@ from moneyrail.webhooks.service import webhooks
 
 router = APIRouter(tags=["webhooks"])
 
-WebhooksRead = Annotated[AuthSubject, Depends(require(scope="webhooks:read"))]
-WebhooksWrite = Annotated[AuthSubject, Depends(require(scope="webhooks:write"))]
-AdminWrite = Annotated[AuthSubject, Depends(require(scope="admin:write"))]
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
