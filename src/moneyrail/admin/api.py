@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
 
 from moneyrail.admin.auth import AdminRead, AdminWrite, AuditRead
 from moneyrail.admin.schemas import (
@@ -27,6 +26,7 @@ from moneyrail.auth.roles import Role
 from moneyrail.auth.tenancy import enter_tenant_scope, tenant_scope
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import problem_responses
+from moneyrail.core.idempotency import IdempotentRoute, idempotent
 from moneyrail.core.pagination import Page, PageParams, page_params
 from moneyrail.core.ratelimit import limiter_of
 from moneyrail.identity.api import check_expiry
@@ -36,10 +36,9 @@ from moneyrail.identity.schemas import ApiKeyCreatedOut, ApiKeyCreateIn
 from moneyrail.identity.service import identity
 from moneyrail.identity.views import api_key_created_out
 
-router = APIRouter(prefix="/admin", tags=["admin"])
+router = APIRouter(prefix="/admin", tags=["admin"], route_class=IdempotentRoute)
 
 Paging = Annotated[PageParams, Depends(page_params)]
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 def client_out(row: OAuthClient) -> ClientOut:
@@ -106,9 +105,10 @@ async def list_clients(subject: AdminRead, session: SessionDep, params: Paging) 
     response_model=ClientCreatedOut,
     responses=problem_responses(403, 422),
 )
+@idempotent(sealed=True)
 async def create_client(
     body: ClientCreateIn, subject: AdminWrite, session: SessionDep
-) -> JSONResponse:
+) -> ClientCreatedOut:
     created = await clients.create(
         session,
         subject=subject,
@@ -118,8 +118,7 @@ async def create_client(
         description=body.description,
         contact_email=str(body.contact_email) if body.contact_email else None,
     )
-    out = ClientCreatedOut(**client_out(created.record).model_dump(), client_secret=created.secret)
-    return JSONResponse(out.model_dump(mode="json"), status_code=201, headers=NO_STORE)
+    return ClientCreatedOut(**client_out(created.record).model_dump(), client_secret=created.secret)
 
 
 @router.put(
@@ -143,9 +142,10 @@ async def update_client(
     response_model=ApiKeyCreatedOut,
     responses=problem_responses(403, 404, 422),
 )
+@idempotent(sealed=True)
 async def create_client_key(
     client_id: str, body: ApiKeyCreateIn, subject: AdminWrite, session: SessionDep
-) -> JSONResponse:
+) -> ApiKeyCreatedOut:
     check_expiry(body.expires_at)
     issued = await clients.issue_key(
         session,
@@ -157,8 +157,7 @@ async def create_client_key(
         scopes=body.scopes,
         expires_at=body.expires_at,
     )
-    out = api_key_created_out(issued.record, issued.key)
-    return JSONResponse(out.model_dump(mode="json"), status_code=201, headers=NO_STORE)
+    return api_key_created_out(issued.record, issued.key)
 
 
 @router.get("/users", summary="List the tenant's users", response_model=Page[UserOut])
@@ -174,6 +173,7 @@ async def list_users(subject: AdminRead, session: SessionDep, params: Paging) ->
     response_model=UserOut,
     responses=problem_responses(403, 409, 422),
 )
+@idempotent()
 async def create_user(body: UserCreateIn, subject: AdminWrite, session: SessionDep) -> UserOut:
     user = await identity.create_user(
         session,
