@@ -50,12 +50,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moneyrail.auth.roles import Role
 from moneyrail.core import idempotency, migrate, outbox
 from moneyrail.core.db import bypass_tenant_scope, create_engine, set_tenant
 from moneyrail.core.settings import Settings, normalize_database_url
 from moneyrail.identity import keys
 from moneyrail.identity import repository as identity_sql
-from moneyrail.identity.roles import Role
 from moneyrail.identity.service import identity
 from moneyrail.ledger import repository as ledger_sql
 from moneyrail.ledger.repository import Delta, EntryRow, Leg

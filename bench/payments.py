@@ -34,13 +34,13 @@ import asyncpg
 import httpx
 from fastapi import FastAPI
 
+from moneyrail.auth.roles import Role
 from moneyrail.connectors import registry
 from moneyrail.connectors.base import CreatePayment, Customer
 from moneyrail.core import migrate
 from moneyrail.core.db import Database, bypass_tenant_scope, create_engine, set_tenant
 from moneyrail.core.money import Money
 from moneyrail.core.settings import Environment, Settings, normalize_database_url
-from moneyrail.identity.roles import Role
 from moneyrail.identity.service import identity
 from moneyrail.main import create_app
 from moneyrail.payments.credentials import sandbox_credentials

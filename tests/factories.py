@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from moneyrail.auth.roles import Role
 from moneyrail.core.db import bypass_tenant_scope, set_tenant
-from moneyrail.identity.roles import Role
 from moneyrail.identity.service import identity
 
 
@@ -88,9 +88,9 @@ async def add_client(
     scopes: list[str] | None = None,
 ) -> tuple[str, str]:
     """An OAuth2 client of the tenant: returns (client_id, client_secret)."""
+    from moneyrail.auth.roles import ROLE_SCOPES
+    from moneyrail.auth.subject import AuthSubject
     from moneyrail.identity.clients import clients
-    from moneyrail.identity.roles import ROLE_SCOPES
-    from moneyrail.identity.subject import AuthSubject
 
     await set_tenant(session, tenant.tenant_id)
     creator = AuthSubject(

@@ -146,15 +146,16 @@ def _depends_on(dependant: Any, call: Any) -> bool:
 def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema:
         return app.openapi_schema
+    from moneyrail.auth.deps import SECURITY_SCHEMES, requires_credentials
     from moneyrail.core import openapi
     from moneyrail.core.db import get_session
+    from moneyrail.core.idempotency import idempotency_mode
     from moneyrail.core.ratelimit import route_group
-    from moneyrail.identity.deps import SECURITY_SCHEMES, requires_credentials
 
     app.openapi_schema = openapi.build(
         app,
         authenticated=lambda route: requires_credentials(route.dependant),
-        idempotent=lambda route: False,
+        idempotent=lambda route: idempotency_mode(route) is not None,
         rate_limited=lambda path: route_group(path) is not None,
         uses_database=lambda route: _depends_on(route.dependant, get_session),
         security_schemes=SECURITY_SCHEMES,

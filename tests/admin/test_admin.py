@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moneyrail.identity.roles import Role
+from moneyrail.auth.roles import Role
 from tests.conftest import problem
 from tests.factories import add_api_key, add_user, make_tenant
 

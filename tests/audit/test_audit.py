@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from moneyrail.audit.chain import GENESIS_HASH
 from moneyrail.audit.models import AuditChainHead, AuditLog
 from moneyrail.audit.service import audit, flush_audit
+from moneyrail.auth.deps import require
+from moneyrail.auth.subject import AuthSubject
 from moneyrail.core.db import SessionDep, set_tenant
-from moneyrail.identity.deps import require
-from moneyrail.identity.subject import AuthSubject
 from tests.factories import make_tenant
 
 

@@ -8,7 +8,7 @@ import httpx
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moneyrail.identity.roles import Role
+from moneyrail.auth.roles import Role
 from tests.factories import TenantContext, add_api_key, make_tenant
 
 

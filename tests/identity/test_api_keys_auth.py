@@ -8,10 +8,10 @@ from fastapi import Depends, FastAPI
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moneyrail.identity.deps import require
+from moneyrail.auth.deps import require
+from moneyrail.auth.roles import Role
+from moneyrail.auth.subject import AuthSubject
 from moneyrail.identity.models import ApiKey
-from moneyrail.identity.roles import Role
-from moneyrail.identity.subject import AuthSubject
 from tests.conftest import problem
 from tests.factories import add_api_key, make_tenant
 

@@ -10,9 +10,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.audit.models import AuditLog
+from moneyrail.auth.roles import Role
 from moneyrail.core import limits
 from moneyrail.identity.models import RefreshToken, User
-from moneyrail.identity.roles import Role
 from tests.conftest import problem
 from tests.factories import add_user, make_tenant
 

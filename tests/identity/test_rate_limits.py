@@ -13,8 +13,8 @@ from fastapi import FastAPI
 from limits import parse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moneyrail.auth.roles import Role
 from moneyrail.core.ratelimit import RateLimitConfig
-from moneyrail.identity.roles import Role
 from tests.conftest import problem
 from tests.factories import add_api_key, add_user, make_tenant
 

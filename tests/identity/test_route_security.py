@@ -16,8 +16,8 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import iter_route_contexts
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moneyrail.identity.deps import authenticate
-from moneyrail.identity.roles import Role
+from moneyrail.auth.deps import authenticate
+from moneyrail.auth.roles import Role
 from tests.conftest import problem
 from tests.factories import add_api_key, add_client, add_user, make_tenant
 

@@ -13,9 +13,9 @@ from authlib.integrations.httpx_client import AsyncOAuth2Client
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moneyrail.auth.roles import Role
 from moneyrail.core.settings import Settings
 from moneyrail.identity.config import AuthSettings, auth_config, build_auth_config
-from moneyrail.identity.roles import Role
 from moneyrail.identity.tokens import InvalidToken, decode_access_token, issue_access_token
 from tests.conftest import problem
 from tests.factories import add_client, add_user, make_tenant

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.audit.models import AuditLog
+from moneyrail.auth.roles import Role
 from moneyrail.core.db import bypass_tenant_scope
 from moneyrail.core.models import OutboxEvent
-from moneyrail.identity.roles import Role
 from moneyrail.ledger.service import ledger
 from tests.conftest import problem
 from tests.factories import TenantContext, add_api_key, make_tenant

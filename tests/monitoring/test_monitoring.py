@@ -4,7 +4,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moneyrail.identity.roles import Role
+from moneyrail.auth.roles import Role
 from tests.factories import add_api_key, make_tenant
 
 

@@ -16,10 +16,10 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from typer.testing import CliRunner
 
+from moneyrail.auth.roles import Role
 from moneyrail.core.crypto import DecryptionError, parse_key_ring
 from moneyrail.core.db import bypass_tenant_scope, set_tenant
 from moneyrail.core.settings import Settings, get_settings
-from moneyrail.identity.roles import Role
 from moneyrail.payments.credentials import open_row
 from moneyrail.payments.models import ProviderCredential
 from moneyrail.payments.providers import ProviderRuntime

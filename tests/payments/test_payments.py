@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.audit.models import AuditLog
+from moneyrail.auth.roles import Role
 from moneyrail.connectors import registry
 from moneyrail.core.models import OutboxEvent
 from moneyrail.core.money import Money
-from moneyrail.identity.roles import Role
 from moneyrail.ledger.service import ledger
 from moneyrail.ledger.types import AccountKind
 from moneyrail.payments import ledger_postings

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import httpx
 
-from moneyrail.identity.roles import Role
+from moneyrail.auth.roles import Role
 from tests.conftest import problem
 from tests.factories import add_api_key, make_tenant
 

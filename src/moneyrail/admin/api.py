@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
 
+from moneyrail.admin.auth import AdminRead, AdminWrite, AuditRead
 from moneyrail.admin.schemas import (
     AuditLogOut,
     ClientCreatedOut,
@@ -22,27 +22,23 @@ from moneyrail.admin.schemas import (
 from moneyrail.admin.service import admin
 from moneyrail.audit.models import AuditLog
 from moneyrail.audit.service import audit
-from moneyrail.core.db import SessionDep, bypass_tenant_scope
+from moneyrail.auth.roles import Role
+from moneyrail.auth.tenancy import enter_tenant_scope, tenant_scope
+from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import problem_responses
+from moneyrail.core.idempotency import IdempotentRoute, idempotent
 from moneyrail.core.pagination import Page, PageParams, page_params
 from moneyrail.core.ratelimit import limiter_of
 from moneyrail.identity.api import check_expiry
 from moneyrail.identity.clients import clients
-from moneyrail.identity.deps import require
 from moneyrail.identity.models import OAuthClient, User
-from moneyrail.identity.roles import Role
 from moneyrail.identity.schemas import ApiKeyCreatedOut, ApiKeyCreateIn
 from moneyrail.identity.service import identity
-from moneyrail.identity.subject import AuthSubject
 from moneyrail.identity.views import api_key_created_out
 
-router = APIRouter(prefix="/admin", tags=["admin"])
+router = APIRouter(prefix="/admin", tags=["admin"], route_class=IdempotentRoute)
 
-AdminRead = Annotated[AuthSubject, Depends(require(scope="admin:read"))]
-AdminWrite = Annotated[AuthSubject, Depends(require(scope="admin:write"))]
-AuditRead = Annotated[AuthSubject, Depends(require(scope="audit:read"))]
 Paging = Annotated[PageParams, Depends(page_params)]
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 def client_out(row: OAuthClient) -> ClientOut:
@@ -87,7 +83,7 @@ def audit_out(row: AuditLog) -> AuditLogOut:
 )
 async def dashboard(request: Request, subject: AdminRead, session: SessionDep) -> DashboardOut:
     limiter = limiter_of(request.app)
-    tenant = None if subject.is_platform_admin else subject.tenant_id
+    tenant = tenant_scope(subject)
     try:
         requests_today = await limiter.requests_today(tenant)
     except Exception:
@@ -109,9 +105,10 @@ async def list_clients(subject: AdminRead, session: SessionDep, params: Paging) 
     response_model=ClientCreatedOut,
     responses=problem_responses(403, 422),
 )
+@idempotent(sealed=True)
 async def create_client(
     body: ClientCreateIn, subject: AdminWrite, session: SessionDep
-) -> JSONResponse:
+) -> ClientCreatedOut:
     created = await clients.create(
         session,
         subject=subject,
@@ -121,8 +118,7 @@ async def create_client(
         description=body.description,
         contact_email=str(body.contact_email) if body.contact_email else None,
     )
-    out = ClientCreatedOut(**client_out(created.record).model_dump(), client_secret=created.secret)
-    return JSONResponse(out.model_dump(mode="json"), status_code=201, headers=NO_STORE)
+    return ClientCreatedOut(**client_out(created.record).model_dump(), client_secret=created.secret)
 
 
 @router.put(
@@ -146,9 +142,10 @@ async def update_client(
     response_model=ApiKeyCreatedOut,
     responses=problem_responses(403, 404, 422),
 )
+@idempotent(sealed=True)
 async def create_client_key(
     client_id: str, body: ApiKeyCreateIn, subject: AdminWrite, session: SessionDep
-) -> JSONResponse:
+) -> ApiKeyCreatedOut:
     check_expiry(body.expires_at)
     issued = await clients.issue_key(
         session,
@@ -160,8 +157,7 @@ async def create_client_key(
         scopes=body.scopes,
         expires_at=body.expires_at,
     )
-    out = api_key_created_out(issued.record, issued.key)
-    return JSONResponse(out.model_dump(mode="json"), status_code=201, headers=NO_STORE)
+    return api_key_created_out(issued.record, issued.key)
 
 
 @router.get("/users", summary="List the tenant's users", response_model=Page[UserOut])
@@ -177,6 +173,7 @@ async def list_users(subject: AdminRead, session: SessionDep, params: Paging) ->
     response_model=UserOut,
     responses=problem_responses(403, 409, 422),
 )
+@idempotent()
 async def create_user(body: UserCreateIn, subject: AdminWrite, session: SessionDep) -> UserOut:
     user = await identity.create_user(
         session,
@@ -220,10 +217,7 @@ async def audit_logs(
         str | None, Query(max_length=40, description="Platform administrators only")
     ] = None,
 ) -> Page[AuditLogOut]:
-    scope_tenant: str | None = subject.tenant_id
-    if subject.is_platform_admin:
-        await bypass_tenant_scope(session)
-        scope_tenant = tenant_id
+    scope_tenant = await enter_tenant_scope(session, subject, requested=tenant_id)
     rows, cursor = await audit.list_logs(
         session,
         tenant_id=scope_tenant,

@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from moneyrail.auth.roles import Role
 from moneyrail.core import limits
-from moneyrail.identity.roles import Role
 
 
 class ClientCreateIn(BaseModel):

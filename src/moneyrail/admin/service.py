@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.audit.service import audit
-from moneyrail.core.db import bypass_tenant_scope
+from moneyrail.auth.subject import AuthSubject
+from moneyrail.auth.tenancy import enter_tenant_scope, tenant_scope
 from moneyrail.identity.service import identity
-from moneyrail.identity.subject import AuthSubject
 
 
 class AdminService:
@@ -17,11 +17,10 @@ class AdminService:
         self, session: AsyncSession, *, subject: AuthSubject, requests_today: int
     ) -> dict[str, int | str | None]:
         """Counts for the subject's tenant; platform administrators see every tenant."""
-        tenant_id = None if subject.is_platform_admin else subject.tenant_id
+        tenant_id = tenant_scope(subject)
         counts = await identity.counts(session, tenant_id=tenant_id)
         midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        if tenant_id is None:
-            await bypass_tenant_scope(session)
+        await enter_tenant_scope(session, subject)
         events = await audit.count_since(session, tenant_id=tenant_id, since=midnight)
         return {
             "tenant_id": tenant_id,

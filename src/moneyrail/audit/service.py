@@ -21,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.audit import chain
 from moneyrail.audit.chain import GENESIS_HASH, PLATFORM_TENANT_ID, ChainFields
-from moneyrail.audit.context import current
 from moneyrail.audit.models import AuditLog
 from moneyrail.audit.repository import repository
+from moneyrail.auth.subject import AuthSubject
 from moneyrail.core import limits
 from moneyrail.core.db import (
     BYPASS_SETTING,
@@ -34,7 +34,7 @@ from moneyrail.core.db import (
 from moneyrail.core.errors import Unprocessable
 from moneyrail.core.ids import new_id
 from moneyrail.core.pagination import PageParams, make_page, paginate_by_key
-from moneyrail.identity.subject import AuthSubject
+from moneyrail.core.request_context import current
 
 log = structlog.get_logger(__name__)
 

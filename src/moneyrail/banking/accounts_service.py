@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moneyrail.auth.subject import AuthSubject
 from moneyrail.banking import schemas
 from moneyrail.banking.models import BankAccount
 from moneyrail.banking.movements_service import (
@@ -32,7 +33,6 @@ from moneyrail.core import limits
 from moneyrail.core.ids import new_id
 from moneyrail.core.money import CurrencyMismatch, InvalidAmount
 from moneyrail.core.pagination import PageParams, make_page
-from moneyrail.identity.subject import AuthSubject
 from moneyrail.ledger.service import ledger
 from moneyrail.ledger.types import AccountKind, BalanceLimit
 

@@ -3,50 +3,26 @@ and the daily summary report."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.banking import schemas
 from moneyrail.banking.accounts_service import accounts
+from moneyrail.banking.auth import BankingAdmin, BankingRead, BankingWrite
 from moneyrail.banking.movements_service import movements
-from moneyrail.banking.permissions import BankingAdmin, BankingRead, BankingWrite
 from moneyrail.banking.reports_service import reports
 from moneyrail.banking.statements import render_csv, render_pdf
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import problem_responses
-from moneyrail.core.idempotency import (
-    Idempotency,
-    IdempotencyKeyRequired,
-    IdempotencyOptional,
-    IdempotencyRequired,
-)
+from moneyrail.core.idempotency import IdempotentRoute, idempotent
 from moneyrail.core.money import MoneyModel
 from moneyrail.core.pagination import Page, PageParams, page_params
-from moneyrail.identity.subject import AuthSubject
 
-router = APIRouter(tags=["banking"])
+router = APIRouter(tags=["banking"], route_class=IdempotentRoute)
 Paging = Annotated[PageParams, Depends(page_params)]
 MOVE_ERRORS = problem_responses(400, 404, 409, 422)
-
-
-async def _move(
-    operation: Callable[..., Awaitable[schemas.TransactionOut]],
-    number: str,
-    body: schemas.CashIn | schemas.TransferIn,
-    subject: AuthSubject,
-    session: AsyncSession,
-    idem: Idempotency,
-) -> Any:
-    """Run one money movement of an account once per Idempotency-Key; 201 Created."""
-
-    async def handler() -> schemas.TransactionOut:
-        return await operation(session, subject=subject, number=number, data=body)
-
-    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler, status_code=201)
 
 
 @router.post(
@@ -55,16 +31,14 @@ async def _move(
     response_model=schemas.AccountOut,
     responses=problem_responses(400, 404, 409, 422),
 )
+@idempotent(
+    required_when=lambda body: body.initial_deposit is not None and body.initial_deposit.amount > 0,
+    required_detail="an initial deposit moves money; send an Idempotency-Key",
+)
 async def open_account(
-    body: schemas.AccountOpen, subject: BankingWrite, session: SessionDep, idem: IdempotencyOptional
+    body: schemas.AccountOpen, subject: BankingWrite, session: SessionDep
 ) -> Any:
-    if body.initial_deposit is not None and body.initial_deposit.amount > 0 and idem.key is None:
-        raise IdempotencyKeyRequired("an initial deposit moves money; send an Idempotency-Key")
-
-    async def handler() -> schemas.AccountOut:
-        return await accounts.open(session, subject=subject, data=body)
-
-    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler, status_code=201)
+    return await accounts.open(session, subject=subject, data=body)
 
 
 @router.get(
@@ -91,14 +65,11 @@ async def get_balance(number: str, subject: BankingRead, session: SessionDep) ->
     response_model=schemas.TransactionOut,
     responses=MOVE_ERRORS,
 )
+@idempotent(required=True)
 async def deposit(
-    number: str,
-    body: schemas.CashIn,
-    subject: BankingWrite,
-    session: SessionDep,
-    idem: IdempotencyRequired,
+    number: str, body: schemas.CashIn, subject: BankingWrite, session: SessionDep
 ) -> Any:
-    return await _move(movements.deposit, number, body, subject, session, idem)
+    return await movements.deposit(session, subject=subject, number=number, data=body)
 
 
 @router.post(
@@ -107,14 +78,11 @@ async def deposit(
     response_model=schemas.TransactionOut,
     responses=MOVE_ERRORS,
 )
+@idempotent(required=True)
 async def withdraw(
-    number: str,
-    body: schemas.CashIn,
-    subject: BankingWrite,
-    session: SessionDep,
-    idem: IdempotencyRequired,
+    number: str, body: schemas.CashIn, subject: BankingWrite, session: SessionDep
 ) -> Any:
-    return await _move(movements.withdraw, number, body, subject, session, idem)
+    return await movements.withdraw(session, subject=subject, number=number, data=body)
 
 
 @router.post(
@@ -123,14 +91,11 @@ async def withdraw(
     response_model=schemas.TransactionOut,
     responses=MOVE_ERRORS,
 )
+@idempotent(required=True)
 async def transfer(
-    number: str,
-    body: schemas.TransferIn,
-    subject: BankingWrite,
-    session: SessionDep,
-    idem: IdempotencyRequired,
+    number: str, body: schemas.TransferIn, subject: BankingWrite, session: SessionDep
 ) -> Any:
-    return await _move(movements.transfer, number, body, subject, session, idem)
+    return await movements.transfer(session, subject=subject, number=number, data=body)
 
 
 @router.get("/accounts/{number}/transactions", responses=problem_responses(404))

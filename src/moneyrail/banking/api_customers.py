@@ -8,15 +8,15 @@ from fastapi import APIRouter, Depends, Query
 
 from moneyrail.banking import schemas
 from moneyrail.banking.accounts_service import accounts
-from moneyrail.banking.permissions import BankingAdmin, BankingRead, BankingWrite
+from moneyrail.banking.auth import BankingAdmin, BankingRead, BankingWrite
 from moneyrail.banking.service import banking
 from moneyrail.core import limits
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import problem_responses
-from moneyrail.core.idempotency import IdempotencyOptional
+from moneyrail.core.idempotency import IdempotentRoute, idempotent
 from moneyrail.core.pagination import Page, PageParams, page_params
 
-router = APIRouter(tags=["banking"])
+router = APIRouter(tags=["banking"], route_class=IdempotentRoute)
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
@@ -26,17 +26,12 @@ Paging = Annotated[PageParams, Depends(page_params)]
     response_model=schemas.BranchOut,
     responses=problem_responses(409, 422),
 )
+@idempotent()
 async def create_branch(
-    body: schemas.BranchCreate,
-    subject: BankingAdmin,
-    session: SessionDep,
-    idem: IdempotencyOptional,
+    body: schemas.BranchCreate, subject: BankingAdmin, session: SessionDep
 ) -> Any:
-    async def handler() -> schemas.BranchOut:
-        branch = await banking.create_branch(session, subject=subject, data=body)
-        return schemas.BranchOut.model_validate(branch)
-
-    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler, status_code=201)
+    branch = await banking.create_branch(session, subject=subject, data=body)
+    return schemas.BranchOut.model_validate(branch)
 
 
 @router.get("/branches")
@@ -53,17 +48,12 @@ async def list_branches(
     response_model=schemas.CustomerOut,
     responses=problem_responses(409, 422),
 )
+@idempotent()
 async def create_customer(
-    body: schemas.CustomerCreate,
-    subject: BankingWrite,
-    session: SessionDep,
-    idem: IdempotencyOptional,
+    body: schemas.CustomerCreate, subject: BankingWrite, session: SessionDep
 ) -> Any:
-    async def handler() -> schemas.CustomerOut:
-        customer = await banking.create_customer(session, subject=subject, data=body)
-        return schemas.CustomerOut.model_validate(customer)
-
-    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler, status_code=201)
+    customer = await banking.create_customer(session, subject=subject, data=body)
+    return schemas.CustomerOut.model_validate(customer)
 
 
 @router.get("/customers")

@@ -7,18 +7,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moneyrail.auth.subject import AuthSubject
 from moneyrail.banking import schemas
+from moneyrail.banking.auth import BankingAdmin, BankingApprove, BankingRead, BankingWrite
 from moneyrail.banking.loan_views import loan_views
 from moneyrail.banking.loans_service import loans
-from moneyrail.banking.permissions import BankingAdmin, BankingApprove, BankingRead, BankingWrite
 from moneyrail.banking.service import banking
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import problem_responses
-from moneyrail.core.idempotency import Idempotency, IdempotencyOptional, IdempotencyRequired
+from moneyrail.core.idempotency import IdempotentRoute, idempotent
 from moneyrail.core.pagination import Page, PageParams, page_params
-from moneyrail.identity.subject import AuthSubject
 
-router = APIRouter(tags=["banking"])
+router = APIRouter(tags=["banking"], route_class=IdempotentRoute)
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
@@ -27,22 +27,16 @@ async def _decide(
     body: schemas.LoanDecision | None,
     subject: AuthSubject,
     session: AsyncSession,
-    idem: Idempotency,
     *,
     approve: bool,
-) -> Any:
-    """Approve or reject a loan once per Idempotency-Key (when one is sent)."""
-
-    async def handler() -> schemas.LoanOut:
-        return await loans.decide(
-            session,
-            subject=subject,
-            loan_id=loan_id,
-            approve=approve,
-            data=body or schemas.LoanDecision(),
-        )
-
-    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler)
+) -> schemas.LoanOut:
+    return await loans.decide(
+        session,
+        subject=subject,
+        loan_id=loan_id,
+        approve=approve,
+        data=body or schemas.LoanDecision(),
+    )
 
 
 @router.post(
@@ -51,13 +45,9 @@ async def _decide(
     response_model=schemas.LoanOut,
     responses=problem_responses(404, 422),
 )
-async def create_loan(
-    body: schemas.LoanCreate, subject: BankingWrite, session: SessionDep, idem: IdempotencyOptional
-) -> Any:
-    async def handler() -> schemas.LoanOut:
-        return await loans.create(session, subject=subject, data=body)
-
-    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler, status_code=201)
+@idempotent()
+async def create_loan(body: schemas.LoanCreate, subject: BankingWrite, session: SessionDep) -> Any:
+    return await loans.create(session, subject=subject, data=body)
 
 
 @router.get("/loans")
@@ -97,14 +87,14 @@ async def loan_schedule(loan_id: str, subject: BankingRead, session: SessionDep)
     response_model=schemas.LoanOut,
     responses=problem_responses(403, 404, 422),
 )
+@idempotent()
 async def approve_loan(
     loan_id: str,
     subject: BankingApprove,
     session: SessionDep,
-    idem: IdempotencyOptional,
     body: schemas.LoanDecision | None = None,
 ) -> Any:
-    return await _decide(loan_id, body, subject, session, idem, approve=True)
+    return await _decide(loan_id, body, subject, session, approve=True)
 
 
 @router.post(
@@ -112,14 +102,14 @@ async def approve_loan(
     response_model=schemas.LoanOut,
     responses=problem_responses(403, 404, 422),
 )
+@idempotent()
 async def reject_loan(
     loan_id: str,
     subject: BankingApprove,
     session: SessionDep,
-    idem: IdempotencyOptional,
     body: schemas.LoanDecision | None = None,
 ) -> Any:
-    return await _decide(loan_id, body, subject, session, idem, approve=False)
+    return await _decide(loan_id, body, subject, session, approve=False)
 
 
 @router.post(
@@ -127,13 +117,9 @@ async def reject_loan(
     response_model=schemas.LoanOut,
     responses=problem_responses(400, 404, 409, 422),
 )
-async def disburse_loan(
-    loan_id: str, subject: BankingWrite, session: SessionDep, idem: IdempotencyRequired
-) -> Any:
-    async def handler() -> schemas.LoanOut:
-        return await loans.disburse(session, subject=subject, loan_id=loan_id)
-
-    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler)
+@idempotent(required=True)
+async def disburse_loan(loan_id: str, subject: BankingWrite, session: SessionDep) -> Any:
+    return await loans.disburse(session, subject=subject, loan_id=loan_id)
 
 
 @router.post(
@@ -142,17 +128,14 @@ async def disburse_loan(
     response_model=schemas.RepaymentOut,
     responses=problem_responses(400, 404, 409, 422),
 )
+@idempotent(required=True)
 async def repay_loan(
     loan_id: str,
     body: schemas.RepaymentIn,
     subject: BankingWrite,
     session: SessionDep,
-    idem: IdempotencyRequired,
 ) -> Any:
-    async def handler() -> schemas.RepaymentOut:
-        return await loans.repay(session, subject=subject, loan_id=loan_id, data=body)
-
-    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler, status_code=201)
+    return await loans.repay(session, subject=subject, loan_id=loan_id, data=body)
 
 
 @router.get("/banking/settings", response_model=schemas.BankSettingsOut)

@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moneyrail.auth.subject import AuthSubject
 from moneyrail.banking import amortization, schemas
 from moneyrail.banking.loan_views import (
     due_of,
@@ -38,7 +39,6 @@ from moneyrail.banking.service import (
 from moneyrail.core.errors import invariant
 from moneyrail.core.ids import new_id
 from moneyrail.core.money import CurrencyMismatch, Money, MoneyModel
-from moneyrail.identity.subject import AuthSubject
 from moneyrail.ledger.service import ledger
 from moneyrail.ledger.types import AccountKind, BalanceLimit, Direction, Posting
 

@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moneyrail.auth.subject import AuthSubject
 from moneyrail.banking import schemas
 from moneyrail.banking.models import BankAccount, BankTransaction
 from moneyrail.banking.repository import repository
@@ -29,7 +30,6 @@ from moneyrail.core.errors import invariant
 from moneyrail.core.ids import new_id
 from moneyrail.core.money import CurrencyMismatch, Money, MoneyModel
 from moneyrail.core.pagination import PageParams, make_page
-from moneyrail.identity.subject import AuthSubject
 from moneyrail.ledger.service import ledger
 from moneyrail.ledger.types import AccountKind
 

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.audit.service import audit
+from moneyrail.auth.subject import AuthSubject
 from moneyrail.banking import schemas
 from moneyrail.banking.interest import DEFAULT_SAVINGS_RATE_PERCENT
 from moneyrail.banking.models import Branch, Customer
@@ -23,7 +24,6 @@ from moneyrail.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from moneyrail.core.ids import new_id
 from moneyrail.core.outbox import emit
 from moneyrail.core.pagination import PageParams, make_page
-from moneyrail.identity.subject import AuthSubject
 
 log = structlog.get_logger(__name__)
 

@@ -6,16 +6,17 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
 
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import Unprocessable, problem_responses
+from moneyrail.core.idempotency import IdempotentRoute, idempotent
 from moneyrail.core.pagination import Page, PageParams, page_params
-from moneyrail.identity import api_auth, api_oauth
-from moneyrail.identity.deps import require
+
+# Imported for its side effect: identity's credential resolvers join the permissions kernel.
+from moneyrail.identity import api_auth, api_oauth, resolvers  # noqa: F401
+from moneyrail.identity.auth import ApiKeysRead, ApiKeysWrite
 from moneyrail.identity.schemas import ApiKeyCreatedOut, ApiKeyCreateIn, ApiKeyOut
 from moneyrail.identity.service import identity
-from moneyrail.identity.subject import AuthSubject
 from moneyrail.identity.tokens import config_of
 from moneyrail.identity.views import api_key_created_out, api_key_out
 
@@ -23,9 +24,7 @@ router = APIRouter()
 router.include_router(api_oauth.router)
 router.include_router(api_auth.router)
 
-keys_router = APIRouter(prefix="/api-keys", tags=["identity"])
-ApiKeysRead = Annotated[AuthSubject, Depends(require(scope="api_keys:read"))]
-ApiKeysWrite = Annotated[AuthSubject, Depends(require(scope="api_keys:write"))]
+keys_router = APIRouter(prefix="/api-keys", tags=["identity"], route_class=IdempotentRoute)
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
@@ -55,9 +54,10 @@ async def list_keys(subject: ApiKeysRead, session: SessionDep, params: Paging) -
     response_model=ApiKeyCreatedOut,
     responses=problem_responses(403, 422),
 )
+@idempotent(sealed=True)
 async def create_key(
     body: ApiKeyCreateIn, subject: ApiKeysWrite, session: SessionDep
-) -> JSONResponse:
+) -> ApiKeyCreatedOut:
     check_expiry(body.expires_at)
     issued = await identity.create_api_key(
         session,
@@ -68,8 +68,7 @@ async def create_key(
         scopes=body.scopes,
         expires_at=body.expires_at,
     )
-    out = api_key_created_out(issued.record, issued.key)
-    return JSONResponse(out.model_dump(mode="json"), status_code=201, headers=api_oauth.NO_STORE)
+    return api_key_created_out(issued.record, issued.key)
 
 
 @keys_router.delete(

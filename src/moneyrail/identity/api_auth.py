@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from moneyrail.audit.context import bind_request
+from moneyrail.auth.deps import Authenticated
+from moneyrail.auth.subject import AuthSubject
+from moneyrail.auth.tenancy import tenant_scope
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import AppError, Forbidden, problem_responses
+from moneyrail.core.request_context import bind_request
 from moneyrail.identity.api_oauth import (
     NO_STORE,
     TOKEN_ERRORS,
@@ -19,8 +22,8 @@ from moneyrail.identity.api_oauth import (
     oauth_error_response,
     tokens_response,
 )
+from moneyrail.identity.auth import ProfileWrite
 from moneyrail.identity.clients import clients
-from moneyrail.identity.deps import Authenticated, require
 from moneyrail.identity.login import change_password, login
 from moneyrail.identity.oauth import InvalidRequest, OAuthError
 from moneyrail.identity.otp import otp
@@ -37,12 +40,10 @@ from moneyrail.identity.schemas import (
     TokenOut,
     VerifyOut,
 )
-from moneyrail.identity.subject import AuthSubject
 from moneyrail.identity.tokens import config_of
 from moneyrail.identity.views import me_out
 
 router = APIRouter(prefix="/auth", tags=["identity"], dependencies=[Depends(bind_request)])
-ProfileWrite = Annotated[AuthSubject, Depends(require(scope="profile:write"))]
 
 
 @router.post(
@@ -218,7 +219,7 @@ async def verify(subject: Authenticated) -> VerifyOut:
     return VerifyOut(
         actor_type=subject.actor_type,
         subject=subject.actor_id,
-        tenant_id=None if subject.is_platform_admin else subject.tenant_id,
+        tenant_id=tenant_scope(subject),
         role=subject.role,
         scopes=sorted(subject.scopes),
         environment=subject.environment,

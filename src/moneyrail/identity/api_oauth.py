@@ -12,12 +12,12 @@ from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials
 
-from moneyrail.audit.context import bind_request
+from moneyrail.auth.deps import api_key_scheme, authenticate, bearer_scheme
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import AppError, problem_response
+from moneyrail.core.request_context import bind_request
 from moneyrail.identity import introspection
 from moneyrail.identity.clients import clients
-from moneyrail.identity.deps import _api_key_header, _bearer, authenticate
 from moneyrail.identity.login import login
 from moneyrail.identity.oauth import (
     InvalidClient,
@@ -221,8 +221,8 @@ async def revoke(
 async def introspect(
     request: Request,
     session: SessionDep,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    api_key: Annotated[str | None, Depends(_api_key_header)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    api_key: Annotated[str | None, Depends(api_key_scheme)],
     token: FormStr = None,
     token_type_hint: FormStr = None,
     client_id: FormStr = None,

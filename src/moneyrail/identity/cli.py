@@ -42,10 +42,10 @@ async def _create(url: str, *, email: str, password: str, name: str | None) -> s
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from moneyrail.audit.service import flush_audit
+    from moneyrail.auth.roles import Role
     from moneyrail.core.db import bypass_tenant_scope, create_engine
     from moneyrail.core.settings import get_settings
     from moneyrail.identity.config import auth_config
-    from moneyrail.identity.roles import Role
     from moneyrail.identity.service import identity
 
     settings = get_settings()

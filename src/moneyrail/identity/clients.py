@@ -10,15 +10,15 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.audit.service import audit
+from moneyrail.auth.roles import ROLE_SCOPES, Role, role_at_least
+from moneyrail.auth.subject import AuthSubject
 from moneyrail.core import security
 from moneyrail.core.errors import Forbidden, NotFound
 from moneyrail.core.ids import new_id
 from moneyrail.core.pagination import PageParams, make_page, paginate_by_key
 from moneyrail.identity.models import OAuthClient
 from moneyrail.identity.repository import repository
-from moneyrail.identity.roles import ROLE_SCOPES, Role, role_at_least
 from moneyrail.identity.service import InvalidScopes, IssuedKey, identity
-from moneyrail.identity.subject import AuthSubject
 
 CLIENT_ID_PREFIX = "cli"
 CLIENT_SECRET_PREFIX = "mrcs_"  # noqa: S105 - a public marker, not a secret

@@ -63,11 +63,11 @@ async def _ensure(url: str) -> dict[str, Any] | None:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from moneyrail.audit.service import flush_audit
+    from moneyrail.auth.roles import Role
     from moneyrail.core.db import bypass_tenant_scope, create_engine, set_tenant
     from moneyrail.core.settings import get_settings
     from moneyrail.identity.config import auth_config
     from moneyrail.identity.repository import repository
-    from moneyrail.identity.roles import Role
     from moneyrail.identity.service import identity
 
     settings = get_settings()

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.audit.chain import PLATFORM_TENANT_ID
 from moneyrail.audit.service import audit
+from moneyrail.auth.roles import ROLE_SCOPES, Role
+from moneyrail.auth.subject import AuthSubject
 from moneyrail.core import limits, security
 from moneyrail.core.db import set_tenant
 from moneyrail.core.errors import BadRequest, Unauthorized
@@ -21,7 +23,6 @@ from moneyrail.identity.config import AuthConfig
 from moneyrail.identity.models import RefreshToken, User
 from moneyrail.identity.oauth import InvalidClient, InvalidGrant, InvalidScope, TokenPair
 from moneyrail.identity.repository import repository
-from moneyrail.identity.roles import ROLE_SCOPES, Role
 from moneyrail.identity.service import (
     UserNotFound,
     bind_to_user,
@@ -29,7 +30,6 @@ from moneyrail.identity.service import (
     identity,
     normalize_email,
 )
-from moneyrail.identity.subject import AuthSubject
 from moneyrail.identity.tokens import PLATFORM_SCOPES, issue_access_token
 
 log = structlog.get_logger(__name__)

@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from moneyrail.auth.roles import Role
 from moneyrail.core import limits
-from moneyrail.identity.roles import Role
 
 Environment = Literal["test", "live"]
 Password = Field(min_length=1, max_length=limits.password_length_max)

@@ -11,6 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.audit.service import audit
+from moneyrail.auth.roles import ROLE_SCOPES, Role, role_at_least
+from moneyrail.auth.subject import AuthSubject
 from moneyrail.core import limits, security
 from moneyrail.core.db import bypass_tenant_scope, set_tenant
 from moneyrail.core.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
@@ -19,8 +21,6 @@ from moneyrail.core.pagination import PageParams, make_page, paginate_by_key
 from moneyrail.identity import keys
 from moneyrail.identity.models import ApiKey, Tenant, User
 from moneyrail.identity.repository import repository
-from moneyrail.identity.roles import ROLE_SCOPES, Role, role_at_least
-from moneyrail.identity.subject import AuthSubject
 
 log = structlog.get_logger(__name__)
 

@@ -17,14 +17,13 @@ import jwt
 from fastapi import Request
 
 from moneyrail.audit.chain import PLATFORM_TENANT_ID
+from moneyrail.auth.roles import ROLE_SCOPES, Role
+from moneyrail.auth.subject import ActorType, AuthSubject
 from moneyrail.core import limits
 from moneyrail.core.errors import Unauthorized
 from moneyrail.core.ratelimit import credential_digest, register_credential_identifier
 from moneyrail.core.settings import Settings
 from moneyrail.identity.config import JWT_TYPE, AuthConfig, auth_config
-from moneyrail.identity.deps import register_bearer_resolver
-from moneyrail.identity.roles import ROLE_SCOPES, Role
-from moneyrail.identity.subject import ActorType, AuthSubject
 
 REQUIRED_CLAIMS = ("iss", "aud", "sub", "exp", "iat", "jti", "role", "scope", "act")
 PLATFORM_SCOPES = frozenset({"monitoring:read", "admin:read", "audit:read", "profile:read"})
@@ -171,9 +170,6 @@ def config_of(request: Request) -> AuthConfig:
 async def resolve_jwt(request: Request, session: object, token: str) -> AuthSubject:
     claims = decode_access_token(config_of(request), token)
     return subject_from_claims(claims)
-
-
-register_bearer_resolver(resolve_jwt)
 
 
 def identify_credential(credential: str, app: Any) -> str | None:

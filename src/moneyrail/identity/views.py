@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from moneyrail.auth.roles import Role
+from moneyrail.auth.subject import AuthSubject
+from moneyrail.auth.tenancy import tenant_scope
 from moneyrail.identity.models import ApiKey, OAuthClient, User
-from moneyrail.identity.roles import Role
 from moneyrail.identity.schemas import ApiKeyCreatedOut, ApiKeyOut, MeOut
-from moneyrail.identity.subject import AuthSubject
 
 
 def api_key_out(record: ApiKey) -> ApiKeyOut:
@@ -36,7 +37,7 @@ def me_out(
     out = MeOut(
         actor_type=subject.actor_type,
         id=subject.actor_id,
-        tenant_id=None if subject.is_platform_admin else subject.tenant_id,
+        tenant_id=tenant_scope(subject),
         role=subject.role,
         scopes=sorted(subject.scopes),
         environment=subject.environment,

@@ -15,22 +15,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.audit.service import audit
+from moneyrail.auth.subject import AuthSubject
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import problem_responses
-from moneyrail.core.idempotency import (
-    Idempotency,
-    IdempotencyKeyRequired,
-    IdempotencyOptional,
-)
+from moneyrail.core.idempotency import IdempotentRoute, idempotent
 from moneyrail.core.money import CurrencyCode
 from moneyrail.core.pagination import Page, PageParams, page_params
-from moneyrail.identity.deps import require
-from moneyrail.identity.subject import AuthSubject
+from moneyrail.ledger.auth import LedgerAdmin, LedgerRead, LedgerWrite
 from moneyrail.ledger.schemas import (
     AccountCreate,
     AccountEntryOut,
@@ -48,18 +43,14 @@ from moneyrail.ledger.schemas import (
 from moneyrail.ledger.service import ledger
 from moneyrail.ledger.types import Posting
 
-router = APIRouter(prefix="/ledger", tags=["ledger"])
+router = APIRouter(prefix="/ledger", tags=["ledger"], route_class=IdempotentRoute)
 
-LedgerRead = Annotated[AuthSubject, Depends(require(scope="ledger:read"))]
-LedgerWrite = Annotated[AuthSubject, Depends(require(scope="ledger:write"))]
-LedgerAdmin = Annotated[AuthSubject, Depends(require(scope="ledger:admin"))]
 # Up to 80: entries derived from a 64-character id (`<id>#reversal`) are longer.
 TransferId = Annotated[str, Path(min_length=1, max_length=80)]
 
 
-def _exactly_once(idem: Idempotency, client_id: str | None) -> None:
-    if client_id is None and idem.key is None:
-        raise IdempotencyKeyRequired("send an Idempotency-Key header or an `id` in the body")
+# Without an `id` in the body, only the Idempotency-Key makes a money movement exactly-once.
+WITHOUT_ID = "send an Idempotency-Key header or an `id` in the body"
 
 
 async def _audit_transfer(
@@ -88,38 +79,33 @@ async def _audit_transfer(
     response_model=LedgerAccountOut,
     responses=problem_responses(409, 422),
 )
-async def create_account(
-    body: AccountCreate, subject: LedgerWrite, session: SessionDep, idem: IdempotencyOptional
-) -> Any:
+@idempotent()
+async def create_account(body: AccountCreate, subject: LedgerWrite, session: SessionDep) -> Any:
     """Open a ledger account. Needs `ledger:write`. 409 `account_code_exists`."""
-
-    async def handler() -> LedgerAccountOut:
-        account = await ledger.create_account(
-            session,
-            tenant_id=subject.tenant_id,
-            code=body.code,
-            name=body.name,
-            currency=body.currency,
-            kind=body.kind,
-            balance_limit=body.balance_limit.to_limit(),
-            metadata=body.metadata,
-        )
-        await audit.record(
-            session,
-            subject=subject,
-            action="ledger.account.opened",
-            target_type="ledger_account",
-            target_id=account.id,
-            after={
-                "code": account.code,
-                "kind": account.kind,
-                "currency": account.currency,
-                "balance_limit": account.balance_limit.model_dump(),
-            },
-        )
-        return account
-
-    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler, status_code=201)
+    account = await ledger.create_account(
+        session,
+        tenant_id=subject.tenant_id,
+        code=body.code,
+        name=body.name,
+        currency=body.currency,
+        kind=body.kind,
+        balance_limit=body.balance_limit.to_limit(),
+        metadata=body.metadata,
+    )
+    await audit.record(
+        session,
+        subject=subject,
+        action="ledger.account.opened",
+        target_type="ledger_account",
+        target_id=account.id,
+        after={
+            "code": account.code,
+            "kind": account.kind,
+            "currency": account.currency,
+            "balance_limit": account.balance_limit.model_dump(),
+        },
+    )
+    return account
 
 
 @router.get(
@@ -157,35 +143,26 @@ async def account_entries(
     response_model=TransferOut,
     responses=problem_responses(400, 404, 409, 422),
 )
-async def create_transfer(
-    body: TransferCreate, subject: LedgerWrite, session: SessionDep, idem: IdempotencyOptional
-) -> Any:
+@idempotent(required_when=lambda body: body.id is None, required_detail=WITHOUT_ID)
+async def create_transfer(body: TransferCreate, subject: LedgerWrite, session: SessionDep) -> Any:
     """Move money between two accounts, or hold it (`pending: true`). Needs `ledger:write`.
 
     The same `id` with the same fields returns the original transfer; with different
     fields, 409 `transfer_exists_with_different_fields`. 422 `insufficient_funds` when a
     balance limit would break, `currency_mismatch`; 404 `account_not_found`.
     """
-    _exactly_once(idem, body.id)
-
-    async def handler() -> dict[str, Any]:
-        out = await ledger.transfer(
-            session,
-            tenant_id=subject.tenant_id,
-            transfer_id=body.id,
-            debit_account_id=body.debit_account_id,
-            credit_account_id=body.credit_account_id,
-            amount=body.amount.to_money(),
-            description=body.description,
-            metadata=body.metadata,
-            pending=body.pending,
-            timeout_seconds=body.timeout_seconds,
-        )
-        return out.model_dump(mode="json")
-
-    if idem.key is None:
-        return JSONResponse(await handler(), status_code=201)
-    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler, status_code=201)
+    return await ledger.transfer(
+        session,
+        tenant_id=subject.tenant_id,
+        transfer_id=body.id,
+        debit_account_id=body.debit_account_id,
+        credit_account_id=body.credit_account_id,
+        amount=body.amount.to_money(),
+        description=body.description,
+        metadata=body.metadata,
+        pending=body.pending,
+        timeout_seconds=body.timeout_seconds,
+    )
 
 
 @router.post(
@@ -193,27 +170,18 @@ async def create_transfer(
     response_model=BatchOut,
     responses=problem_responses(400, 409, 422),
 )
-async def create_batch(
-    body: BatchIn,
-    subject: LedgerWrite,
-    session: SessionDep,
-    idem: IdempotencyOptional,
-) -> Any:
+@idempotent(
+    required_when=lambda body: any(item.get("id") is None for item in body.transfers),
+    required_detail="give every transfer an `id` or send an Idempotency-Key",
+)
+async def create_batch(body: BatchIn, subject: LedgerWrite, session: SessionDep) -> Any:
     """Up to 1,000 transfers with a result per item; `atomic: true` applies all or none.
 
     Needs `ledger:write`. Every item needs an `id` unless the request has an Idempotency-Key.
     """
-    if idem.key is None and any(item.get("id") is None for item in body.transfers):
-        raise IdempotencyKeyRequired("give every transfer an `id` or send an Idempotency-Key")
-
-    async def handler() -> BatchOut:
-        return await ledger.transfer_batch(
-            session, tenant_id=subject.tenant_id, transfers=body.transfers, atomic=body.atomic
-        )
-
-    if idem.key is None:
-        return Response((await handler()).model_dump_json(), media_type="application/json")
-    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler)
+    return await ledger.transfer_batch(
+        session, tenant_id=subject.tenant_id, transfers=body.transfers, atomic=body.atomic
+    )
 
 
 @router.get(
@@ -229,6 +197,7 @@ async def get_transfer(transfer_id: TransferId, subject: LedgerRead, session: Se
     response_model=TransferOut,
     responses=problem_responses(404, 409, 422),
 )
+@idempotent()
 async def post_pending(
     transfer_id: TransferId,
     subject: LedgerWrite,
@@ -253,6 +222,7 @@ async def post_pending(
     response_model=TransferOut,
     responses=problem_responses(404, 409, 422),
 )
+@idempotent()
 async def void_pending(transfer_id: TransferId, subject: LedgerWrite, session: SessionDep) -> Any:
     """Release a hold. Needs `ledger:write`. 409 `pending_transfer_already_posted`."""
     out = await ledger.void_pending(session, tenant_id=subject.tenant_id, transfer_id=transfer_id)
@@ -266,6 +236,7 @@ async def void_pending(transfer_id: TransferId, subject: LedgerWrite, session: S
     response_model=TransferOut,
     responses=problem_responses(404, 409, 422),
 )
+@idempotent()
 async def reverse_transfer(
     transfer_id: TransferId,
     subject: LedgerAdmin,
@@ -297,37 +268,29 @@ async def reverse_transfer(
     response_model=EntryOut,
     responses=problem_responses(400, 404, 409, 422),
 )
-async def create_entry(
-    body: EntryCreate, subject: LedgerWrite, session: SessionDep, idem: IdempotencyOptional
-) -> Any:
+@idempotent(required_when=lambda body: body.id is None, required_detail=WITHOUT_ID)
+async def create_entry(body: EntryCreate, subject: LedgerWrite, session: SessionDep) -> Any:
     """Post a multi-leg entry balanced per currency, all or nothing. Needs `ledger:write`.
 
     422 `entry_unbalanced`, `insufficient_funds`, `currency_mismatch`.
     """
-    _exactly_once(idem, body.id)
-
-    async def handler() -> EntryOut:
-        entry = await ledger.post_entry(
-            session,
-            tenant_id=subject.tenant_id,
-            entry_id=body.id,
-            postings=[
-                Posting(p.account_id, p.direction, p.amount.to_money()) for p in body.postings
-            ],
-            description=body.description,
-            metadata=body.metadata,
-        )
-        await audit.record(
-            session,
-            subject=subject,
-            action="ledger.entry.posted",
-            target_type="ledger_entry",
-            target_id=entry.id,
-            after={"postings": [p.model_dump(mode="json") for p in entry.postings]},
-        )
-        return entry
-
-    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler, status_code=201)
+    entry = await ledger.post_entry(
+        session,
+        tenant_id=subject.tenant_id,
+        entry_id=body.id,
+        postings=[Posting(p.account_id, p.direction, p.amount.to_money()) for p in body.postings],
+        description=body.description,
+        metadata=body.metadata,
+    )
+    await audit.record(
+        session,
+        subject=subject,
+        action="ledger.entry.posted",
+        target_type="ledger_entry",
+        target_id=entry.id,
+        after={"postings": [p.model_dump(mode="json") for p in entry.postings]},
+    )
+    return entry
 
 
 @router.get("/entries/{entry_id}", response_model=EntryOut, responses=problem_responses(404))

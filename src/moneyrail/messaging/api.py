@@ -13,12 +13,11 @@ from moneyrail.connectors.base import InvalidWebhookSignature
 from moneyrail.core import limits
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import BadRequest, problem_responses
-from moneyrail.core.idempotency import IdempotencyOptional
+from moneyrail.core.idempotency import IdempotentRoute, idempotent
 from moneyrail.core.pagination import Page, PageParams, make_page, page_params
 from moneyrail.core.settings import Settings
-from moneyrail.identity.deps import require
-from moneyrail.identity.subject import AuthSubject
 from moneyrail.messaging import providers
+from moneyrail.messaging.auth import MessagingRead, MessagingWrite
 from moneyrail.messaging.schemas import (
     EmailCreate,
     MessageOut,
@@ -28,10 +27,8 @@ from moneyrail.messaging.schemas import (
 )
 from moneyrail.messaging.service import messaging
 
-router = APIRouter(tags=["messaging"])
+router = APIRouter(tags=["messaging"], route_class=IdempotentRoute)
 
-MessagingRead = Annotated[AuthSubject, Depends(require(scope="messaging:read"))]
-MessagingWrite = Annotated[AuthSubject, Depends(require(scope="messaging:write"))]
 Paging = Annotated[PageParams, Depends(page_params)]
 
 # Explicit provider paths, matched before the payment providers' `{provider}` route
@@ -56,22 +53,18 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
     response_model=MessageOut,
     responses=problem_responses(404, 422),
 )
-async def send_sms(
-    body: SmsCreate, subject: MessagingWrite, session: SessionDep, idem: IdempotencyOptional
-) -> Response:
-    async def handler() -> MessageOut:
-        message = await messaging.queue_sms(
-            session,
-            tenant_id=subject.tenant_id,
-            environment=subject.environment,
-            to=body.to,
-            body=body.body,
-            template=body.template,
-            variables=body.variables,
-        )
-        return MessageOut.model_validate(message)
-
-    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler, status_code=202)
+@idempotent()
+async def send_sms(body: SmsCreate, subject: MessagingWrite, session: SessionDep) -> MessageOut:
+    message = await messaging.queue_sms(
+        session,
+        tenant_id=subject.tenant_id,
+        environment=subject.environment,
+        to=body.to,
+        body=body.body,
+        template=body.template,
+        variables=body.variables,
+    )
+    return MessageOut.model_validate(message)
 
 
 @router.get("/sms/{message_id}", summary="An SMS and its status", responses=problem_responses(404))
@@ -89,24 +82,20 @@ async def get_sms(message_id: str, subject: MessagingRead, session: SessionDep) 
     response_model=MessageOut,
     responses=problem_responses(404, 422),
 )
-async def send_email(
-    body: EmailCreate, subject: MessagingWrite, session: SessionDep, idem: IdempotencyOptional
-) -> Response:
-    async def handler() -> MessageOut:
-        message = await messaging.queue_email(
-            session,
-            tenant_id=subject.tenant_id,
-            environment=subject.environment,
-            to=str(body.to),
-            subject=body.subject,
-            text=body.text,
-            html=body.html,
-            template=body.template,
-            variables=body.variables,
-        )
-        return MessageOut.model_validate(message)
-
-    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler, status_code=202)
+@idempotent()
+async def send_email(body: EmailCreate, subject: MessagingWrite, session: SessionDep) -> MessageOut:
+    message = await messaging.queue_email(
+        session,
+        tenant_id=subject.tenant_id,
+        environment=subject.environment,
+        to=str(body.to),
+        subject=body.subject,
+        text=body.text,
+        html=body.html,
+        template=body.template,
+        variables=body.variables,
+    )
+    return MessageOut.model_validate(message)
 
 
 @router.get(
@@ -134,6 +123,7 @@ async def list_templates(
     status_code=201,
     responses=problem_responses(409, 422),
 )
+@idempotent()
 async def create_template(
     body: TemplateCreate, subject: MessagingWrite, session: SessionDep
 ) -> TemplateOut:

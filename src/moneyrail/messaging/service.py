@@ -11,6 +11,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.audit.service import audit
+from moneyrail.auth.subject import AuthSubject
 from moneyrail.connectors import smtp
 from moneyrail.connectors.base import ProviderDeclined, ProviderError
 from moneyrail.core import limits
@@ -20,7 +21,6 @@ from moneyrail.core.ids import new_id
 from moneyrail.core.outbox import emit
 from moneyrail.core.pagination import PageParams
 from moneyrail.core.settings import Settings
-from moneyrail.identity.subject import AuthSubject
 from moneyrail.messaging import providers
 from moneyrail.messaging.models import Message, MessageTemplate
 from moneyrail.messaging.repository import repository

@@ -5,9 +5,9 @@ statistics need the `monitoring:read` scope."""
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -15,13 +15,11 @@ from moneyrail import __version__
 from moneyrail.core import metrics
 from moneyrail.core.cache import Cache
 from moneyrail.core.db import database_of
-from moneyrail.identity.deps import require
-from moneyrail.identity.subject import AuthSubject
 from moneyrail.monitoring import service
+from moneyrail.monitoring.auth import MonitoringRead
 
 router = APIRouter(tags=["monitoring"])
 # Statistics describe the whole installation: tenant administrators and platform admins.
-MonitoringRead = Annotated[AuthSubject, Depends(require(scope="monitoring:read"))]
 STARTED_AT = time.time()
 
 

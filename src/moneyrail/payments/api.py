@@ -3,23 +3,18 @@ credentials and inbound provider webhooks come from the sibling routers included
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.connectors.base import PaymentStatus
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import problem_responses
-from moneyrail.core.idempotency import Idempotency, IdempotencyRequired
+from moneyrail.core.idempotency import IdempotencyKey, IdempotentRoute, idempotent
 from moneyrail.core.pagination import Page, PageParams, page_params
-from moneyrail.identity.deps import require
-from moneyrail.identity.subject import AuthSubject
 from moneyrail.payments import api_services, api_subscriptions, api_webhooks, routing, views
+from moneyrail.payments.auth import PaymentsRead, PaymentsWrite, ServicesWrite
 from moneyrail.payments.deps import Runtime
 from moneyrail.payments.refunds import refunds as refund_service
 from moneyrail.payments.repository import PaymentFilters
@@ -37,34 +32,8 @@ from moneyrail.payments.schemas import (
 )
 from moneyrail.payments.service import payment as payment_service
 
-PaymentsRead = Annotated[AuthSubject, Depends(require(scope="payments:read"))]
-PaymentsWrite = Annotated[AuthSubject, Depends(require(scope="payments:write"))]
-RoutingWrite = Annotated[AuthSubject, Depends(require(scope="services:write"))]
-
-payments_router = APIRouter(tags=["payments"])
+payments_router = APIRouter(tags=["payments"], route_class=IdempotentRoute)
 PROVIDER_ERRORS = (404, 409, 422, 502, 503, 504)
-
-_T = TypeVar("_T")
-
-
-async def _run_keyed(
-    session: AsyncSession,
-    subject: AuthSubject,
-    idem: Idempotency,
-    call: Callable[[str], Awaitable[_T]],
-    out: Callable[[_T], BaseModel],
-    *,
-    status_code: int = 200,
-) -> JSONResponse:
-    """Runs `call` with the request's Idempotency-Key once per key and renders its result."""
-
-    async def handler() -> BaseModel:
-        assert idem.key is not None
-        return out(await call(idem.key))
-
-    return await idem.run(
-        session, tenant_id=subject.tenant_id, handler=handler, status_code=status_code
-    )
 
 
 @payments_router.post(
@@ -74,25 +43,20 @@ async def _run_keyed(
     summary="Create a payment",
     responses=problem_responses(400, 422, 502, 503),
 )
+@idempotent(required=True)
 async def create_payment(
     body: CreatePaymentIn,
     subject: PaymentsWrite,
     session: SessionDep,
-    idem: IdempotencyRequired,
     runtime: Runtime,
-) -> JSONResponse:
+    key: IdempotencyKey,
+) -> PaymentOut:
     """Routes the payment to a provider (falling back past providers that refuse before
     accepting). `next_action` carries the URL to send the customer to when one is needed."""
-    return await _run_keyed(
-        session,
-        subject,
-        idem,
-        lambda key: payment_service.create(
-            session, subject=subject, runtime=runtime, body=body, idempotency_key=key
-        ),
-        views.payment_out,
-        status_code=201,
+    view = await payment_service.create(
+        session, subject=subject, runtime=runtime, body=body, idempotency_key=key
     )
+    return views.payment_out(view)
 
 
 @payments_router.get("/payments", response_model=Page[PaymentOut], summary="List payments")
@@ -140,28 +104,24 @@ async def get_payment(payment_id: str, subject: PaymentsRead, session: SessionDe
     summary="Capture an authorized payment",
     responses=problem_responses(*PROVIDER_ERRORS),
 )
+@idempotent(required=True)
 async def capture_payment(
     payment_id: str,
     subject: PaymentsWrite,
     session: SessionDep,
-    idem: IdempotencyRequired,
     runtime: Runtime,
+    key: IdempotencyKey,
     body: CaptureIn | None = None,
-) -> JSONResponse:
-    return await _run_keyed(
+) -> PaymentOut:
+    view = await payment_service.capture(
         session,
-        subject,
-        idem,
-        lambda key: payment_service.capture(
-            session,
-            subject=subject,
-            runtime=runtime,
-            payment_id=payment_id,
-            body=body or CaptureIn(),
-            idempotency_key=key,
-        ),
-        views.payment_out,
+        subject=subject,
+        runtime=runtime,
+        payment_id=payment_id,
+        body=body or CaptureIn(),
+        idempotency_key=key,
     )
+    return views.payment_out(view)
 
 
 @payments_router.post(
@@ -170,22 +130,18 @@ async def capture_payment(
     summary="Cancel a payment before it is captured",
     responses=problem_responses(*PROVIDER_ERRORS),
 )
+@idempotent(required=True)
 async def cancel_payment(
     payment_id: str,
     subject: PaymentsWrite,
     session: SessionDep,
-    idem: IdempotencyRequired,
     runtime: Runtime,
-) -> JSONResponse:
-    return await _run_keyed(
-        session,
-        subject,
-        idem,
-        lambda key: payment_service.cancel(
-            session, subject=subject, runtime=runtime, payment_id=payment_id, idempotency_key=key
-        ),
-        views.payment_out,
+    key: IdempotencyKey,
+) -> PaymentOut:
+    view = await payment_service.cancel(
+        session, subject=subject, runtime=runtime, payment_id=payment_id, idempotency_key=key
     )
+    return views.payment_out(view)
 
 
 @payments_router.post(
@@ -194,24 +150,18 @@ async def cancel_payment(
     summary="Ask the provider for the payment's status",
     responses=problem_responses(404, 502, 503, 504),
 )
+@idempotent(required=True)
 async def verify_payment(
-    payment_id: str,
-    subject: PaymentsWrite,
-    session: SessionDep,
-    idem: IdempotencyRequired,
-    runtime: Runtime,
-) -> JSONResponse:
-    async def handler() -> PaymentOut:
-        view = await payment_service.verify(
-            session,
-            subject=subject,
-            runtime=runtime,
-            tenant_id=subject.tenant_id,
-            payment_id=payment_id,
-        )
-        return views.payment_out(view)
-
-    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler)
+    payment_id: str, subject: PaymentsWrite, session: SessionDep, runtime: Runtime
+) -> PaymentOut:
+    view = await payment_service.verify(
+        session,
+        subject=subject,
+        runtime=runtime,
+        tenant_id=subject.tenant_id,
+        payment_id=payment_id,
+    )
+    return views.payment_out(view)
 
 
 @payments_router.post(
@@ -221,23 +171,18 @@ async def verify_payment(
     summary="Refund a captured payment, in full or in part",
     responses=problem_responses(*PROVIDER_ERRORS),
 )
+@idempotent(required=True)
 async def create_refund(
     body: CreateRefundIn,
     subject: PaymentsWrite,
     session: SessionDep,
-    idem: IdempotencyRequired,
     runtime: Runtime,
-) -> JSONResponse:
-    return await _run_keyed(
-        session,
-        subject,
-        idem,
-        lambda key: refund_service.create(
-            session, subject=subject, runtime=runtime, body=body, idempotency_key=key
-        ),
-        views.refund_out,
-        status_code=201,
+    key: IdempotencyKey,
+) -> RefundOut:
+    refund = await refund_service.create(
+        session, subject=subject, runtime=runtime, body=body, idempotency_key=key
     )
+    return views.refund_out(refund)
 
 
 @payments_router.get(
@@ -266,7 +211,7 @@ async def get_routing_rules(subject: PaymentsRead, session: SessionDep) -> Routi
     responses=problem_responses(422),
 )
 async def put_routing_rules(
-    body: RoutingRulesIn, subject: RoutingWrite, session: SessionDep
+    body: RoutingRulesIn, subject: ServicesWrite, session: SessionDep
 ) -> RoutingRulesOut:
     """Rules are tried in order; the first whose conditions all hold gives the providers to
     try, in order. `default` applies when none matches (then a built-in order per currency)."""

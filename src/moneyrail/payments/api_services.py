@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Path, Response
 
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import problem_responses
-from moneyrail.core.idempotency import IdempotencyOptional
-from moneyrail.identity.deps import require
-from moneyrail.identity.subject import AuthSubject
+from moneyrail.core.idempotency import IdempotentRoute, idempotent
 from moneyrail.payments import views
+from moneyrail.payments.auth import ServicesRead, ServicesWrite
 from moneyrail.payments.credentials import credentials as credential_store
 from moneyrail.payments.deps import Runtime
 from moneyrail.payments.routing import PAYMENT_PROVIDERS
@@ -26,11 +25,9 @@ from moneyrail.payments.schemas import (
     ServicesOut,
 )
 
-ServicesRead = Annotated[AuthSubject, Depends(require(scope="services:read"))]
-ServicesWrite = Annotated[AuthSubject, Depends(require(scope="services:write"))]
 Provider = Annotated[ProviderName, Path(description="A payment provider")]
 
-router = APIRouter(tags=["connectors"])
+router = APIRouter(tags=["connectors"], route_class=IdempotentRoute)
 
 
 def webhook_url(runtime_base: str, provider: str, tenant_id: str) -> str:
@@ -75,27 +72,24 @@ async def list_services(
     summary="Store a provider's credentials",
     responses=problem_responses(422),
 )
+@idempotent()
 async def save_credentials(
     provider: Provider,
     body: CredentialsIn,
     subject: ServicesWrite,
     session: SessionDep,
-    idem: IdempotencyOptional,
     runtime: Runtime,
-) -> Response:
-    async def handler() -> ServiceOut:
-        await credential_store.save(
-            session,
-            ring=runtime.ring,
-            subject=subject,
-            provider=provider,
-            environment=body.environment,
-            values=body.credentials,
-            webhook_secrets=body.webhook_secrets,
-        )
-        return await _service(session, runtime, subject.tenant_id, provider)
-
-    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler)
+) -> ServiceOut:
+    await credential_store.save(
+        session,
+        ring=runtime.ring,
+        subject=subject,
+        provider=provider,
+        environment=body.environment,
+        values=body.credentials,
+        webhook_secrets=body.webhook_secrets,
+    )
+    return await _service(session, runtime, subject.tenant_id, provider)
 
 
 @router.delete(

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse
-
+from moneyrail.auth.subject import AuthSubject
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import problem_responses
-from moneyrail.core.idempotency import IdempotencyOptional, IdempotencyRequired
-from moneyrail.identity.deps import require
-from moneyrail.identity.subject import AuthSubject
+from moneyrail.core.idempotency import (
+    IdempotencyKey,
+    IdempotentRoute,
+    OptionalIdempotencyKey,
+    idempotent,
+)
 from moneyrail.payments import views
+from moneyrail.payments.auth import PaymentsRead, PaymentsWrite
 from moneyrail.payments.deps import Runtime
 from moneyrail.payments.schemas import CreateSubscriptionIn, SubscriptionOut
 from moneyrail.payments.subscriptions import subscriptions as subscription_service
 
-PaymentsRead = Annotated[AuthSubject, Depends(require(scope="payments:read"))]
-PaymentsWrite = Annotated[AuthSubject, Depends(require(scope="payments:write"))]
-
-router = APIRouter(tags=["payments"])
+router = APIRouter(tags=["payments"], route_class=IdempotentRoute)
 ERRORS = problem_responses(404, 409, 422, 502, 503, 504)
 
 
@@ -31,24 +30,20 @@ ERRORS = problem_responses(404, 409, 422, 502, 503, 504)
     summary="Create a subscription",
     responses=problem_responses(400, 422, 502, 503, 504),
 )
+@idempotent(required=True)
 async def create_subscription(
     body: CreateSubscriptionIn,
     subject: PaymentsWrite,
     session: SessionDep,
-    idem: IdempotencyRequired,
     runtime: Runtime,
-) -> JSONResponse:
+    key: IdempotencyKey,
+) -> SubscriptionOut:
     """On a provider plan (`plan_id`) or a plan created now (`plan`). Renewal charges are
     recorded as payments with this subscription's id."""
-
-    async def handler() -> SubscriptionOut:
-        assert idem.key is not None
-        sub = await subscription_service.create(
-            session, subject=subject, runtime=runtime, body=body, idempotency_key=idem.key
-        )
-        return views.subscription_out(sub)
-
-    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler, status_code=201)
+    sub = await subscription_service.create(
+        session, subject=subject, runtime=runtime, body=body, idempotency_key=key
+    )
+    return views.subscription_out(sub)
 
 
 @router.get(
@@ -71,21 +66,18 @@ async def _act(
     subscription_id: str,
     subject: AuthSubject,
     session: SessionDep,
-    idem: IdempotencyRequired | IdempotencyOptional,
     runtime: Runtime,
-) -> JSONResponse:
-    async def handler() -> SubscriptionOut:
-        sub = await subscription_service.act(
-            session,
-            subject=subject,
-            runtime=runtime,
-            subscription_id=subscription_id,
-            action=action,
-            idempotency_key=idem.key or f"{action}:{subscription_id}",
-        )
-        return views.subscription_out(sub)
-
-    return await idem.run(session, tenant_id=subject.tenant_id, handler=handler)
+    key: str | None,
+) -> SubscriptionOut:
+    sub = await subscription_service.act(
+        session,
+        subject=subject,
+        runtime=runtime,
+        subscription_id=subscription_id,
+        action=action,
+        idempotency_key=key or f"{action}:{subscription_id}",
+    )
+    return views.subscription_out(sub)
 
 
 @router.delete(
@@ -94,14 +86,15 @@ async def _act(
     summary="Cancel a subscription",
     responses=ERRORS,
 )
+@idempotent()
 async def cancel_subscription(
     subscription_id: str,
     subject: PaymentsWrite,
     session: SessionDep,
-    idem: IdempotencyOptional,
     runtime: Runtime,
-) -> JSONResponse:
-    return await _act("cancel", subscription_id, subject, session, idem, runtime)
+    key: OptionalIdempotencyKey,
+) -> SubscriptionOut:
+    return await _act("cancel", subscription_id, subject, session, runtime, key)
 
 
 @router.post(
@@ -110,14 +103,15 @@ async def cancel_subscription(
     summary="Pause a subscription's billing",
     responses=ERRORS,
 )
+@idempotent(required=True)
 async def pause_subscription(
     subscription_id: str,
     subject: PaymentsWrite,
     session: SessionDep,
-    idem: IdempotencyRequired,
     runtime: Runtime,
-) -> JSONResponse:
-    return await _act("pause", subscription_id, subject, session, idem, runtime)
+    key: IdempotencyKey,
+) -> SubscriptionOut:
+    return await _act("pause", subscription_id, subject, session, runtime, key)
 
 
 @router.post(
@@ -126,11 +120,12 @@ async def pause_subscription(
     summary="Resume a paused subscription",
     responses=ERRORS,
 )
+@idempotent(required=True)
 async def resume_subscription(
     subscription_id: str,
     subject: PaymentsWrite,
     session: SessionDep,
-    idem: IdempotencyRequired,
     runtime: Runtime,
-) -> JSONResponse:
-    return await _act("resume", subscription_id, subject, session, idem, runtime)
+    key: IdempotencyKey,
+) -> SubscriptionOut:
+    return await _act("resume", subscription_id, subject, session, runtime, key)

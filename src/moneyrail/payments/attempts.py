@@ -10,6 +10,7 @@ from __future__ import annotations
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moneyrail.auth.subject import AuthSubject
 from moneyrail.connectors.base import (
     CaptureMode,
     CreatePayment,
@@ -23,7 +24,6 @@ from moneyrail.connectors.base import (
 )
 from moneyrail.core.errors import AppError
 from moneyrail.core.money import Money
-from moneyrail.identity.subject import AuthSubject
 from moneyrail.payments import transitions
 from moneyrail.payments.models import Payment, PaymentAttempt
 from moneyrail.payments.providers import ProviderRuntime, Route, call, provider_key

@@ -24,11 +24,11 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.audit.service import audit
+from moneyrail.auth.subject import AuthSubject
 from moneyrail.connectors.base import Credentials, Environment
 from moneyrail.core.crypto import DecryptionError, KeyRing
 from moneyrail.core.errors import NotFound, Unprocessable
 from moneyrail.core.ids import new_id
-from moneyrail.identity.subject import AuthSubject
 from moneyrail.payments.models import ProviderAccount, ProviderCredential
 from moneyrail.payments.repository import SealedCredential, repository
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moneyrail.auth.subject import AuthSubject
 from moneyrail.connectors.base import Environment, PaymentStatus, ProviderTimeout, RefundStatus
 from moneyrail.core.errors import Conflict, NotFound, Unprocessable
 from moneyrail.core.ids import new_id
 from moneyrail.core.money import CurrencyMismatch, Money
-from moneyrail.identity.subject import AuthSubject
 from moneyrail.payments import state, transitions
 from moneyrail.payments.models import Payment, Refund
 from moneyrail.payments.providers import ProviderRuntime, call, open_connector, provider_key

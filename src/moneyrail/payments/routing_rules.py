@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.audit.service import audit
-from moneyrail.identity.subject import AuthSubject
+from moneyrail.auth.subject import AuthSubject
 from moneyrail.payments import routing
 from moneyrail.payments.repository import repository
 from moneyrail.payments.schemas import RoutingRuleIn, RoutingRulesIn

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moneyrail.auth.subject import AuthSubject
 from moneyrail.connectors.base import (
     Environment,
     PaymentStatus,
@@ -38,7 +39,6 @@ from moneyrail.core.errors import Conflict, NotFound, Unprocessable
 from moneyrail.core.ids import new_id
 from moneyrail.core.money import CurrencyMismatch, Money
 from moneyrail.core.pagination import PageParams
-from moneyrail.identity.subject import AuthSubject
 from moneyrail.payments import attempts, routing, state, transitions
 from moneyrail.payments.models import Payment, PaymentAttempt
 from moneyrail.payments.providers import (

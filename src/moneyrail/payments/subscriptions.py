@@ -14,6 +14,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.audit.service import audit
+from moneyrail.auth.subject import AuthSubject
 from moneyrail.connectors.base import (
     CaptureMode,
     CreatePlan,
@@ -27,7 +28,6 @@ from moneyrail.connectors.base import (
 )
 from moneyrail.core.errors import Conflict, NotFound, Unprocessable
 from moneyrail.core.ids import new_id
-from moneyrail.identity.subject import AuthSubject
 from moneyrail.payments import routing, transitions
 from moneyrail.payments.models import Payment, Subscription
 from moneyrail.payments.providers import (

@@ -17,12 +17,12 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.audit.service import audit
+from moneyrail.auth.subject import AuthSubject
 from moneyrail.connectors.base import PaymentStatus, ProviderPayment, RefundStatus
 from moneyrail.core.db import on_before_commit
 from moneyrail.core.errors import invariant
 from moneyrail.core.money import Money
 from moneyrail.core.outbox import emit_many
-from moneyrail.identity.subject import AuthSubject
 from moneyrail.payments import ledger_postings, state
 from moneyrail.payments.models import Payment, Refund
 

@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from moneyrail.admin.auth import AdminWrite
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import problem_responses
+from moneyrail.core.idempotency import IdempotentRoute, idempotent
 from moneyrail.core.pagination import Page, PageParams, make_page, page_params
 from moneyrail.core.settings import Settings
-from moneyrail.identity.deps import require
-from moneyrail.identity.subject import AuthSubject
+from moneyrail.webhooks.auth import WebhooksRead, WebhooksWrite
 from moneyrail.webhooks.events import catalogue_markdown
 from moneyrail.webhooks.schemas import (
     DeliveryDetail,
@@ -28,11 +29,8 @@ from moneyrail.webhooks.schemas import (
 )
 from moneyrail.webhooks.service import webhooks
 
-router = APIRouter(tags=["webhooks"])
+router = APIRouter(tags=["webhooks"], route_class=IdempotentRoute)
 
-WebhooksRead = Annotated[AuthSubject, Depends(require(scope="webhooks:read"))]
-WebhooksWrite = Annotated[AuthSubject, Depends(require(scope="webhooks:write"))]
-AdminWrite = Annotated[AuthSubject, Depends(require(scope="admin:write"))]
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
@@ -111,6 +109,7 @@ async def get_delivery(
     status_code=202,
     responses=problem_responses(404, 409),
 )
+@idempotent()
 async def retry_delivery(
     delivery_id: str, subject: WebhooksWrite, session: SessionDep
 ) -> DeliveryOut:
@@ -136,6 +135,7 @@ async def list_webhooks(
     status_code=201,
     responses=problem_responses(422),
 )
+@idempotent(sealed=True)
 async def create_webhook(
     body: WebhookCreate, subject: WebhooksWrite, session: SessionDep, settings: SettingsDep
 ) -> WebhookWithSecret:
@@ -203,6 +203,7 @@ async def delete_webhook(webhook_id: str, subject: WebhooksWrite, session: Sessi
     summary="Rotate the signing secret (the old one keeps signing during the overlap)",
     responses=problem_responses(404),
 )
+@idempotent(sealed=True)
 async def rotate_secret(
     webhook_id: str,
     subject: WebhooksWrite,
@@ -227,6 +228,7 @@ async def rotate_secret(
     status_code=202,
     responses=problem_responses(404),
 )
+@idempotent()
 async def test_webhook(
     webhook_id: str, subject: WebhooksWrite, session: SessionDep, settings: SettingsDep
 ) -> DeliveryOut:

@@ -11,6 +11,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.audit.service import audit
+from moneyrail.auth.subject import AuthSubject
 from moneyrail.core import limits
 from moneyrail.core.crypto import key_ring
 from moneyrail.core.errors import Conflict, NotFound, Unprocessable
@@ -19,7 +20,6 @@ from moneyrail.core.jobs import attempts_allowed
 from moneyrail.core.outbox import EVENT_ID_PREFIX, EventEnvelope
 from moneyrail.core.pagination import PageParams
 from moneyrail.core.settings import Settings
-from moneyrail.identity.subject import AuthSubject
 from moneyrail.webhooks import events, signing, urlpolicy
 from moneyrail.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from moneyrail.webhooks.repository import repository

@@ -1,15 +1,16 @@
 """Authentication and authorization dependencies.
 
-Every endpoint declares what it needs with one dependency, e.g.
+Every endpoint declares what it needs with one typed alias from its domain's `auth.py`:
 
     LedgerWrite = Annotated[AuthSubject, Depends(require(scope="ledger:write"))]
 
     @router.post("/transfers")
     async def create(subject: LedgerWrite, session: SessionDep) -> ...
 
-Credentials: `Authorization: Bearer <jwt>`, `Authorization: Bearer mr_…` or `X-API-Key: mr_…`.
-Anything not declared is denied. After authentication the transaction is bound to the
-subject's tenant, so row-level security filters every later query of the request.
+Credentials: `Authorization: Bearer <jwt>`, `Authorization: Bearer mr_…` or `X-API-Key: mr_…`,
+resolved by the resolvers registered in `auth.credentials`. Anything not declared is denied.
+After authentication the transaction is bound to the subject's tenant, so row-level security
+filters every later query of the request.
 """
 
 from __future__ import annotations
@@ -19,26 +20,18 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from moneyrail.audit.context import bind_request
+from moneyrail.auth.credentials import bearer_resolvers, key_resolver_for
+from moneyrail.auth.roles import Role, role_at_least
+from moneyrail.auth.subject import AuthSubject
+from moneyrail.core import pagination
 from moneyrail.core.db import SessionDep, set_tenant
 from moneyrail.core.errors import Forbidden, Unauthorized
-from moneyrail.identity import keys
-from moneyrail.identity.roles import Role, role_at_least
-from moneyrail.identity.subject import AuthSubject
+from moneyrail.core.request_context import bind_request
 
-_bearer = HTTPBearer(auto_error=False, description="A JWT access token or an API key (mr_…)")
-_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key")
-
-# Resolvers for bearer tokens that are not API keys (JWT access tokens); the token module
-# registers itself here so this module stays free of token details.
-BearerResolver = Callable[[Request, object, str], Awaitable[AuthSubject]]
-_bearer_resolvers: list[BearerResolver] = []
-
-
-def register_bearer_resolver(resolver: BearerResolver) -> None:
-    if resolver not in _bearer_resolvers:
-        _bearer_resolvers.append(resolver)
+bearer_scheme = HTTPBearer(auto_error=False, description="A JWT access token or an API key (mr_…)")
+api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key")
 
 
 def _bearer_token(request: Request) -> str | None:
@@ -55,33 +48,38 @@ async def authenticate(request: Request, session: SessionDep) -> AuthSubject:
 
     The headers are read here rather than through `HTTPBearer`/`APIKeyHeader` dependencies:
     this runs on every request, and the OpenAPI document declares both schemes for every
-    operation that depends on it (`security_requirements`).
+    operation that depends on it (`requires_credentials`).
 
     Raises:
         Unauthorized: no credential, or one that is unknown, expired or revoked.
     """
-    from moneyrail.identity.service import identity as identity_service
-
     bind_request(request)
     api_key = request.headers.get("x-api-key") or None
-    token = api_key or _bearer_token(request)
+    bearer = _bearer_token(request)
+    if api_key is not None and bearer is not None:
+        # Two credentials that may name different callers: answering for either would let a
+        # bad one pass beside a good one.
+        raise Unauthorized("send one credential: X-API-Key or Authorization, not both")
+    token = api_key or bearer
     if not token:
         raise Unauthorized("send an API key (X-API-Key) or a bearer token")
-    if keys.looks_like_key(token):
+    resolve_key = key_resolver_for(token)
+    if resolve_key is not None:
         # Binds the transaction to the key's tenant in the same statement as the lookup.
-        subject = await identity_service.authenticate_api_key(session, key=token)
-    elif _bearer_resolvers and api_key is None:
+        subject = await resolve_key(session, token)
+    elif api_key is None:
         subject = await _resolve_bearer(request, session, token)
         await set_tenant(session, subject.tenant_id)
     else:
         raise Unauthorized("the credential is not valid")
     request.state.subject = subject
+    pagination.bind_scope(subject.tenant_id)
     return subject
 
 
-async def _resolve_bearer(request: Request, session: object, token: str) -> AuthSubject:
+async def _resolve_bearer(request: Request, session: AsyncSession, token: str) -> AuthSubject:
     last_error: Unauthorized | None = None
-    for resolver in _bearer_resolvers:
+    for resolver in bearer_resolvers():
         try:
             return await resolver(request, session, token)
         except Unauthorized as exc:
@@ -117,13 +115,13 @@ SECURITY_SCHEMES: dict[str, dict[str, str]] = {
     "HTTPBearer": {
         "type": "http",
         "scheme": "bearer",
-        "description": _bearer.model.description or "",
+        "description": bearer_scheme.model.description or "",
     },
     "APIKeyHeader": {
         "type": "apiKey",
         "in": "header",
         "name": "X-API-Key",
-        "description": _api_key_header.model.description or "",
+        "description": api_key_scheme.model.description or "",
     },
 }
 

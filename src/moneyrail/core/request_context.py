@@ -1,7 +1,8 @@
 """Where a request came from (IP, user agent, request id), for the audit rows it writes.
 
-`authenticate` and the anonymous auth endpoints bind it from the request; services read it
-when they record an audit event, so callers never pass request details around.
+The permissions kernel's `authenticate` and the anonymous auth endpoints bind it from the
+request; the audit service reads it when it records an event, so callers never pass request
+details around.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Who may do what in banking: one typed dependency per permission."""
+"""Core banking's permissions: one typed alias per scope its endpoints demand."""
 
 from __future__ import annotations
 
@@ -6,11 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from moneyrail.identity.deps import require
-from moneyrail.identity.subject import AuthSubject
+from moneyrail.auth.deps import require
+from moneyrail.auth.subject import AuthSubject
 
-# Viewers read; operators (tellers) open accounts and move cash; admins approve loans and
-# change statuses.
 BankingRead = Annotated[AuthSubject, Depends(require(scope="banking:read"))]
 BankingWrite = Annotated[AuthSubject, Depends(require(scope="banking:write"))]
 BankingApprove = Annotated[AuthSubject, Depends(require(scope="banking:approve"))]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from moneyrail.identity.roles import Role
+from moneyrail.auth.roles import Role
 
 ActorType = Literal["user", "api_key", "client"]
 

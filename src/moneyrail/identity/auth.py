@@ -1,0 +1,15 @@
+"""Identity's permissions: one typed alias per scope its endpoints demand (endpoints that
+only need a valid credential take the kernel's `Authenticated`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from moneyrail.auth.deps import require
+from moneyrail.auth.subject import AuthSubject
+
+ApiKeysRead = Annotated[AuthSubject, Depends(require(scope="api_keys:read"))]
+ApiKeysWrite = Annotated[AuthSubject, Depends(require(scope="api_keys:write"))]
+ProfileWrite = Annotated[AuthSubject, Depends(require(scope="profile:write"))]

@@ -1,0 +1,13 @@
+"""Tenant webhooks' permissions: one typed alias per scope its endpoints demand."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from moneyrail.auth.deps import require
+from moneyrail.auth.subject import AuthSubject
+
+WebhooksRead = Annotated[AuthSubject, Depends(require(scope="webhooks:read"))]
+WebhooksWrite = Annotated[AuthSubject, Depends(require(scope="webhooks:write"))]
