@@ -142,3 +142,4 @@ id_length_max: Final = 40
 metadata_keys_max: Final = 50
 metadata_key_length_max: Final = 40
 percent_decimal_places_max: Final = 4
+webhook_event_type_length_max: Final = 100

@@ -185,3 +185,9 @@ class PositiveMoneyModel(MoneyModel):
     """An amount that moves money: at least one minor unit."""
 
     amount: PositiveMinorUnits
+
+
+class NonNegativeMoneyModel(MoneyModel):
+    """An amount that may be zero but never negative."""
+
+    amount: NonNegativeMinorUnits
