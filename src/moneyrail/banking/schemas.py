@@ -7,7 +7,14 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 from pydantic.config import JsonDict
 
 from moneyrail.core import limits
@@ -16,6 +23,7 @@ from moneyrail.core.money import (
     MoneyModel,
     NonNegativeMoneyModel,
     PositiveMoneyModel,
+    integral_number,
 )
 from moneyrail.core.types import Email, IdRef, Percent
 
@@ -251,11 +259,12 @@ class AccountOpen(BaseModel):
     )
     branch_code: BranchCode | None = None
     ifsc_code: Ifsc | None = None
-    overdraft_limit: int = Field(
+    overdraft_limit: Annotated[
+        int,
+        Field(ge=0, le=limits.ledger_overdraft_limit_minor_max, strict=True),
+        BeforeValidator(integral_number),
+    ] = Field(
         default=0,
-        ge=0,
-        le=limits.ledger_overdraft_limit_minor_max,
-        strict=True,
         description=(
             "CURRENT accounts only, in minor units: the balance may go below zero but"
             " stays above -overdraft_limit."

@@ -73,7 +73,7 @@ CurrencyCode = Annotated[
 ]
 
 
-def _integral(value: Any) -> Any:
+def integral_number(value: Any) -> Any:
     # JSON Schema's integer includes 12.0; below 2**53 such a number is exact, so read it.
     if (
         isinstance(value, float)
@@ -87,19 +87,19 @@ def _integral(value: Any) -> Any:
 MinorUnits = Annotated[
     int,
     Field(ge=-AMOUNT_ABS_MAX, le=AMOUNT_ABS_MAX, strict=True, description="Minor units."),
-    BeforeValidator(_integral),
+    BeforeValidator(integral_number),
 ]
 """A signed amount in minor units (paise, cents), within the ledger's bound."""
 PositiveMinorUnits = Annotated[
     int,
     Field(ge=1, le=AMOUNT_ABS_MAX, strict=True, description="Minor units, at least 1."),
-    BeforeValidator(_integral),
+    BeforeValidator(integral_number),
 ]
 """A movement's amount in minor units: at least one, within the ledger's bound."""
 NonNegativeMinorUnits = Annotated[
     int,
     Field(ge=0, le=AMOUNT_ABS_MAX, strict=True, description="Minor units, 0 or more."),
-    BeforeValidator(_integral),
+    BeforeValidator(integral_number),
 ]
 
 
