@@ -5,26 +5,48 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from moneyrail.auth.roles import Role
 from moneyrail.core import limits
+from moneyrail.core.types import Email
+from moneyrail.identity.schemas import Description, Mobile, NewPassword, PersonName, Scopes
 
 
 class ClientCreateIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Reconciliation service",
+                    "role": "operator",
+                    "scopes": ["ledger:read", "payments:read"],
+                    "description": "Nightly settlement reconciliation.",
+                    "contact_email": "ops@example.com",
+                }
+            ]
+        }
+    )
+
+    name: PersonName
     role: Role = Role.operator
-    scopes: list[str] | None = Field(default=None, max_length=limits.client_scopes_max)
-    description: str | None = Field(default=None, max_length=2000)
-    contact_email: EmailStr | None = None
+    scopes: Scopes | None = None
+    description: Description | None = None
+    contact_email: Email | None = None
 
 
 class ClientUpdateIn(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"description": "Settlement reconciliation.", "status": "disabled"}]
+        }
+    )
+
+    name: PersonName | None = None
     role: Role | None = None
-    scopes: list[str] | None = Field(default=None, max_length=limits.client_scopes_max)
-    description: str | None = Field(default=None, max_length=2000)
-    contact_email: EmailStr | None = None
+    scopes: Scopes | None = None
+    description: Description | None = None
+    contact_email: Email | None = None
     status: Literal["active", "disabled"] | None = None
 
 
@@ -50,11 +72,25 @@ class ClientCreatedOut(ClientOut):
 
 
 class UserCreateIn(BaseModel):
-    email: EmailStr
-    password: str = Field(min_length=1, max_length=limits.password_length_max)
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "analyst@example.com",
+                    "password": "correct horse battery staple",
+                    "role": "viewer",
+                    "name": "Arjun Mehta",
+                    "mobile": "+15005550006",
+                }
+            ]
+        }
+    )
+
+    email: Email
+    password: str = NewPassword
     role: Role = Role.viewer
-    name: str | None = Field(default=None, max_length=200)
-    mobile: str | None = Field(default=None, max_length=32)
+    name: str | None = Field(default=None, max_length=limits.person_name_length_max)
+    mobile: Mobile | None = None
 
 
 class UserOut(BaseModel):
@@ -70,6 +106,8 @@ class UserOut(BaseModel):
 
 
 class RoleIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"role": "operator"}]})
+
     role: Role
 
 

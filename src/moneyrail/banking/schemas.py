@@ -7,10 +7,25 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+from pydantic.config import JsonDict
 
 from moneyrail.core import limits
-from moneyrail.core.money import CurrencyCode, MoneyModel, PositiveMoneyModel
+from moneyrail.core.money import (
+    CurrencyCode,
+    MoneyModel,
+    NonNegativeMoneyModel,
+    PositiveMoneyModel,
+    integral_number,
+)
+from moneyrail.core.types import Email, IdRef, Percent
 
 
 class AccountType(StrEnum):
@@ -66,8 +81,18 @@ class StatementFormat(StrEnum):
     pdf = "pdf"
 
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# Surrounding blanks are stripped, so the schema asks for one character that is not blank.
+NOT_BLANK_PATTERN = r"\S"
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    Field(json_schema_extra={"pattern": NOT_BLANK_PATTERN}),
+]
+Line = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    Field(json_schema_extra={"pattern": NOT_BLANK_PATTERN}),
+]
 # Free text is stored as sent (leading whitespace included).
 Note = Annotated[str, StringConstraints(max_length=500)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9]{7,15}$")]
@@ -83,7 +108,12 @@ Ifsc = Annotated[
     AfterValidator(str.upper),
 ]
 AccountNumber = Annotated[str, StringConstraints(pattern=r"^AC-\d{8}-\d{6}$")]
-Rate = Annotated[Decimal, Field(ge=0, le=limits.loan_annual_rate_percent_max, decimal_places=4)]
+Rate = Annotated[Decimal, Percent(limits.loan_annual_rate_percent_max)]
+SavingsRate = Annotated[Decimal, Percent(limits.savings_rate_percent_max)]
+
+
+def _examples(*examples: JsonDict) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": list(examples)})
 
 
 class _Out(BaseModel):
@@ -94,6 +124,17 @@ class _Out(BaseModel):
 
 
 class BranchCreate(BaseModel):
+    model_config = _examples(
+        {
+            "code": "MUM01",
+            "name": "Mumbai Fort",
+            "ifsc": "MRBK0000001",
+            "address": "12 Hamam Street, Fort",
+            "city": "Mumbai",
+            "state": "Maharashtra",
+        }
+    )
+
     code: BranchCode
     name: Line
     ifsc: Ifsc | None = None
@@ -119,7 +160,7 @@ class BranchOut(_Out):
 class CustomerFields(BaseModel):
     date_of_birth: date | None = None
     gender: Gender | None = None
-    email: EmailStr | None = None
+    email: Email | None = None
     phone: Phone | None = None
     address_line1: Line | None = None
     address_line2: Line | None = None
@@ -131,6 +172,22 @@ class CustomerFields(BaseModel):
 
 
 class CustomerCreate(CustomerFields):
+    model_config = _examples(
+        {
+            "first_name": "Priya",
+            "last_name": "Sharma",
+            "date_of_birth": "1990-04-12",
+            "gender": "FEMALE",
+            "email": "priya@example.com",
+            "phone": "+15005550006",
+            "address_line1": "12 Hamam Street",
+            "city": "Mumbai",
+            "state": "Maharashtra",
+            "postal_code": "400001",
+            "country": "IN",
+        }
+    )
+
     first_name: Name
     last_name: Name
 
@@ -138,11 +195,15 @@ class CustomerCreate(CustomerFields):
 class CustomerUpdate(CustomerFields):
     """Fields sent replace the stored ones; fields left out keep their values."""
 
+    model_config = _examples({"phone": "+15005550006", "kyc_status": "VERIFIED"})
+
     first_name: Name | None = None
     last_name: Name | None = None
 
 
 class CustomerStatusUpdate(BaseModel):
+    model_config = _examples({"status": "blocked", "reason": "Suspected fraud under review"})
+
     status: CustomerStatus
     reason: Note | None = None
 
@@ -171,19 +232,40 @@ class CustomerOut(_Out):
 # --- accounts ---------------------------------------------------------------------------------
 
 
+def _account_open_schema(schema: JsonDict) -> None:
+    # The service's rule, in the schema: only CURRENT accounts have an overdraft.
+    schema["anyOf"] = [
+        {"properties": {"account_type": {"const": AccountType.CURRENT.value}}},
+        {"properties": {"overdraft_limit": {"const": 0}}},
+    ]
+    schema["examples"] = [
+        {
+            "customer_id": "cus_01JD3Z8K4M2N5P7Q9R1S3T5V7W",
+            "account_type": "SAVINGS",
+            "currency": "INR",
+            "initial_deposit": {"amount": 500000, "currency": "INR"},
+            "branch_code": "MUM01",
+        }
+    ]
+
+
 class AccountOpen(BaseModel):
-    customer_id: str = Field(max_length=40)
+    model_config = ConfigDict(json_schema_extra=_account_open_schema)
+
+    customer_id: IdRef
     account_type: AccountType
     currency: CurrencyCode = "INR"
-    initial_deposit: MoneyModel | None = Field(
+    initial_deposit: NonNegativeMoneyModel | None = Field(
         default=None, description="Cash paid in at opening; requires an Idempotency-Key."
     )
     branch_code: BranchCode | None = None
     ifsc_code: Ifsc | None = None
-    overdraft_limit: int = Field(
+    overdraft_limit: Annotated[
+        int,
+        Field(ge=0, le=limits.ledger_overdraft_limit_minor_max, strict=True),
+        BeforeValidator(integral_number),
+    ] = Field(
         default=0,
-        ge=0,
-        strict=True,
         description=(
             "CURRENT accounts only, in minor units: the balance may go below zero but"
             " stays above -overdraft_limit."
@@ -193,7 +275,7 @@ class AccountOpen(BaseModel):
 
 class BalanceOut(BaseModel):
     account_number: str
-    currency: str
+    currency: CurrencyCode
     posted: MoneyModel
     pending: MoneyModel
     available: MoneyModel
@@ -204,7 +286,7 @@ class AccountOut(_Out):
     number: str
     customer_id: str
     account_type: AccountType
-    currency: str
+    currency: CurrencyCode
     status: AccountStatus
     status_reason: str | None
     branch_code: str | None
@@ -217,16 +299,30 @@ class AccountOut(_Out):
 
 
 class AccountStatusUpdate(BaseModel):
+    model_config = _examples({"status": "frozen", "reason": "Court order 2291/2026"})
+
     status: AccountStatus
     reason: Note | None = None
 
 
 class CashIn(BaseModel):
+    model_config = _examples(
+        {"amount": {"amount": 250000, "currency": "INR"}, "description": "Cash at branch"}
+    )
+
     amount: PositiveMoneyModel
     description: Note | None = None
 
 
 class TransferIn(CashIn):
+    model_config = _examples(
+        {
+            "amount": {"amount": 120000, "currency": "INR"},
+            "to_account_number": "AC-20260312-000042",
+            "description": "Rent for March",
+        }
+    )
+
     to_account_number: AccountNumber
 
 
@@ -275,7 +371,18 @@ class StatementOut(BaseModel):
 
 
 class LoanCreate(BaseModel):
-    customer_id: str = Field(max_length=40)
+    model_config = _examples(
+        {
+            "customer_id": "cus_01JD3Z8K4M2N5P7Q9R1S3T5V7W",
+            "principal": {"amount": 50000000, "currency": "INR"},
+            "annual_rate": "10.5",
+            "tenure_months": 36,
+            "repayment_account_number": "AC-20260312-000042",
+            "purpose": "Home renovation",
+        }
+    )
+
+    customer_id: IdRef
     principal: PositiveMoneyModel
     annual_rate: Rate = Field(description="Percent per year, e.g. 12 or 10.5.")
     tenure_months: int = Field(ge=1, le=limits.loan_tenure_months_max)
@@ -284,6 +391,8 @@ class LoanCreate(BaseModel):
 
 
 class LoanDecision(BaseModel):
+    model_config = _examples({"note": "Income and credit history verified"})
+
     note: Note | None = None
 
 
@@ -346,6 +455,8 @@ class ScheduleOut(BaseModel):
 
 
 class RepaymentIn(BaseModel):
+    model_config = _examples({"amount": {"amount": 1625000, "currency": "INR"}})
+
     amount: PositiveMoneyModel
 
 
@@ -365,7 +476,7 @@ class RepaymentOut(BaseModel):
 
 
 class SummaryRow(BaseModel):
-    currency: str
+    currency: CurrencyCode
     count: int
     total: MoneyModel
 
@@ -378,9 +489,9 @@ class DailySummaryOut(BaseModel):
 
 
 class BankSettingsIn(BaseModel):
-    savings_rate: Annotated[
-        Decimal, Field(ge=0, le=limits.savings_rate_percent_max, decimal_places=4)
-    ] = Field(description="Savings interest, percent per year.")
+    model_config = _examples({"savings_rate": "3.5"})
+
+    savings_rate: SavingsRate = Field(description="Savings interest, percent per year.")
 
 
 class BankSettingsOut(BaseModel):

@@ -141,3 +141,16 @@ ratelimit_redis_timeout_seconds: Final = 1.0
 ratelimit_blocked_ips_max: Final = 10_000
 # Open provider connectors (HTTP clients) a process keeps for reuse.
 provider_connectors_max: Final = 256
+
+# API field bounds shared by the request models (core/types.py, core/money.py).
+amount_minor_max: Final = 10**18  # |amount| in minor units; fits BIGINT with headroom for sums
+amount_float_exact_max: Final = 2**53  # an integral JSON number written as 12.0 is exact below it
+email_length_max: Final = 320
+person_name_length_max: Final = 200
+free_text_length_max: Final = 2_000
+phone_length_max: Final = 32
+id_length_max: Final = 40
+metadata_keys_max: Final = 50
+metadata_key_length_max: Final = 40
+percent_decimal_places_max: Final = 4
+webhook_event_type_length_max: Final = 100

@@ -5,17 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Any
 
 from babel.core import get_global
 from babel.numbers import get_currency_precision
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from moneyrail.core import limits
 from moneyrail.core.errors import Unprocessable
+from moneyrail.core.types import EnumString, str_enum
 
 # Minor-unit exponents from ISO 4217 where CLDR's cash/accounting precision differs.
 _ISO_EXPONENT_OVERRIDES = {"CLP": 0, "ISK": 0, "UGX": 0, "TWD": 2, "HUF": 2, "IDR": 2, "COP": 2}
-AMOUNT_ABS_MAX = 10**18  # fits BIGINT with headroom for sums of many postings
+AMOUNT_ABS_MAX = limits.amount_minor_max  # fits BIGINT with headroom for sums of many postings
 
 
 class UnknownCurrency(Unprocessable):
@@ -57,14 +59,48 @@ def exponent(currency: str) -> int:
     return int(get_currency_precision(currency))
 
 
-def _check_currency(value: str) -> str:
-    upper = value.upper()
-    if not is_currency(upper):
-        raise ValueError(f"{value!r} is not an ISO 4217 currency code")
-    return upper
+# Every code the server accepts, and nothing else: the one `Currency` schema component.
+Currency = str_enum(
+    "Currency",
+    _known_currencies(),
+    "An ISO 4217 currency code (upper case; lower case is accepted and normalised).",
+)
 
 
-CurrencyCode = Annotated[str, Field(min_length=3, max_length=3), AfterValidator(_check_currency)]
+CurrencyCode = Annotated[
+    str,
+    EnumString(Currency, normalize=str.upper, message="{value!r} is not an ISO 4217 currency code"),
+]
+
+
+def integral_number(value: Any) -> Any:
+    # JSON Schema's integer includes 12.0; below 2**53 such a number is exact, so read it.
+    if (
+        isinstance(value, float)
+        and value.is_integer()
+        and abs(value) < limits.amount_float_exact_max
+    ):
+        return int(value)
+    return value
+
+
+MinorUnits = Annotated[
+    int,
+    Field(ge=-AMOUNT_ABS_MAX, le=AMOUNT_ABS_MAX, strict=True, description="Minor units."),
+    BeforeValidator(integral_number),
+]
+"""A signed amount in minor units (paise, cents), within the ledger's bound."""
+PositiveMinorUnits = Annotated[
+    int,
+    Field(ge=1, le=AMOUNT_ABS_MAX, strict=True, description="Minor units, at least 1."),
+    BeforeValidator(integral_number),
+]
+"""A movement's amount in minor units: at least one, within the ledger's bound."""
+NonNegativeMinorUnits = Annotated[
+    int,
+    Field(ge=0, le=AMOUNT_ABS_MAX, strict=True, description="Minor units, 0 or more."),
+    BeforeValidator(integral_number),
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +170,7 @@ class MoneyModel(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    amount: int = Field(ge=-AMOUNT_ABS_MAX, le=AMOUNT_ABS_MAX, strict=True)
+    amount: MinorUnits
     currency: CurrencyCode
 
     def to_money(self) -> Money:
@@ -146,4 +182,12 @@ class MoneyModel(BaseModel):
 
 
 class PositiveMoneyModel(MoneyModel):
-    amount: int = Field(gt=0, le=AMOUNT_ABS_MAX, strict=True)
+    """An amount that moves money: at least one minor unit."""
+
+    amount: PositiveMinorUnits
+
+
+class NonNegativeMoneyModel(MoneyModel):
+    """An amount that may be zero but never negative."""
+
+    amount: NonNegativeMinorUnits

@@ -3,22 +3,48 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from moneyrail.auth.roles import Role
+from moneyrail.auth.roles import ALL_SCOPES, Role
 from moneyrail.core import limits
+from moneyrail.core.types import Email, EnumString, str_enum
 
 Environment = Literal["test", "live"]
 Password = Field(min_length=1, max_length=limits.password_length_max)
+# A password being set: the policy's length bounds (check_password_policy adds the rest).
+NewPassword = Field(min_length=limits.password_length_min, max_length=limits.password_length_max)
+PersonName = Annotated[str, Field(min_length=1, max_length=limits.person_name_length_max)]
+Mobile = Annotated[
+    str,
+    Field(max_length=limits.phone_length_max, examples=["+15005550006"]),
+]
+Description = Annotated[str, Field(max_length=limits.free_text_length_max)]
+
+Scope = str_enum("Scope", ALL_SCOPES, "A permission: `domain:read`, `domain:write`, …")
+ScopeName = Annotated[str, EnumString(Scope, message="{value!r} is not a known scope")]
+Scopes = Annotated[list[ScopeName], Field(max_length=limits.client_scopes_max)]
 
 
 class SignupIn(BaseModel):
-    email: EmailStr
-    password: str = Password
-    organization_name: str = Field(min_length=1, max_length=200)
-    name: str | None = Field(default=None, max_length=200)
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "founder@example.com",
+                    "password": "correct horse battery staple",
+                    "organization_name": "Acme Payments",
+                    "name": "Priya Sharma",
+                }
+            ]
+        }
+    )
+
+    email: Email
+    password: str = NewPassword
+    organization_name: str = Field(min_length=1, max_length=limits.person_name_length_max)
+    name: str | None = Field(default=None, max_length=limits.person_name_length_max)
 
 
 class TokenOut(BaseModel):
@@ -30,20 +56,38 @@ class TokenOut(BaseModel):
 
 
 class RefreshIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"refresh_token": "rt_4f9c2b7e1d8a4c3b9e6f0a1b2c3d4e5f"}]}
+    )
+
     refresh_token: str = Field(min_length=1, max_length=limits.jwt_length_max)
 
 
 class SigninJsonIn(BaseModel):
-    username: str = Field(min_length=1, max_length=320)
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"username": "founder@example.com", "password": "correct horse battery staple"}
+            ]
+        }
+    )
+
+    username: str = Field(min_length=1, max_length=limits.email_length_max)
     password: str = Password
 
 
 class OtpRequestIn(BaseModel):
-    email: EmailStr
+    model_config = ConfigDict(json_schema_extra={"examples": [{"email": "founder@example.com"}]})
+
+    email: Email
 
 
 class OtpLoginIn(BaseModel):
-    email: EmailStr
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"email": "founder@example.com", "otp": "482913"}]}
+    )
+
+    email: Email
     otp: str = Field(min_length=1, max_length=16)
 
 
@@ -53,15 +97,30 @@ class AcceptedOut(BaseModel):
 
 
 class ChangePasswordIn(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "current_password": "correct horse battery staple",
+                    "new_password": "a longer and newer passphrase",
+                }
+            ]
+        }
+    )
+
     current_password: str = Password
-    new_password: str = Password
+    new_password: str = NewPassword
 
 
 class MeUpdateIn(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    mobile: str | None = Field(default=None, max_length=32)
-    description: str | None = Field(default=None, max_length=2000)
-    contact_email: EmailStr | None = None
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "Priya Sharma", "mobile": "+15005550006"}]}
+    )
+
+    name: PersonName | None = None
+    mobile: Mobile | None = None
+    description: Description | None = None
+    contact_email: Email | None = None
 
 
 class MeOut(BaseModel):
@@ -93,9 +152,23 @@ class VerifyOut(BaseModel):
 
 
 class ApiKeyCreateIn(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "checkout backend",
+                    "role": "operator",
+                    "scopes": ["payments:read", "payments:write"],
+                    "environment": "test",
+                    "expires_at": "2027-01-01T00:00:00Z",
+                }
+            ]
+        }
+    )
+
+    name: str = Field(min_length=1, max_length=limits.person_name_length_max)
     role: Role | None = None
-    scopes: list[str] | None = Field(default=None, max_length=limits.client_scopes_max)
+    scopes: Scopes | None = None
     environment: Environment = "test"
     expires_at: datetime | None = None
 

@@ -6,10 +6,12 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator, with_config
+from pydantic.config import JsonDict
 from typing_extensions import TypedDict
 
 from moneyrail.core import limits
-from moneyrail.core.money import AMOUNT_ABS_MAX, CurrencyCode, MoneyModel, PositiveMoneyModel
+from moneyrail.core.money import CurrencyCode, MoneyModel, PositiveMinorUnits, PositiveMoneyModel
+from moneyrail.core.types import MetadataKey
 from moneyrail.ledger.types import AccountKind, BalanceLimit, Balances, Direction
 
 ClientId = Annotated[
@@ -22,7 +24,20 @@ ClientId = Annotated[
     ),
 ]
 Description = Annotated[str, Field(max_length=limits.ledger_description_length_max)]
-Metadata = Annotated[dict[str, Any], Field(description="Free-form JSON kept with the record.")]
+Metadata = Annotated[
+    dict[MetadataKey, Any],
+    Field(
+        max_length=limits.metadata_keys_max,
+        description="Free-form JSON kept with the record.",
+        examples=[{"invoice": "INV-2026-0042"}],
+    ),
+]
+AccountRef = Annotated[
+    str,
+    Field(
+        min_length=1, max_length=limits.id_length_max, examples=["lacc_01JD3Z8K4M2N5P7Q9R1S3T5V7W"]
+    ),
+]
 
 TransferStatus = Literal["posted", "pending", "voided", "expired"]
 TransferKind = Literal[
@@ -30,8 +45,24 @@ TransferKind = Literal[
 ]
 
 
+def _balance_limit_schema(schema: dict[str, Any]) -> None:
+    # `_consistent` below, in the schema: `limit` with `overdraft` and only with it.
+    schema["anyOf"] = [
+        {
+            "properties": {
+                "type": {"enum": ["none", "non_negative"]},
+                "limit": {"type": "null"},
+            }
+        },
+        {
+            "properties": {"type": {"const": "overdraft"}, "limit": {"type": "integer"}},
+            "required": ["type", "limit"],
+        },
+    ]
+
+
 class BalanceLimitModel(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, json_schema_extra=_balance_limit_schema)
 
     type: Literal["none", "non_negative", "overdraft"] = "none"
     limit: int | None = Field(
@@ -63,7 +94,7 @@ class BalanceLimitModel(BaseModel):
 class BalancesOut(BaseModel):
     """Minor units on the account's normal side."""
 
-    currency: str
+    currency: CurrencyCode
     posted: int
     pending: int
     available: int
@@ -90,7 +121,7 @@ class LedgerAccountOut(BaseModel):
     id: str
     code: str
     name: str
-    currency: str
+    currency: CurrencyCode
     kind: AccountKind
     balance_limit: BalanceLimitModel
     posted: int
@@ -166,7 +197,7 @@ class TrialBalanceLine(BaseModel):
 
 
 class TrialBalanceOut(BaseModel):
-    currency: str
+    currency: CurrencyCode
     lines: list[TrialBalanceLine]
     total_debits: int
     total_credits: int
@@ -177,22 +208,46 @@ class TrialBalanceOut(BaseModel):
 
 
 class AccountCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": "customers/cus_01JD3Z8K4M2N5P7Q9R1S3T5V7W/wallet",
+                    "name": "Customer wallet",
+                    "currency": "INR",
+                    "kind": "liability",
+                    "balance_limit": {"type": "non_negative"},
+                    "metadata": {"customer": "cus_01JD3Z8K4M2N5P7Q9R1S3T5V7W"},
+                }
+            ]
+        },
+    )
 
     code: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-/]+$")
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=limits.person_name_length_max)
     currency: CurrencyCode
     kind: AccountKind
     balance_limit: BalanceLimitModel = BalanceLimitModel()
     metadata: Metadata | None = None
 
 
+_TRANSFER_EXAMPLE: JsonDict = {
+    "id": "order-8812:settle",
+    "debit_account_id": "lacc_01JD3Z8K4M2N5P7Q9R1S3T5V7W",
+    "credit_account_id": "lacc_01JD3Z9A1B2C3D4E5F6G7H8J9K",
+    "amount": {"amount": 250000, "currency": "INR"},
+    "description": "Settlement for order 8812",
+    "metadata": {"order": "8812"},
+}
+
+
 class TransferCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_TRANSFER_EXAMPLE]})
 
     id: ClientId | None = None
-    debit_account_id: str = Field(min_length=1, max_length=40)
-    credit_account_id: str = Field(min_length=1, max_length=40)
+    debit_account_id: AccountRef
+    credit_account_id: AccountRef
     amount: PositiveMoneyModel
     description: Description | None = None
     metadata: Metadata | None = None
@@ -205,13 +260,40 @@ class TransferCreate(BaseModel):
 class PostingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    account_id: str = Field(min_length=1, max_length=40)
+    account_id: AccountRef
     direction: Direction
     amount: PositiveMoneyModel
 
 
 class EntryCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "payout-2291",
+                    "postings": [
+                        {
+                            "account_id": "lacc_01JD3Z8K4M2N5P7Q9R1S3T5V7W",
+                            "direction": "debit",
+                            "amount": {"amount": 100000, "currency": "INR"},
+                        },
+                        {
+                            "account_id": "lacc_01JD3Z9A1B2C3D4E5F6G7H8J9K",
+                            "direction": "credit",
+                            "amount": {"amount": 98000, "currency": "INR"},
+                        },
+                        {
+                            "account_id": "lacc_01JD3ZA0B1C2D3E4F5G6H7J8K9",
+                            "direction": "credit",
+                            "amount": {"amount": 2000, "currency": "INR"},
+                        },
+                    ],
+                    "description": "Payout with a 2% fee",
+                }
+            ]
+        },
+    )
 
     id: ClientId | None = None
     postings: list[PostingIn] = Field(min_length=2, max_length=limits.ledger_entry_postings_max)
@@ -220,7 +302,10 @@ class EntryCreate(BaseModel):
 
 
 class PostPendingIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"amount": {"amount": 150000, "currency": "INR"}}]},
+    )
 
     amount: PositiveMoneyModel | None = Field(
         default=None, description="Post part of the hold; the rest is released. Default: all."
@@ -228,7 +313,12 @@ class PostPendingIn(BaseModel):
 
 
 class ReverseIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"id": "order-8812:refund", "description": "Order 8812 cancelled"}]
+        },
+    )
 
     id: ClientId | None = Field(default=None, description="The reversal's id (default derived).")
     description: Description | None = None
@@ -237,7 +327,7 @@ class ReverseIn(BaseModel):
 class BatchAmountIn(TypedDict):
     """`PositiveMoneyModel` as a batch item's `amount`."""
 
-    amount: Annotated[int, Field(gt=0, le=AMOUNT_ABS_MAX, strict=True)]
+    amount: PositiveMinorUnits
     currency: CurrencyCode
 
 
@@ -250,8 +340,8 @@ class BatchTransferIn(TypedDict):
     """
 
     id: NotRequired[ClientId | None]
-    debit_account_id: Annotated[str, Field(min_length=1, max_length=40)]
-    credit_account_id: Annotated[str, Field(min_length=1, max_length=40)]
+    debit_account_id: AccountRef
+    credit_account_id: AccountRef
     amount: BatchAmountIn
     description: NotRequired[Description | None]
     metadata: NotRequired[Metadata | None]
@@ -262,7 +352,25 @@ class BatchTransferIn(TypedDict):
 
 
 class BatchIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "atomic": True,
+                    "transfers": [
+                        _TRANSFER_EXAMPLE,
+                        {
+                            "debit_account_id": "lacc_01JD3Z8K4M2N5P7Q9R1S3T5V7W",
+                            "credit_account_id": "lacc_01JD3ZA0B1C2D3E4F5G6H7J8K9",
+                            "amount": {"amount": 5000, "currency": "INR"},
+                            "description": "Platform fee for order 8812",
+                        },
+                    ],
+                }
+            ]
+        },
+    )
 
     atomic: bool = Field(default=False, description="All transfers or none.")
     transfers: list[BatchTransferIn] = Field(

@@ -2,26 +2,62 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.config import JsonDict
 
 from moneyrail.core import limits
+from moneyrail.core.types import E164_PATTERN, Email
 
 Channel = Literal["sms", "email"]
 MessageStatus = Literal["queued", "sending", "sent", "delivered", "failed"]
-Variables = dict[str, str | int | float | bool]
+VariableName = Annotated[str, Field(min_length=1, max_length=limits.metadata_key_length_max)]
+VariableValue = Annotated[str, Field(max_length=limits.message_body_chars_max)] | int | float | bool
+Variables = dict[VariableName, VariableValue]
+TemplateRef = Annotated[
+    str,
+    Field(
+        min_length=1, max_length=limits.template_name_length_max, description="Template id or name"
+    ),
+]
+
+
+def _exactly_one(first: str, second: str, example: JsonDict) -> Callable[[JsonDict], None]:
+    def extra(schema: JsonDict) -> None:
+        schema["anyOf"] = [
+            {
+                "required": [first],
+                "properties": {first: {"type": "string"}, second: {"type": "null"}},
+            },
+            {
+                "required": [second],
+                "properties": {second: {"type": "string"}, first: {"type": "null"}},
+            },
+        ]
+        schema["examples"] = [example]
+
+    return extra
 
 
 class SmsCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    to: str = Field(
-        pattern=r"^\+[1-9][0-9]{6,14}$", description="E.164 number", examples=["+919812345678"]
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=_exactly_one(
+            "body",
+            "template",
+            {
+                "to": "+15005550006",
+                "body": "Your moneyrail code is 482913. It expires in 5 minutes.",
+            },
+        ),
     )
+
+    to: str = Field(pattern=E164_PATTERN, description="E.164 number", examples=["+919812345678"])
     body: str | None = Field(default=None, min_length=1, max_length=limits.message_body_chars_max)
-    template: str | None = Field(default=None, description="Template id or name")
+    template: TemplateRef | None = None
     variables: Variables = Field(default_factory=dict, max_length=limits.template_variables_max)
 
     @model_validator(mode="after")
@@ -31,16 +67,40 @@ class SmsCreate(BaseModel):
         return self
 
 
-class EmailCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def _email_source_schema(schema: JsonDict) -> None:
+    # `_one_source` below, in the schema: a template alone, or a subject and text or html.
+    none: JsonDict = {"type": "null"}
+    text: JsonDict = {"type": "string"}
+    schema["anyOf"] = [
+        {"required": ["template"], "properties": {"template": text, "text": none, "html": none}},
+        {
+            "required": ["subject", "text"],
+            "properties": {"template": none, "subject": text, "text": text},
+        },
+        {
+            "required": ["subject", "html"],
+            "properties": {"template": none, "subject": text, "html": text},
+        },
+    ]
+    schema["examples"] = [
+        {
+            "to": "priya@example.com",
+            "subject": "Your statement is ready",
+            "text": "Hello Priya, your March statement is ready to download.",
+        }
+    ]
 
-    to: EmailStr
+
+class EmailCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_email_source_schema)
+
+    to: Email
     subject: str | None = Field(
         default=None, min_length=1, max_length=limits.email_subject_chars_max
     )
     text: str | None = Field(default=None, max_length=limits.email_body_chars_max)
     html: str | None = Field(default=None, max_length=limits.email_body_chars_max)
-    template: str | None = Field(default=None, description="Template id or name")
+    template: TemplateRef | None = None
     variables: Variables = Field(default_factory=dict, max_length=limits.template_variables_max)
 
     @model_validator(mode="after")
@@ -71,8 +131,41 @@ class MessageOut(BaseModel):
     delivered_at: datetime | None
 
 
+def _template_shape_schema(schema: JsonDict) -> None:
+    # `_shape` below, in the schema.
+    none: JsonDict = {"type": "null"}
+    text: JsonDict = {"type": "string", "minLength": 1}
+    email: JsonDict = {"const": "email"}
+    schema["anyOf"] = [
+        {
+            "required": ["channel", "text"],
+            "properties": {
+                "channel": {"const": "sms"},
+                "text": text,
+                "html": none,
+                "subject": none,
+            },
+        },
+        {
+            "required": ["channel", "subject", "text"],
+            "properties": {"channel": email, "subject": text, "text": text},
+        },
+        {
+            "required": ["channel", "subject", "html"],
+            "properties": {"channel": email, "subject": text, "html": text},
+        },
+    ]
+    schema["examples"] = [
+        {
+            "name": "otp_sms",
+            "channel": "sms",
+            "text": "Your {{ brand }} code is {{ code }}. It expires in 5 minutes.",
+        }
+    ]
+
+
 class TemplateCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_template_shape_schema)
 
     name: str = Field(
         min_length=1, max_length=limits.template_name_length_max, pattern=r"^[A-Za-z0-9_.\-]+$"

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic.config import JsonDict
 
 from moneyrail.connectors.base import (
     CaptureMode,
@@ -16,7 +17,13 @@ from moneyrail.connectors.base import (
     SubscriptionStatus,
 )
 from moneyrail.core import limits
-from moneyrail.core.money import CurrencyCode, MoneyModel, PositiveMoneyModel
+from moneyrail.core.money import (
+    CurrencyCode,
+    MoneyModel,
+    NonNegativeMinorUnits,
+    PositiveMoneyModel,
+)
+from moneyrail.core.types import MetadataKey
 
 ProviderName = Literal["stripe", "paypal", "razorpay", "paystack", "flutterwave", "chapa"]
 Text = Annotated[str, StringConstraints(max_length=limits.payment_text_length_max)]
@@ -26,7 +33,6 @@ MethodName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")
 MetadataValue = Annotated[
     str, StringConstraints(max_length=limits.payment_metadata_value_length_max)
 ]
-MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 Metadata = Annotated[
     dict[MetadataKey, MetadataValue], Field(max_length=limits.payment_metadata_keys_max)
 ]
@@ -47,6 +53,27 @@ class CustomerIn(Strict):
 
 
 class CreatePaymentIn(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "amount": {"amount": 49900, "currency": "INR"},
+                    "customer": {
+                        "email": "priya@example.com",
+                        "phone": "+15005550006",
+                        "name": "Priya Sharma",
+                    },
+                    "description": "Order #8812",
+                    "capture": "automatic",
+                    "return_url": "https://shop.example.com/orders/8812/return",
+                    "metadata": {"order_id": "8812"},
+                    "country": "IN",
+                    "method": "upi",
+                }
+            ]
+        }
+    )
+
     amount: PositiveMoneyModel
     customer: CustomerIn = Field(default_factory=CustomerIn)
     description: Text | None = None
@@ -76,7 +103,7 @@ class Failure(BaseModel):
     message: str | None = None
 
 
-class AttemptOut(BaseModel):
+class PaymentAttemptOut(BaseModel):
     provider: str
     outcome: str
     error_code: str | None = None
@@ -101,18 +128,34 @@ class PaymentOut(BaseModel):
     method: str | None = None
     subscription_id: str | None = None
     failure: Failure | None = None
-    attempts: list[AttemptOut] = Field(default_factory=list)
+    attempts: list[PaymentAttemptOut] = Field(default_factory=list)
     created_at: datetime
     updated_at: datetime
 
 
 class CaptureIn(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"amount": {"amount": 30000, "currency": "INR"}}]}
+    )
+
     amount: PositiveMoneyModel | None = Field(
         default=None, description="Capture less than authorized; the whole amount by default."
     )
 
 
 class CreateRefundIn(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "payment_id": "pay_01JD3Z8K4M2N5P7Q9R1S3T5V7W",
+                    "amount": {"amount": 10000, "currency": "INR"},
+                    "reason": "Item returned",
+                }
+            ]
+        }
+    )
+
     payment_id: Annotated[str, StringConstraints(max_length=40)]
     amount: PositiveMoneyModel | None = Field(
         default=None, description="A partial refund; the amount not yet refunded by default."
@@ -143,7 +186,38 @@ class PlanIn(Strict):
     interval_count: int = Field(default=1, ge=1, le=365)
 
 
+def _one_plan_schema(schema: JsonDict) -> None:
+    # `_one_plan` below, in the schema: exactly one of `plan_id` and `plan`.
+    schema["anyOf"] = [
+        {
+            "required": ["plan_id"],
+            "properties": {"plan_id": {"type": "string"}, "plan": {"type": "null"}},
+        },
+        {
+            "required": ["plan"],
+            "properties": {"plan": {"type": "object"}, "plan_id": {"type": "null"}},
+        },
+    ]
+    schema["examples"] = [
+        {
+            "provider": "stripe",
+            "plan": {
+                "name": "Pro monthly",
+                "amount": {"amount": 1999, "currency": "USD"},
+                "interval": "month",
+            },
+            "customer": {"email": "priya@example.com", "name": "Priya Sharma"},
+            "payment_method": "pm_card_visa",
+            "metadata": {"account": "acme-42"},
+        }
+    ]
+
+
 class CreateSubscriptionIn(Strict):
+    model_config = ConfigDict(
+        json_schema_extra=_one_plan_schema,
+    )
+
     provider: ProviderName | None = Field(
         default=None, description="Stripe, PayPal, Razorpay or Paystack (those with subscriptions)."
     )
@@ -200,8 +274,8 @@ class RoutingRuleIn(Strict):
     currency: CurrencyCode | None = None
     country: CountryCode | None = None
     method: MethodName | None = None
-    amount_min: int | None = Field(default=None, ge=0)
-    amount_max: int | None = Field(default=None, ge=0)
+    amount_min: NonNegativeMinorUnits | None = None
+    amount_max: NonNegativeMinorUnits | None = None
     providers: ProviderList
 
     @model_validator(mode="after")
@@ -216,6 +290,25 @@ class RoutingRuleIn(Strict):
 
 
 class RoutingRulesIn(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "rules": [
+                        {"currency": "INR", "method": "upi", "providers": ["razorpay"]},
+                        {
+                            "currency": "USD",
+                            "amount_min": 100,
+                            "amount_max": 1000000,
+                            "providers": ["stripe", "paypal"],
+                        },
+                    ],
+                    "default": ["stripe"],
+                }
+            ]
+        }
+    )
+
     rules: Annotated[list[RoutingRuleIn], Field(max_length=limits.payment_routing_rules_max)] = (
         Field(default_factory=list)
     )
@@ -242,10 +335,30 @@ CredentialName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39
 
 
 class CredentialsIn(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "environment": "test",
+                    "credentials": {
+                        "key_id": "rzp_test_1DP5mmOlF5G5ag",
+                        "key_secret": "thisisasecretkey",
+                    },
+                    "webhook_secrets": ["whsec_5WbX5kEWLlfzsGNjH64I8lOOqUB6e8FH"],
+                }
+            ]
+        }
+    )
+
     environment: Environment = Environment.test
     credentials: Annotated[
         dict[CredentialName, CredentialValue],
-        Field(min_length=1, max_length=limits.provider_credential_fields_max),
+        Field(
+            min_length=1,
+            max_length=limits.provider_credential_fields_max,
+            # Keys are the pattern's names only (patternProperties leaves others open).
+            json_schema_extra={"additionalProperties": False},
+        ),
     ]
     webhook_secrets: Annotated[
         list[CredentialValue], Field(max_length=limits.webhook_secrets_max)
@@ -256,6 +369,8 @@ class CredentialsIn(Strict):
 
 
 class EnvironmentIn(Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"environment": "live"}]})
+
     environment: Environment
 
 

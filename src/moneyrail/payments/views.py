@@ -15,9 +15,9 @@ from moneyrail.payments.credentials import REQUIRED_FIELDS, StoredCredential
 from moneyrail.payments.models import ProviderAccount, Refund, Subscription
 from moneyrail.payments.routing import SUBSCRIPTION_PROVIDERS
 from moneyrail.payments.schemas import (
-    AttemptOut,
     Failure,
     NextAction,
+    PaymentAttemptOut,
     PaymentOut,
     PlanOut,
     RefundOut,
@@ -60,7 +60,7 @@ def payment_out(view: PaymentView) -> PaymentOut:
             Failure(code=p.failure_code, message=p.failure_message) if p.failure_code else None
         ),
         attempts=[
-            AttemptOut(provider=a.provider, outcome=a.outcome, error_code=a.error_code)
+            PaymentAttemptOut(provider=a.provider, outcome=a.outcome, error_code=a.error_code)
             for a in view.attempts
         ],
         created_at=p.created_at,

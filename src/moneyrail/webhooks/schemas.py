@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,14 +12,29 @@ from moneyrail.core import limits
 DeliveryStatus = Literal["pending", "processing", "delivered", "failed"]
 
 
+EventType = Annotated[str, Field(min_length=1, max_length=limits.webhook_event_type_length_max)]
+
+
 class WebhookCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "url": "https://example.com/hooks/moneyrail",
+                    "description": "Order service",
+                    "event_types": ["payment.*", "refund.succeeded"],
+                    "enabled": True,
+                }
+            ]
+        },
+    )
 
     url: str = Field(
         max_length=limits.webhook_url_length_max, examples=["https://example.com/hooks"]
     )
     description: str | None = Field(default=None, max_length=limits.webhook_description_length_max)
-    event_types: list[str] = Field(
+    event_types: list[EventType] = Field(
         default_factory=list,
         max_length=limits.webhook_event_types_per_endpoint_max,
         description="Event types or families (`payment.*`); empty means every event.",
@@ -28,18 +43,20 @@ class WebhookCreate(BaseModel):
 
 
 class WebhookUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"enabled": False}]})
 
     url: str | None = Field(default=None, max_length=limits.webhook_url_length_max)
     description: str | None = Field(default=None, max_length=limits.webhook_description_length_max)
-    event_types: list[str] | None = Field(
+    event_types: list[EventType] | None = Field(
         default=None, max_length=limits.webhook_event_types_per_endpoint_max
     )
     enabled: bool | None = None
 
 
 class RotateSecret(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"overlap_hours": 24}]}
+    )
 
     overlap_hours: float | None = Field(
         default=None,
@@ -68,7 +85,7 @@ class WebhookWithSecret(WebhookOut):
     secret: str = Field(description="The signing secret (`whsec_…`); shown only once.")
 
 
-class AttemptOut(BaseModel):
+class WebhookAttemptOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     attempt: int
@@ -99,11 +116,13 @@ class DeliveryOut(BaseModel):
 
 class DeliveryDetail(DeliveryOut):
     payload: dict[str, Any]
-    attempt_log: list[AttemptOut]
+    attempt_log: list[WebhookAttemptOut]
 
 
 class ProcessPending(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"include_failed": True}]}
+    )
 
     include_failed: bool = Field(
         default=False, description="Also give dead-lettered deliveries one more attempt."
