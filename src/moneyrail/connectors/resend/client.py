@@ -15,11 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from standardwebhooks import Webhook
-from standardwebhooks.webhooks import WebhookVerificationError
 
 from moneyrail.connectors.base import (
-    InvalidWebhookSignature,
     ProviderDeclined,
     ProviderError,
     http_client,
@@ -41,23 +38,6 @@ EVENT_STATUS = {
 class ResendEmail:
     id: str
     raw: Mapping[str, Any] = field(default_factory=dict)
-
-
-def verify_webhook(*, secret: str, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
-    """The verified event. Raises InvalidWebhookSignature."""
-    lowered = {k.lower(): v for k, v in headers.items()}
-    standard = {
-        "webhook-id": lowered.get("svix-id", ""),
-        "webhook-timestamp": lowered.get("svix-timestamp", ""),
-        "webhook-signature": lowered.get("svix-signature", ""),
-    }
-    try:
-        event = Webhook(secret).verify(body, standard)
-    except (WebhookVerificationError, ValueError) as exc:
-        raise InvalidWebhookSignature("the svix signature does not verify") from exc
-    if not isinstance(event, dict):
-        raise InvalidWebhookSignature("the event is not a JSON object")
-    return event
 
 
 class ResendClient:

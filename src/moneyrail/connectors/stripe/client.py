@@ -3,32 +3,21 @@
 Amounts are integer minor units (Stripe's own unit). Every POST carries our idempotency key
 as `Idempotency-Key`, which makes retrying it safe, so writes and reads are retried within
 `limits.provider_retries_max` on 429/5xx/connect failures. Webhooks: `Stripe-Signature`
-(see `webhook_signatures.verify_stripe`).
+(see `webhooks.py`).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from moneyrail.connectors._common import (
-    HttpConnector,
-    HttpOptions,
-    json_body,
-    minor_money,
-    raise_for_client_error,
-    require_value,
-    unix_timestamp,
-)
 from moneyrail.connectors.base import (
     CaptureMode,
     CreatePayment,
     CreatePlan,
     CreateSubscription,
     Credentials,
-    InvalidWebhookSignature,
     PaymentStatus,
     ProviderPayment,
     ProviderRefund,
@@ -37,7 +26,15 @@ from moneyrail.connectors.base import (
     SubscriptionStatus,
     WebhookEvent,
 )
-from moneyrail.connectors.webhook_signatures import verify_stripe
+from moneyrail.connectors.http import (
+    HttpConnector,
+    HttpOptions,
+    json_body,
+    raise_for_client_error,
+    require_value,
+)
+from moneyrail.connectors.stripe.webhooks import event_of, verify_stripe
+from moneyrail.connectors.values import minor_money, unix_timestamp
 from moneyrail.core.money import Money
 
 API_VERSION = "2024-06-20"
@@ -68,12 +65,6 @@ SUBSCRIPTION_STATUS = {
     "unpaid": SubscriptionStatus.past_due,
     "canceled": SubscriptionStatus.cancelled,
     "paused": SubscriptionStatus.paused,
-}
-OBJECT_TYPES = {
-    "payment_intent": "payment",
-    "charge": "payment",
-    "refund": "refund",
-    "subscription": "subscription",
 }
 
 
@@ -347,7 +338,7 @@ class StripeConnector(HttpConnector):
             "POST", provider_subscription_id, resume, idempotency_key
         )
 
-    # --- webhooks ---------------------------------------------------------------------------
+    # --- webhooks (see webhooks.py) --------------------------------------------------------
 
     def verify_webhook(
         self, *, headers: Mapping[str, str], body: bytes, secrets: tuple[str, ...], url: str
@@ -358,20 +349,4 @@ class StripeConnector(HttpConnector):
             body=body,
             secrets=secrets or self.credentials.webhook_secrets,
         )
-        try:
-            event = json.loads(body)
-            obj = event["data"]["object"]
-            event_id = str(event["id"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise InvalidWebhookSignature("the signed body is not a Stripe event") from exc
-        kind = str(obj.get("object") or "")
-        object_id = obj.get("payment_intent") if kind == "charge" else obj.get("id")
-        return WebhookEvent(
-            provider=self.name,
-            event_id=event_id,
-            event_type=str(event.get("type") or ""),
-            object_type=OBJECT_TYPES.get(kind, kind or "other"),
-            object_id=str(object_id) if object_id else None,
-            occurred_at=unix_timestamp(event.get("created")),
-            payload=event,
-        )
+        return event_of(body)

@@ -17,54 +17,28 @@ webhook verification, over Paystack's REST API (`https://api.paystack.co`, JSON 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import re
 from collections.abc import Mapping
 from typing import Any
 
 import structlog
 
-from moneyrail.connectors import paystack_subscriptions
-from moneyrail.connectors._common import (
-    CapturedOnPayment,
-    HttpOptions,
-    bearer_headers,
-    digest_reference,
-    iso_timestamp,
-    json_body,
-    minor_money,
-    raise_for_client_error,
-    require_value,
-    webhook_json,
-)
 from moneyrail.connectors.base import (
-    CaptureMode,
     CreatePayment,
-    CreatePlan,
-    CreateSubscription,
-    Credentials,
-    InvalidWebhookSignature,
     PaymentStatus,
     ProviderDeclined,
     ProviderNotSupported,
     ProviderPayment,
     ProviderRefund,
-    ProviderSubscription,
     RefundStatus,
     WebhookEvent,
 )
-from moneyrail.core import limits
+from moneyrail.connectors.paystack.api import CURRENCIES, provider_reference
+from moneyrail.connectors.paystack.subscriptions import PaystackSubscriptions
+from moneyrail.connectors.paystack.webhooks import SIGNATURE_HEADER, event_of, verify_signature
+from moneyrail.connectors.values import minor_money
 from moneyrail.core.money import Money
 
 log = structlog.get_logger(__name__)
-
-SIGNATURE_HEADER = "x-paystack-signature"
-# Paystack's published currency list. Each takes amounts in hundredths (kobo, pesewas, cents),
-# which is our minor unit for all five; others are declined before anything is sent.
-CURRENCIES = frozenset({"NGN", "GHS", "ZAR", "KES", "USD"})
-
-_REFERENCE_ALLOWED = re.compile(r"^[A-Za-z0-9.=-]+$")
 
 _PAYMENT_STATUS = {
     "abandoned": PaymentStatus.requires_action,  # initialized, customer has not paid yet
@@ -76,7 +50,6 @@ _PAYMENT_STATUS = {
     "failed": PaymentStatus.failed,
     "reversed": PaymentStatus.refunded,
 }
-_SETTLED = (PaymentStatus.captured, PaymentStatus.partially_refunded, PaymentStatus.refunded)
 _REFUND_STATUS = {
     "pending": RefundStatus.pending,
     "processing": RefundStatus.pending,
@@ -84,64 +57,12 @@ _REFUND_STATUS = {
     "processed": RefundStatus.succeeded,
     "failed": RefundStatus.failed,
 }
-_OBJECT_TYPES = {
-    "charge": "payment",
-    "refund": "refund",
-    "subscription": "subscription",
-    "invoice": "subscription",
-}
 
 
-def provider_reference(idempotency_key: str) -> str:
-    """The Paystack `reference` for an idempotency key: the key itself when Paystack allows
-    its characters (`-`, `.`, `=` and alphanumerics), otherwise a digest of it. Either way the
-    same key always yields the same reference."""
-    return digest_reference(idempotency_key, _REFERENCE_ALLOWED)
-
-
-def signature(key: str, body: bytes) -> str:
-    """`x-paystack-signature`: hex HMAC-SHA512 of the raw body keyed with the secret key."""
-    return hmac.new(key.encode(), body, hashlib.sha512).hexdigest()
-
-
-def verify_signature(*, header: str | None, body: bytes, keys: tuple[str, ...]) -> None:
-    """Constant-time check of the header against every key (all are compared, whichever
-    matches). Raises: InvalidWebhookSignature."""
-    presented = (header or "").strip().lower().encode()
-    usable = [k for k in keys if k][: limits.webhook_secrets_max]
-    matched = False
-    for key in usable:
-        matched |= hmac.compare_digest(signature(key, body).encode(), presented)
-    if not presented or not matched:
-        raise InvalidWebhookSignature("x-paystack-signature does not match the body")
-
-
-class PaystackConnector(CapturedOnPayment):
-    """`PaymentConnector` for Paystack. Raises the errors of `connectors.base`."""
-
-    name = "paystack"
-    settled = _SETTLED
-
-    def _http_options(self, credentials: Credentials) -> HttpOptions:
-        self._secret_key = require_value(credentials, "secret_key")
-        self._webhook_secrets = credentials.webhook_secrets
-        return bearer_headers(self._secret_key), None
-
-    async def _call(
-        self, method: str, path: str, *, body: Mapping[str, Any] | None = None, retry: bool
-    ) -> dict[str, Any]:
-        """One API call and Paystack's envelope: `{"status": true, "message", "data"}` on
-        success, `{"status": false, "message", "code"?}` on failure."""
-        response = await self.http.request(method, path, json=body, retry=retry)
-        payload = json_body(response)
-        raise_for_client_error(
-            response,
-            message=str(payload.get("message") or "") or None,
-            provider_code=payload.get("code") if isinstance(payload.get("code"), str) else None,
-        )
-        if payload.get("status") is not True:
-            raise ProviderDeclined(str(payload.get("message") or "paystack refused the request"))
-        return payload
+class PaystackConnector(PaystackSubscriptions):
+    """`PaymentConnector` for Paystack: payments and refunds here, on top of the API call
+    path (`api.py`), subscriptions (`subscriptions.py`) and webhook verification
+    (`webhooks.py`). Raises the errors of `connectors.base`."""
 
     # --- payments ---------------------------------------------------------------------------
 
@@ -154,8 +75,7 @@ class PaystackConnector(CapturedOnPayment):
             ProviderUnavailable: Paystack could not be reached or failed before accepting.
             ProviderTimeout: the request was sent but no answer came.
         """
-        if request.capture == CaptureMode.manual:
-            raise ProviderNotSupported("paystack captures payments when the customer pays")
+        self._refuse_manual_capture(request.capture)
         if not request.customer.email:
             raise ProviderDeclined("paystack needs the customer's e-mail address")
         if request.amount.currency not in CURRENCIES:
@@ -264,44 +184,7 @@ class PaystackConnector(CapturedOnPayment):
             raw=dict(data),
         )
 
-    # --- subscriptions (see paystack_subscriptions.py) -------------------------------------
-
-    async def create_plan(self, request: CreatePlan) -> str:
-        """A Paystack plan; returns its `plan_code` (`PLN_…`).
-
-        Raises: ProviderNotSupported (an interval Paystack has no plan for), ProviderDeclined.
-        """
-        return await paystack_subscriptions.create_plan(self, request)
-
-    async def create_subscription(self, request: CreateSubscription) -> ProviderSubscription:
-        """Subscribe a customer who has paid before (Paystack charges their saved card, or
-        the `payment_method` authorization code given).
-
-        Raises: ProviderNotSupported (quantity or a cycle count, which Paystack sets on the
-        plan), ProviderDeclined (no e-mail, no saved card), ProviderUnavailable.
-        """
-        return await paystack_subscriptions.create_subscription(self, request)
-
-    async def get_subscription(self, provider_subscription_id: str) -> ProviderSubscription:
-        return await paystack_subscriptions.get_subscription(self, provider_subscription_id)
-
-    async def cancel_subscription(
-        self, provider_subscription_id: str, *, idempotency_key: str
-    ) -> ProviderSubscription:
-        return await paystack_subscriptions.toggle(self, provider_subscription_id, "disable")
-
-    async def pause_subscription(
-        self, provider_subscription_id: str, *, idempotency_key: str
-    ) -> ProviderSubscription:
-        raise ProviderNotSupported("paystack subscriptions cannot be paused, only disabled")
-
-    async def resume_subscription(
-        self, provider_subscription_id: str, *, idempotency_key: str
-    ) -> ProviderSubscription:
-        """Re-enable a disabled subscription."""
-        return await paystack_subscriptions.toggle(self, provider_subscription_id, "enable")
-
-    # --- webhooks ---------------------------------------------------------------------------
+    # --- webhooks (see webhooks.py) --------------------------------------------------------
 
     def verify_webhook(
         self, *, headers: Mapping[str, str], body: bytes, secrets: tuple[str, ...], url: str
@@ -316,25 +199,4 @@ class PaystackConnector(CapturedOnPayment):
         # Paystack signs with the secret key, so the current one always counts.
         keys = tuple(dict.fromkeys((*secrets, self._secret_key, *self._webhook_secrets)))
         verify_signature(header=header, body=body, keys=keys)
-        payload = webhook_json(body)
-        if not isinstance(payload, dict) or not isinstance(payload.get("data"), dict):
-            raise InvalidWebhookSignature("webhook body is not a Paystack event")
-        event_type = str(payload.get("event") or "")
-        data: dict[str, Any] = payload["data"]
-        object_type = _OBJECT_TYPES.get(event_type.split(".", 1)[0], "other")
-        if object_type == "payment":
-            object_id = data.get("reference")
-        elif object_type == "subscription":
-            object_id = data.get("subscription_code") or data.get("id")
-        else:
-            object_id = data.get("id")
-        return WebhookEvent(
-            provider=self.name,
-            event_id=f"{event_type}:{data.get('id')}:{data.get('status')}",
-            event_type=event_type,
-            object_type=object_type,
-            object_id=str(object_id) if object_id is not None else None,
-            occurred_at=iso_timestamp(data.get("paid_at") or data.get("createdAt"))
-            or iso_timestamp(data.get("created_at")),
-            payload=payload,
-        )
+        return event_of(body)

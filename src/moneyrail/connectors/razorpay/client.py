@@ -15,20 +15,9 @@ writes are not retried; reads are. Webhooks: `X-Razorpay-Signature`, event id in
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from typing import Any
 
-from moneyrail.connectors._common import (
-    HttpConnector,
-    HttpOptions,
-    json_body,
-    minor_money,
-    raise_for_client_error,
-    require_value,
-    retrying,
-    unix_timestamp,
-)
 from moneyrail.connectors.base import (
     CaptureMode,
     CreatePayment,
@@ -36,7 +25,6 @@ from moneyrail.connectors.base import (
     CreateSubscription,
     Credentials,
     Environment,
-    InvalidWebhookSignature,
     PaymentStatus,
     ProviderDeclined,
     ProviderNotSupported,
@@ -47,7 +35,16 @@ from moneyrail.connectors.base import (
     SubscriptionStatus,
     WebhookEvent,
 )
-from moneyrail.connectors.webhook_signatures import verify_razorpay
+from moneyrail.connectors.http import (
+    HttpConnector,
+    HttpOptions,
+    json_body,
+    raise_for_client_error,
+    require_value,
+    retrying,
+)
+from moneyrail.connectors.razorpay.webhooks import event_of, verify_razorpay
+from moneyrail.connectors.values import minor_money, unix_timestamp
 from moneyrail.core import limits
 from moneyrail.core.money import Money
 
@@ -343,7 +340,7 @@ class RazorpayConnector(HttpConnector):
     ) -> ProviderSubscription:
         return await self._act(provider_subscription_id, "resume", {"resume_at": "now"})
 
-    # --- webhooks ---------------------------------------------------------------------------
+    # --- webhooks (see webhooks.py) --------------------------------------------------------
 
     def verify_webhook(
         self, *, headers: Mapping[str, str], body: bytes, secrets: tuple[str, ...], url: str
@@ -354,27 +351,4 @@ class RazorpayConnector(HttpConnector):
             body=body,
             secrets=secrets or self.credentials.webhook_secrets,
         )
-        try:
-            event = json.loads(body)
-            payload = event["payload"]
-            contains = [str(c) for c in event.get("contains") or payload]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise InvalidWebhookSignature("the signed body is not a Razorpay event") from exc
-        event_id = lowered.get("x-razorpay-event-id") or hashlib.sha256(body).hexdigest()
-        object_type, object_id = "other", None
-        for kind in ("refund", "subscription", "payment", "order"):
-            if kind in contains and isinstance(payload.get(kind), dict):
-                entity = payload[kind].get("entity") or {}
-                object_type = "payment" if kind in ("payment", "order") else kind
-                object_id = entity.get("order_id") if kind == "payment" else entity.get("id")
-                object_id = object_id or entity.get("id")
-                break
-        return WebhookEvent(
-            provider=self.name,
-            event_id=event_id,
-            event_type=str(event.get("event") or ""),
-            object_type=object_type,
-            object_id=str(object_id) if object_id else None,
-            occurred_at=unix_timestamp(event.get("created_at")),
-            payload=event,
-        )
+        return event_of(body, event_id=lowered.get("x-razorpay-event-id"))

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from moneyrail.connectors._common import major_units, utc_timestamp
 from moneyrail.connectors.base import (
     PaymentStatus,
     ProviderDeclined,
@@ -18,6 +17,7 @@ from moneyrail.connectors.base import (
     RefundStatus,
     SubscriptionStatus,
 )
+from moneyrail.connectors.values import major_units, utc_timestamp
 from moneyrail.core.money import Money
 
 PROVIDER = "paypal"

@@ -20,8 +20,6 @@ verification, cancellation, refunds and webhook verification. Bearer secret key
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
 from collections.abc import Mapping
@@ -30,25 +28,8 @@ from typing import Any
 
 import structlog
 
-from moneyrail.connectors._common import (
-    CapturedOnPayment,
-    HttpOptions,
-    ProviderObjectNotFound,
-    bearer_headers,
-    digest_reference,
-    iso_timestamp,
-    json_body,
-    major_units,
-    raise_for_client_error,
-    require_value,
-    webhook_json,
-    webhook_secrets_or_hash,
-)
 from moneyrail.connectors.base import (
-    CaptureMode,
     CreatePayment,
-    Credentials,
-    InvalidWebhookSignature,
     PaymentStatus,
     ProviderDeclined,
     ProviderError,
@@ -58,13 +39,26 @@ from moneyrail.connectors.base import (
     RefundStatus,
     WebhookEvent,
 )
-from moneyrail.core import limits
+from moneyrail.connectors.chapa.webhooks import (
+    SIGNATURE_HEADER,
+    STATIC_SIGNATURE_HEADER,
+    event_of,
+    verify_signature,
+)
+from moneyrail.connectors.http import (
+    HostedCheckoutConnector,
+    ProviderObjectNotFound,
+    json_body,
+    raise_for_client_error,
+)
+from moneyrail.connectors.values import (
+    digest_reference,
+    major_units,
+)
 from moneyrail.core.money import Money
 
 log = structlog.get_logger(__name__)
 
-SIGNATURE_HEADER = "x-chapa-signature"
-STATIC_SIGNATURE_HEADER = "chapa-signature"
 _TX_REF_ALLOWED = re.compile(r"^[A-Za-z0-9._-]+$")
 _DUPLICATE = "has been used before"
 _ALREADY_EXPIRED = "already expired"
@@ -109,46 +103,11 @@ def _fee(value: Any, currency: str) -> int | None:
         return None
 
 
-def body_signature(secret: str, body: bytes) -> str:
-    """`x-chapa-signature`: hex HMAC-SHA256 of the raw body keyed with the secret hash."""
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def static_signature(secret: str) -> str:
-    """`Chapa-Signature`: hex HMAC-SHA256 of the secret hash keyed with itself."""
-    return hmac.new(secret.encode(), secret.encode(), hashlib.sha256).hexdigest()
-
-
-def verify_signature(
-    *, signature: str | None, static: str | None, body: bytes, secrets: tuple[str, ...]
-) -> None:
-    """Check the body signature (and the static one when sent) against every secret; all
-    are compared, whichever matches. Raises: InvalidWebhookSignature."""
-    usable = [s for s in secrets if s][: limits.webhook_secrets_max]
-    if not usable:
-        raise InvalidWebhookSignature("no chapa secret hash is configured")
-    if not signature:
-        raise InvalidWebhookSignature("x-chapa-signature is missing")
-    presented = signature.strip().lower().encode()
-    matched = False
-    for secret in usable:
-        ok = hmac.compare_digest(body_signature(secret, body).encode(), presented)
-        if static is not None:
-            ok &= hmac.compare_digest(static_signature(secret).encode(), static.strip().encode())
-        matched |= ok
-    if not matched:
-        raise InvalidWebhookSignature("the chapa webhook signature does not match")
-
-
-class ChapaConnector(CapturedOnPayment):
+class ChapaConnector(HostedCheckoutConnector):
     """`PaymentConnector` for Chapa v1. Raises the errors of `connectors.base`."""
 
     name = "chapa"
     settled = _SETTLED
-
-    def _http_options(self, credentials: Credentials) -> HttpOptions:
-        self._webhook_secrets = webhook_secrets_or_hash(credentials)
-        return bearer_headers(require_value(credentials, "secret_key")), None
 
     async def _call(
         self, method: str, path: str, *, body: Mapping[str, Any] | None = None, retry: bool
@@ -171,8 +130,7 @@ class ChapaConnector(CapturedOnPayment):
         Raises: ProviderNotSupported (manual capture), ProviderDeclined, ProviderUnavailable,
         ProviderTimeout.
         """
-        if request.capture == CaptureMode.manual:
-            raise ProviderNotSupported("chapa captures payments when the customer pays")
+        self._refuse_manual_capture(request.capture)
         tx_ref = provider_reference(request.idempotency_key)
         first, _, last = (request.customer.name or "").partition(" ")
         body: dict[str, Any] = {
@@ -281,7 +239,7 @@ class ChapaConnector(CapturedOnPayment):
     async def get_refund(self, provider_refund_id: str) -> ProviderRefund:
         raise ProviderNotSupported("chapa's v1 API has no refund lookup")
 
-    # --- webhooks ---------------------------------------------------------------------------
+    # --- webhooks (see webhooks.py) --------------------------------------------------------
 
     def verify_webhook(
         self, *, headers: Mapping[str, str], body: bytes, secrets: tuple[str, ...], url: str
@@ -295,21 +253,4 @@ class ChapaConnector(CapturedOnPayment):
             body=body,
             secrets=secrets or self._webhook_secrets,
         )
-        payload = webhook_json(body)
-        if not isinstance(payload, dict) or not payload.get("event"):
-            raise InvalidWebhookSignature("webhook body is not a Chapa event")
-        event_type = str(payload["event"])
-        family = event_type.split(".", 1)[0]
-        object_type = {"charge": "payment", "payout": "payout"}.get(family, "other")
-        object_id = payload.get("tx_ref") or payload.get("reference")
-        return WebhookEvent(
-            provider=self.name,
-            event_id=(
-                f"{event_type}:{object_id}:{payload.get('status')}:{payload.get('updated_at')}"
-            ),
-            event_type=event_type,
-            object_type=object_type,
-            object_id=str(object_id) if object_id is not None else None,
-            occurred_at=iso_timestamp(payload.get("updated_at") or payload.get("created_at")),
-            payload=payload,
-        )
+        return event_of(body)

@@ -19,36 +19,14 @@ major units as JSON numbers: written from `Decimal` and read back into `Decimal`
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
-import re
-import secrets as token
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 import structlog
 
-from moneyrail.connectors._common import (
-    CapturedOnPayment,
-    HttpOptions,
-    ProviderObjectNotFound,
-    bearer_headers,
-    captured_on_payment,
-    iso_timestamp,
-    json_body,
-    raise_for_client_error,
-    require_value,
-    webhook_json,
-    webhook_secrets_or_hash,
-)
 from moneyrail.connectors.base import (
-    CaptureMode,
     CreatePayment,
-    Credentials,
-    InvalidWebhookSignature,
     PaymentStatus,
     ProviderDeclined,
     ProviderError,
@@ -58,13 +36,24 @@ from moneyrail.connectors.base import (
     RefundStatus,
     WebhookEvent,
 )
-from moneyrail.core import limits
+from moneyrail.connectors.flutterwave.webhooks import (
+    LEGACY_HASH_HEADER,
+    SIGNATURE_HEADER,
+    event_of,
+    verify_signature,
+)
+from moneyrail.connectors.flutterwave.wire import dumps, loads
+from moneyrail.connectors.http import (
+    HostedCheckoutConnector,
+    ProviderObjectNotFound,
+    json_body,
+    raise_for_client_error,
+)
+from moneyrail.connectors.values import captured_on_payment
 from moneyrail.core.money import Money
 
 log = structlog.get_logger(__name__)
 
-SIGNATURE_HEADER = "flutterwave-signature"
-LEGACY_HASH_HEADER = "verif-hash"
 _NOT_FOUND = "no transaction was found"
 
 _PAYMENT_STATUS = {
@@ -81,31 +70,6 @@ _REFUND_STATUS = {
 }
 
 
-# --- JSON numbers from and to Decimal -------------------------------------------------------
-
-
-def dumps(payload: Any) -> bytes:
-    """JSON with every `Decimal` written as the exact number it holds (`Decimal("10.50")` →
-    `10.50`), which `json.dumps` cannot do without going through float."""
-    nonce = token.token_hex(8)
-    numbers: list[str] = []
-
-    def number(value: Any) -> str:
-        if isinstance(value, Decimal) and value.is_finite():
-            numbers.append(format(value, "f"))
-            return f"@{nonce}:{len(numbers) - 1}@"
-        raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-    text = json.dumps(payload, default=number, separators=(",", ":"))
-    placeholder = re.compile(rf'"@{nonce}:(\d+)@"')
-    return placeholder.sub(lambda m: numbers[int(m.group(1))], text).encode()
-
-
-def loads(content: bytes) -> Any:
-    """Parse JSON keeping fractional numbers as `Decimal`."""
-    return json.loads(content, parse_float=Decimal)
-
-
 def to_money(value: Any, currency: str) -> Money:
     """A major-unit amount from Flutterwave (`100`, `10.5`) as exact minor units."""
     return Money.parse(Decimal(str(value)), str(currency).upper())
@@ -117,41 +81,10 @@ def _fee(value: Any, currency: str) -> int | None:
     return Money.from_decimal(Decimal(value), currency.upper()).amount
 
 
-def signature(secret_hash: str, body: bytes) -> str:
-    """`flutterwave-signature`: base64 HMAC-SHA256 of the raw body keyed with the secret hash."""
-    digest = hmac.new(secret_hash.encode(), body, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
-
-
-def verify_signature(
-    *, signature_header: str | None, hash_header: str | None, body: bytes, secrets: tuple[str, ...]
-) -> None:
-    """Check the body-bound signature when present, else the legacy secret-hash header,
-    against every secret (all compared, whichever matches). Raises: InvalidWebhookSignature."""
-    usable = [s for s in secrets if s][: limits.webhook_secrets_max]
-    if not usable:
-        raise InvalidWebhookSignature("no flutterwave secret hash is configured")
-    if signature_header:
-        presented, expected = signature_header.strip(), [signature(s, body) for s in usable]
-    elif hash_header:
-        presented, expected = hash_header, usable
-    else:
-        raise InvalidWebhookSignature("flutterwave-signature and verif-hash are both missing")
-    matched = False
-    for candidate in expected:
-        matched |= hmac.compare_digest(candidate.encode(), presented.encode())
-    if not matched:
-        raise InvalidWebhookSignature("the flutterwave webhook signature does not match")
-
-
-class FlutterwaveConnector(CapturedOnPayment):
+class FlutterwaveConnector(HostedCheckoutConnector):
     """`PaymentConnector` for Flutterwave v3. Raises the errors of `connectors.base`."""
 
     name = "flutterwave"
-
-    def _http_options(self, credentials: Credentials) -> HttpOptions:
-        self._webhook_secrets = webhook_secrets_or_hash(credentials)
-        return bearer_headers(require_value(credentials, "secret_key")), None
 
     async def _call(
         self,
@@ -185,8 +118,7 @@ class FlutterwaveConnector(CapturedOnPayment):
         Raises: ProviderNotSupported (manual capture), ProviderDeclined (no e-mail, refused),
         ProviderUnavailable, ProviderTimeout.
         """
-        if request.capture == CaptureMode.manual:
-            raise ProviderNotSupported("flutterwave captures payments when the customer pays")
+        self._refuse_manual_capture(request.capture)
         if not request.customer.email:
             raise ProviderDeclined("flutterwave needs the customer's e-mail address")
         tx_ref = request.idempotency_key
@@ -313,7 +245,7 @@ class FlutterwaveConnector(CapturedOnPayment):
             raw=dict(data),
         )
 
-    # --- webhooks ---------------------------------------------------------------------------
+    # --- webhooks (see webhooks.py) --------------------------------------------------------
 
     def verify_webhook(
         self, *, headers: Mapping[str, str], body: bytes, secrets: tuple[str, ...], url: str
@@ -327,20 +259,4 @@ class FlutterwaveConnector(CapturedOnPayment):
             body=body,
             secrets=secrets or self._webhook_secrets,
         )
-        payload = webhook_json(body, loads)
-        if not isinstance(payload, dict) or not isinstance(payload.get("data"), dict):
-            raise InvalidWebhookSignature("webhook body is not a Flutterwave event")
-        event_type = str(payload.get("event") or payload.get("event.type") or "")
-        data: dict[str, Any] = payload["data"]
-        family = event_type.split(".", 1)[0]
-        object_type = {"charge": "payment", "refund": "refund"}.get(family, "other")
-        object_id = data.get("tx_ref") if object_type == "payment" else data.get("id")
-        return WebhookEvent(
-            provider=self.name,
-            event_id=f"{event_type}:{data.get('id')}:{data.get('status')}",
-            event_type=event_type,
-            object_type=object_type,
-            object_id=str(object_id) if object_id is not None else None,
-            occurred_at=iso_timestamp(data.get("created_at")),
-            payload=payload,
-        )
+        return event_of(body)
