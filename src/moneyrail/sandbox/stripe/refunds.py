@@ -4,16 +4,14 @@ PaymentIntent's charge, in Stripe's wire format."""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.routing import Route
 
 from moneyrail.sandbox.state import new_id
-from moneyrail.sandbox.stripe_wire import Params, _int, error
-
-if TYPE_CHECKING:
-    from moneyrail.sandbox.stripe import StripeSandbox
+from moneyrail.sandbox.stripe.routes import StripeSandbox
+from moneyrail.sandbox.stripe.wire import Params, _int, error
 
 
 def refund_routes(s: StripeSandbox) -> list[Route]:

@@ -27,17 +27,14 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlencode
 
-from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Route
 
-from moneyrail.sandbox.paypal_billing import activate, billing_routes
-from moneyrail.sandbox.paypal_wire import (
+from moneyrail.sandbox.paypal.wire import (
     ZERO_DECIMAL,
     Body,
     Handler,
+    activate,
     error,
     fmt,
     link,
@@ -47,13 +44,11 @@ from moneyrail.sandbox.paypal_wire import (
 from moneyrail.sandbox.state import (
     HOOK_PREFIX,
     UPPER_ALPHANUMERIC,
-    FaultMiddleware,
     SandboxError,
     SandboxState,
     StoredResponse,
     basic_credentials,
     bearer_token,
-    hook_routes,
     mount_url,
     new_id,
 )
@@ -398,41 +393,3 @@ class PayPalSandbox:
                 f"{target}{'&' if '?' in target else '?'}{urlencode(query)}", status_code=302
             )
         return JSONResponse({"id": obj_id, "status": obj["status"]})
-
-
-def create_app() -> Starlette:
-    from moneyrail.sandbox.paypal_payments import payment_routes
-    from moneyrail.sandbox.paypal_webhooks import webhook_routes
-
-    state = SandboxState()
-    s = PayPalSandbox(state)
-    e = s.endpoint
-    order_minimal = ("id", "status", "links")
-    routes = [
-        Route("/v1/oauth2/token", s.token, methods=["POST"]),
-        Route("/v2/checkout/orders", e(s.create_order, minimal=order_minimal), methods=["POST"]),
-        Route("/v2/checkout/orders/{id}", e(s.get_order), methods=["GET"]),
-        Route(
-            "/v2/checkout/orders/{id}/capture",
-            e(s.capture_order, minimal=order_minimal),
-            methods=["POST"],
-        ),
-        Route(
-            "/v2/checkout/orders/{id}/authorize",
-            e(s.authorize_order, minimal=order_minimal),
-            methods=["POST"],
-        ),
-        *payment_routes(s),
-        *billing_routes(s),
-        *webhook_routes(s),
-        Route(f"{HOOK_PREFIX}/checkoutnow", s.hook_checkout, methods=["GET"]),
-        *hook_routes(state),
-    ]
-
-    def unavailable() -> Response:
-        return error(503).response()
-
-    return Starlette(
-        routes=routes,
-        middleware=[Middleware(FaultMiddleware, state=state, unavailable=unavailable)],
-    )

@@ -4,16 +4,13 @@ captures (get, refund) and refunds, in PayPal's wire format."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.routing import Route
 
-from moneyrail.sandbox.paypal_wire import Body, error, fmt, link, money, now_iso
+from moneyrail.sandbox.paypal.routes import PayPalSandbox
+from moneyrail.sandbox.paypal.wire import Body, error, fmt, link, money, now_iso
 from moneyrail.sandbox.state import UPPER_ALPHANUMERIC, new_id
-
-if TYPE_CHECKING:
-    from moneyrail.sandbox.paypal import PayPalSandbox
 
 
 def payment_routes(s: PayPalSandbox) -> list[Route]:

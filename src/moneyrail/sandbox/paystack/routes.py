@@ -26,10 +26,8 @@ import string
 from datetime import UTC, datetime
 from typing import Any
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from moneyrail.connectors.paystack import CURRENCIES, signature
@@ -39,9 +37,8 @@ from moneyrail.sandbox.hosted_checkout import (
     read_outcome,
     redirect_back,
 )
-from moneyrail.sandbox.http import bearer_api, deliver_later, read_body, sandbox_app
-from moneyrail.sandbox.paystack_shapes import refund_json, transaction_json
-from moneyrail.sandbox.paystack_subscriptions import subscription_routes
+from moneyrail.sandbox.http import deliver_later, read_body
+from moneyrail.sandbox.paystack.shapes import refund_json, transaction_json
 from moneyrail.sandbox.state import (
     HOOK_PREFIX,
     SandboxState,
@@ -362,33 +359,6 @@ def _checkout_page(txn: dict[str, Any]) -> str:
         email=txn["customer"]["email"],
         reference=txn["reference"],
     )
-
-
-def create_app() -> Starlette:
-    sandbox = PaystackSandbox()
-    api = bearer_api(_KEY, lambda _key: fail(401, "Invalid key"))
-    routes = [
-        Route("/transaction/initialize", api(sandbox.initialize), methods=["POST"]),
-        Route("/transaction/verify/{reference}", api(sandbox.verify), methods=["GET"]),
-        Route("/transaction/{id}", api(sandbox.fetch), methods=["GET"]),
-        Route("/refund", api(sandbox.create_refund), methods=["POST"]),
-        Route("/refund/{id}", api(sandbox.fetch_refund), methods=["GET"]),
-        *subscription_routes(sandbox, api),
-        Route(
-            f"{HOOK_PREFIX}/checkout/{{access_code}}",
-            sandbox.checkout,
-            methods=["GET", "POST"],
-        ),
-        Route(f"{HOOK_PREFIX}/webhooks", api(sandbox.webhook), methods=["POST"]),
-        Route(f"{HOOK_PREFIX}/settings", api(sandbox.settings), methods=["POST"]),
-    ]
-    app = sandbox_app(
-        sandbox,
-        routes,
-        unavailable=lambda: fail(503, "Service temporarily unavailable, please try again"),
-    )
-    app.add_middleware(TrailingSlashMiddleware)
-    return app
 
 
 class TrailingSlashMiddleware:

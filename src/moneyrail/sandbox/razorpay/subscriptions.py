@@ -7,20 +7,22 @@ authenticated through the `/_sandbox/subscriptions/{id}/authenticate` hook.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.routing import Route
 
+from moneyrail.sandbox.razorpay.routes import (
+    PERIODS,
+    Body,
+    RazorpaySandbox,
+    _amount,
+    error,
+    notes_of,
+)
 from moneyrail.sandbox.state import HOOK_PREFIX, mount_url, new_id
-
-if TYPE_CHECKING:
-    from moneyrail.sandbox.razorpay import Body, RazorpaySandbox
 
 
 def subscription_routes(s: RazorpaySandbox) -> list[Route]:
-    from moneyrail.sandbox.razorpay import PERIODS, _amount, error, notes_of
-
     async def create_plan(body: Body, owner: str, request: Request) -> Body:
         period = body.get("period")
         if period not in PERIODS:

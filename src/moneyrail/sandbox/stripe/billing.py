@@ -9,17 +9,15 @@ invoice of an incomplete one.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from moneyrail.sandbox.state import HOOK_PREFIX, new_id
-from moneyrail.sandbox.stripe_wire import Params, _int, error, missing
-
-if TYPE_CHECKING:
-    from moneyrail.sandbox.stripe import StripeSandbox
+from moneyrail.sandbox.stripe.routes import StripeSandbox
+from moneyrail.sandbox.stripe.wire import Params, _int, error, missing
 
 INTERVAL_SECONDS = {"day": 86_400, "week": 604_800, "month": 2_592_000, "year": 31_536_000}
 

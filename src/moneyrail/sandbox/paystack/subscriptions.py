@@ -11,7 +11,6 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -19,9 +18,15 @@ from starlette.routing import Route
 
 from moneyrail.connectors.paystack import CURRENCIES
 from moneyrail.sandbox.http import Endpoint, Handler, read_body
-
-if TYPE_CHECKING:
-    from moneyrail.sandbox.paystack import PaystackSandbox
+from moneyrail.sandbox.paystack.routes import (
+    _LOWER_ALNUM,
+    _TIME_FORMAT,
+    PaystackSandbox,
+    _int,
+    _now,
+    fail,
+    ok,
+)
 
 _INTERVALS = {
     "hourly": timedelta(hours=1),
@@ -46,8 +51,6 @@ _PLAN_SUMMARY = (
 
 
 def subscription_routes(s: PaystackSandbox, api: Callable[[Handler], Endpoint]) -> list[Route]:
-    from moneyrail.sandbox.paystack import _LOWER_ALNUM, _TIME_FORMAT, _int, _now, fail, ok
-
     async def create_plan(request: Request, account: str, key: str) -> Response:
         body = await read_body(request)
         if body is None:

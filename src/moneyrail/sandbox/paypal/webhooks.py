@@ -15,7 +15,6 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -25,12 +24,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from moneyrail.connectors.webhook_signatures import (
+from moneyrail.connectors.paypal.webhooks import (
     paypal_sign,
     paypal_signed_message,
     verify_paypal,
 )
-from moneyrail.sandbox.paypal_wire import error, link, now_iso
+from moneyrail.sandbox.paypal.routes import PayPalSandbox
+from moneyrail.sandbox.paypal.wire import error, link, now_iso
 from moneyrail.sandbox.state import (
     HOOK_PREFIX,
     UPPER_ALPHANUMERIC,
@@ -39,9 +39,6 @@ from moneyrail.sandbox.state import (
     new_id,
     signed_webhook_response,
 )
-
-if TYPE_CHECKING:
-    from moneyrail.sandbox.paypal import PayPalSandbox
 
 CERT_ID = "CERT-360caa42-fca2a594-sandbox0"
 

@@ -8,18 +8,15 @@ activate and cancel answer 204 and refuse invalid transitions with
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.routing import Route
 
-from moneyrail.sandbox.paypal_wire import error, link, money, now_iso
+from moneyrail.sandbox.paypal.routes import PayPalSandbox
+from moneyrail.sandbox.paypal.wire import error, link, money, now_iso
 from moneyrail.sandbox.state import HOOK_PREFIX, UPPER_ALPHANUMERIC, new_id
-
-if TYPE_CHECKING:
-    from moneyrail.sandbox.paypal import PayPalSandbox
 
 Body = dict[str, Any]
 UNITS = ("DAY", "WEEK", "MONTH", "YEAR")
@@ -184,31 +181,3 @@ def billing_routes(s: PayPalSandbox) -> list[Route]:
         Route("/v1/billing/subscriptions/{id}", e(get_subscription), methods=["GET"]),
         Route("/v1/billing/subscriptions/{id}/{action}", e(act), methods=["POST"]),
     ]
-
-
-def activate(sub: Body) -> None:
-    """The payer approved: the subscription is ACTIVE, its first cycle billed."""
-    start = datetime.now(UTC)
-    sub.update(
-        status="ACTIVE",
-        status_update_time=now_iso(),
-        start_time=sub.get("start_time") or now_iso(),
-        subscriber=sub.get("subscriber")
-        or {"email_address": "buyer@example.com", "payer_id": "SANDBXPAYER23"},
-    )
-    interval = sub.get("_interval") or ("MONTH", 1)
-    days = {"DAY": 1, "WEEK": 7, "MONTH": 30, "YEAR": 365}[interval[0]] * int(interval[1])
-    sub["billing_info"] = {
-        "outstanding_balance": {"currency_code": sub.get("_currency", "USD"), "value": "0.00"},
-        "cycle_executions": [
-            {
-                "tenure_type": "REGULAR",
-                "sequence": 1,
-                "cycles_completed": 1,
-                "cycles_remaining": 0,
-                "total_cycles": 0,
-            }
-        ],
-        "next_billing_time": (start + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "failed_payments_count": 0,
-    }

@@ -10,22 +10,18 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from moneyrail.connectors.webhook_signatures import hmac_sha256_hex, razorpay_signature
+from moneyrail.connectors.razorpay.webhooks import razorpay_signature
+from moneyrail.connectors.signing import hmac_sha256_hex
+from moneyrail.sandbox.razorpay.routes import PERIODS, Body, RazorpaySandbox, error, public
 from moneyrail.sandbox.state import HOOK_PREFIX, new_id, signed_webhook_response
-
-if TYPE_CHECKING:
-    from moneyrail.sandbox.razorpay import Body, RazorpaySandbox
 
 
 def checkout_hook_routes(s: RazorpaySandbox) -> list[Route]:
-    from moneyrail.sandbox.razorpay import PERIODS, error, public
-
     async def hook_checkout(request: Request) -> Response:
         order = s.state.get(request.path_params["id"])
         if order is None or order.get("entity") != "order":

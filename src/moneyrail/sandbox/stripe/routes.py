@@ -23,26 +23,21 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from moneyrail.sandbox.state import (
     HOOK_PREFIX,
-    FaultMiddleware,
     SandboxError,
     SandboxState,
     StoredResponse,
     basic_credentials,
     bearer_token,
     fingerprint,
-    hook_routes,
     mount_url,
     new_id,
 )
-from moneyrail.sandbox.stripe_wire import Params, _int, error, missing, parse_params, public
+from moneyrail.sandbox.stripe.wire import Params, _int, error, missing, parse_params, public
 
 API_VERSION = "2024-06-20"
 DECLINING_METHODS = {"pm_card_chargeDeclined", "pm_card_visa_chargeDeclined"}
@@ -355,32 +350,3 @@ class StripeSandbox:
             next_action=None,
         )
         return 200, pi
-
-
-def create_app() -> Starlette:
-    from moneyrail.sandbox.stripe_billing import billing_routes
-    from moneyrail.sandbox.stripe_hooks import stripe_hook_routes
-    from moneyrail.sandbox.stripe_refunds import refund_routes
-
-    state = SandboxState()
-    s = StripeSandbox(state)
-    e = s.endpoint
-    routes = [
-        Route("/v1/payment_intents", e(s.create_intent), methods=["POST"]),
-        Route("/v1/payment_intents/{id}", e(s.get_intent), methods=["GET"]),
-        Route("/v1/payment_intents/{id}/confirm", e(s.confirm), methods=["POST"]),
-        Route("/v1/payment_intents/{id}/capture", e(s.capture), methods=["POST"]),
-        Route("/v1/payment_intents/{id}/cancel", e(s.cancel), methods=["POST"]),
-        *refund_routes(s),
-        *stripe_hook_routes(s),
-        *billing_routes(s),
-        *hook_routes(state),
-    ]
-
-    def unavailable() -> Response:
-        return error(503, "Stripe is temporarily unavailable.", type_="api_error").response()
-
-    return Starlette(
-        routes=routes,
-        middleware=[Middleware(FaultMiddleware, state=state, unavailable=unavailable)],
-    )

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -121,3 +121,31 @@ def fmt(amount: Decimal, currency: str) -> str:
 
 def link(href: str, rel: str, method: str = "GET") -> Body:
     return {"href": href, "rel": rel, "method": method}
+
+
+def activate(sub: Body) -> None:
+    """The payer approved: the subscription is ACTIVE, its first cycle billed."""
+    start = datetime.now(UTC)
+    sub.update(
+        status="ACTIVE",
+        status_update_time=now_iso(),
+        start_time=sub.get("start_time") or now_iso(),
+        subscriber=sub.get("subscriber")
+        or {"email_address": "buyer@example.com", "payer_id": "SANDBXPAYER23"},
+    )
+    interval = sub.get("_interval") or ("MONTH", 1)
+    days = {"DAY": 1, "WEEK": 7, "MONTH": 30, "YEAR": 365}[interval[0]] * int(interval[1])
+    sub["billing_info"] = {
+        "outstanding_balance": {"currency_code": sub.get("_currency", "USD"), "value": "0.00"},
+        "cycle_executions": [
+            {
+                "tenure_type": "REGULAR",
+                "sequence": 1,
+                "cycles_completed": 1,
+                "cycles_remaining": 0,
+                "total_cycles": 0,
+            }
+        ],
+        "next_billing_time": (start + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "failed_payments_count": 0,
+    }

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import json
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from moneyrail.connectors.webhook_signatures import stripe_signature_header
+from moneyrail.connectors.stripe.webhooks import stripe_signature_header
 from moneyrail.sandbox.state import (
     HOOK_PREFIX,
     SandboxError,
@@ -23,15 +23,11 @@ from moneyrail.sandbox.state import (
     new_id,
     signed_webhook_response,
 )
-from moneyrail.sandbox.stripe_wire import error, missing, public
-
-if TYPE_CHECKING:
-    from moneyrail.sandbox.stripe import StripeSandbox
+from moneyrail.sandbox.stripe.routes import API_VERSION, StripeSandbox
+from moneyrail.sandbox.stripe.wire import error, missing, public
 
 
 def stripe_hook_routes(s: StripeSandbox) -> list[Route]:
-    from moneyrail.sandbox.stripe import API_VERSION
-
     def hook_intent(request: Request) -> tuple[dict[str, Any], str]:
         pi_id = request.path_params["id"]
         owner = s.state.owner_of(pi_id)
