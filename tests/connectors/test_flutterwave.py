@@ -12,7 +12,6 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from moneyrail.connectors._common import ProviderObjectNotFound
 from moneyrail.connectors.base import (
     CaptureMode,
     InvalidWebhookSignature,
@@ -22,6 +21,7 @@ from moneyrail.connectors.base import (
     RefundStatus,
 )
 from moneyrail.connectors.flutterwave import FlutterwaveConnector, dumps, loads
+from moneyrail.connectors.http import ProviderObjectNotFound
 from moneyrail.core.money import Money
 from tests.connectors.hosted import FLUTTERWAVE, checkout
 

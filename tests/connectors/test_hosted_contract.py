@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 import pytest
 
-from moneyrail.connectors._common import ProviderCredentialsRejected, ProviderObjectNotFound
 from moneyrail.connectors.base import (
     PaymentStatus,
     ProviderDeclined,
@@ -18,6 +17,7 @@ from moneyrail.connectors.base import (
     ProviderTimeout,
     ProviderUnavailable,
 )
+from moneyrail.connectors.http import ProviderCredentialsRejected, ProviderObjectNotFound
 from tests.connectors.hosted import HOSTED, Hosted, checkout
 from tests.sandbox.helpers import faults
 

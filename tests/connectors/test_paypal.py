@@ -14,7 +14,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from moneyrail.connectors._common import ProviderCredentialsRejected, ProviderObjectNotFound
 from moneyrail.connectors.base import (
     CaptureMode,
     CreatePayment,
@@ -31,6 +30,7 @@ from moneyrail.connectors.base import (
     RefundStatus,
     SubscriptionStatus,
 )
+from moneyrail.connectors.http import ProviderCredentialsRejected, ProviderObjectNotFound
 from moneyrail.connectors.paypal import PayPalConnector, value_of
 from moneyrail.core.money import Money
 from tests.connectors.subscriptions import pause_resume_cancel

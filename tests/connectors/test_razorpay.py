@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from moneyrail.connectors._common import ProviderCredentialsRejected, ProviderObjectNotFound
 from moneyrail.connectors.base import (
     CaptureMode,
     CreatePayment,
@@ -27,6 +26,7 @@ from moneyrail.connectors.base import (
     RefundStatus,
     SubscriptionStatus,
 )
+from moneyrail.connectors.http import ProviderCredentialsRejected, ProviderObjectNotFound
 from moneyrail.connectors.razorpay import RazorpayConnector, receipt_for
 from moneyrail.core.money import Money
 from tests.connectors.subscriptions import pause_resume_cancel

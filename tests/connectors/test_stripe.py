@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from moneyrail.connectors._common import ProviderCredentialsRejected, ProviderObjectNotFound
 from moneyrail.connectors.base import (
     CaptureMode,
     CreatePayment,
@@ -25,6 +24,7 @@ from moneyrail.connectors.base import (
     RefundStatus,
     SubscriptionStatus,
 )
+from moneyrail.connectors.http import ProviderCredentialsRejected, ProviderObjectNotFound
 from moneyrail.connectors.stripe import StripeConnector
 from moneyrail.core.money import Money
 from tests.connectors.subscriptions import pause_resume_cancel

@@ -27,7 +27,6 @@ from pypaystack2 import PaystackClient
 from pypaystack2.base_clients import AbstractAPIClient
 from pypaystack2.enums import Interval
 
-from moneyrail.connectors._common import ProviderCredentialsRejected, ProviderObjectNotFound
 from moneyrail.connectors.base import (
     CreatePayment,
     CreatePlan,
@@ -39,6 +38,7 @@ from moneyrail.connectors.base import (
     PlanInterval,
     ProviderDeclined,
 )
+from moneyrail.connectors.http import ProviderCredentialsRejected, ProviderObjectNotFound
 from moneyrail.connectors.paystack import PaystackConnector
 from moneyrail.core.money import Money
 from moneyrail.sandbox.app import create_sandbox_app

@@ -9,7 +9,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from moneyrail.sandbox.app import create_sandbox_app
-from moneyrail.sandbox.paypal_webhooks import raw_member
+from moneyrail.sandbox.paypal.webhooks import raw_member
 from moneyrail.sandbox.state import SandboxState, new_id
 from moneyrail.sandbox.stripe import parse_params
 from tests.sandbox.helpers import faults, hook

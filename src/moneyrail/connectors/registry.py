@@ -14,8 +14,8 @@ from typing import cast
 
 import httpx
 
-from moneyrail.connectors._common import LIVE_BASE_URLS, sandbox_base_url
 from moneyrail.connectors.base import Credentials, Environment, PaymentConnector, WebhookEvent
+from moneyrail.connectors.http import LIVE_BASE_URLS, sandbox_base_url
 from moneyrail.core.errors import Unprocessable
 
 __all__ = [
