@@ -19,6 +19,8 @@ app = typer.Typer(
     help="moneyrail: a self-hosted ledger, banking, payments and messaging service.",
     no_args_is_help=True,
     add_completion=False,
+    # A failing command's traceback must not print its frames' locals (keys, URLs, secrets).
+    pretty_exceptions_show_locals=False,
 )
 migrate_app = typer.Typer(help="Apply or inspect database migrations.", no_args_is_help=True)
 app.add_typer(migrate_app, name="migrate")

@@ -273,17 +273,21 @@ def _document(operation: JSON, statuses: set[int], *, idempotent: bool, limited:
     responses: JSON = operation.setdefault("responses", {})
     for status in sorted(statuses):
         current = responses.get(str(status))
-        if current is not None and not _is_problem(current):
-            continue  # an operation that answers its own format (OAuth errors) keeps it
         name = _PROBLEM_NAMES.get(status)
         if name is None:
+            continue
+        problem = {"schema": {"$ref": f"#/components/schemas/{name}"}}
+        if current is not None and not _is_problem(current):
+            # An operation that answers its own format (OAuth errors) keeps it; the kernel's
+            # failures of the same status (body limits, hostile JSON) stay problem+json.
+            current["content"][PROBLEM_MEDIA_TYPE] = problem
             continue
         description = (current or {}).get("description") or HTTPStatus(status).phrase
         if description == "Validation Error":
             description = "The request is not valid; `errors` lists every bad field"
         responses[str(status)] = {
             "description": description,
-            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": f"#/components/schemas/{name}"}}},
+            "content": {PROBLEM_MEDIA_TYPE: problem},
         }
     for code, response in responses.items():
         headers = response.setdefault("headers", {})
@@ -303,8 +307,10 @@ def _is_problem(response: JSON) -> bool:
         return True
     if PROBLEM_MEDIA_TYPE in content:
         return True
+    if PROBLEM_MEDIA_TYPE in content:
+        return True
     schema = content.get("application/json", {}).get("schema", {})
-    return str(schema.get("$ref", "")).endswith("/HTTPValidationError")
+    return str(schema.get("$ref", "")).endswith("/HTTPValidationError") or not schema
 
 
 def _problem_schema(status: int | None, codes: list[str] | None = None) -> JSON:

@@ -13,6 +13,7 @@ from moneyrail.auth.subject import AuthSubject
 from moneyrail.auth.tenancy import tenant_scope
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import AppError, Forbidden, problem_responses
+from moneyrail.core.openapi import component_ref
 from moneyrail.core.request_context import bind_request
 from moneyrail.identity.api_oauth import (
     NO_STORE,
@@ -36,6 +37,7 @@ from moneyrail.identity.schemas import (
     OtpLoginIn,
     OtpRequestIn,
     RefreshIn,
+    SigninJsonIn,
     SignupIn,
     TokenOut,
     VerifyOut,
@@ -73,10 +75,8 @@ async def signup(body: SignupIn, request: Request, session: SessionDep) -> JSONR
     openapi_extra={
         "requestBody": {
             "content": {
-                "application/x-www-form-urlencoded": {
-                    "schema": {"$ref": "#/components/schemas/SigninJsonIn"}
-                },
-                "application/json": {"schema": {"$ref": "#/components/schemas/SigninJsonIn"}},
+                "application/x-www-form-urlencoded": {"schema": component_ref(SigninJsonIn)},
+                "application/json": {"schema": component_ref(SigninJsonIn)},
             }
         }
     },

@@ -15,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from moneyrail.auth.deps import api_key_scheme, authenticate, bearer_scheme
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import AppError, problem_response
+from moneyrail.core.openapi import component_ref
 from moneyrail.core.request_context import bind_request
 from moneyrail.identity import introspection
 from moneyrail.identity.clients import clients
@@ -27,7 +28,7 @@ from moneyrail.identity.oauth import (
     TokenPair,
     UnsupportedGrantType,
 )
-from moneyrail.identity.schemas import IntrospectionOut, TokenOut
+from moneyrail.identity.schemas import IntrospectionOut, OAuthErrorOut, TokenOut
 from moneyrail.identity.tokens import config_of
 
 router = APIRouter(prefix="/auth", tags=["identity"], dependencies=[Depends(bind_request)])
@@ -35,8 +36,14 @@ router = APIRouter(prefix="/auth", tags=["identity"], dependencies=[Depends(bind
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 FormStr = Annotated[str | None, Form()]
 TOKEN_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "RFC 6749 error: invalid_request, invalid_grant, invalid_scope, …"},
-    401: {"description": "RFC 6749 error: invalid_client"},
+    400: {
+        "description": "RFC 6749 error: invalid_request, invalid_grant, invalid_scope, …",
+        "content": {"application/json": {"schema": component_ref(OAuthErrorOut)}},
+    },
+    401: {
+        "description": "RFC 6749 error: invalid_client",
+        "content": {"application/json": {"schema": component_ref(OAuthErrorOut)}},
+    },
 }
 
 

@@ -199,3 +199,17 @@ class IntrospectionOut(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     active: bool
+
+
+class OAuthErrorOut(BaseModel):
+    """An OAuth 2.0 error (RFC 6749 §5.2), as the token endpoints answer them."""
+
+    error: Literal[
+        "invalid_request",
+        "invalid_client",
+        "invalid_grant",
+        "unsupported_grant_type",
+        "invalid_scope",
+        "unsupported_token_type",
+    ]
+    error_description: str | None = None
