@@ -56,7 +56,7 @@ async def authenticate(request: Request, session: SessionDep) -> AuthSubject:
     bind_request(request)
     api_key = request.headers.get("x-api-key") or None
     bearer = _bearer_token(request)
-    if api_key is not None and bearer is not None:
+    if api_key is not None and request.headers.get("authorization") is not None:
         # Two credentials that may name different callers: answering for either would let a
         # bad one pass beside a good one.
         raise Unauthorized("send one credential: X-API-Key or Authorization, not both")

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import Depends, Request
 from pydantic_core import to_json
 from sqlalchemy import MetaData, text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -24,10 +23,12 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 
 from moneyrail.core import limits
+from moneyrail.core.fastpath import Driver as Driver
+from moneyrail.core.fastpath import driver as driver
 from moneyrail.core.settings import Settings
 
 if TYPE_CHECKING:
-    import asyncpg
+    pass
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -134,90 +135,6 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 # The session closes (and commits) before the response is sent, so a client never sees a
 # success whose transaction then failed to commit.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
-
-
-_DRIVER_KEY = "moneyrail.driver"
-
-
-class Driver:
-    """The asyncpg connection of a session's transaction, for hot-path statements.
-
-    Statements run in the same transaction as the session's, without the ORM's
-    per-execution work (several times what the driver itself costs). Errors surface as the
-    same SQLAlchemy exceptions `session.execute` raises (`IntegrityError`, `DBAPIError`
-    with the driver's error as `orig`), so callers handle one family of errors.
-    """
-
-    __slots__ = ("_connection", "_dbapi")
-
-    def __init__(self, connection: asyncpg.Connection, dbapi: Any) -> None:
-        self._connection = connection
-        self._dbapi = dbapi
-
-    async def fetchrow(self, query: str, *args: Any) -> Any:
-        try:
-            return await self._connection.fetchrow(query, *args)
-        except Exception as exc:
-            raise self._translate(query, args, exc) from exc
-
-    async def fetchval(self, query: str, *args: Any) -> Any:
-        try:
-            return await self._connection.fetchval(query, *args)
-        except Exception as exc:
-            raise self._translate(query, args, exc) from exc
-
-    async def execute(self, query: str, *args: Any) -> str:
-        try:
-            status: str = await self._connection.execute(query, *args)
-            return status
-        except Exception as exc:
-            raise self._translate(query, args, exc) from exc
-
-    def _translate(self, query: str, args: tuple[Any, ...], error: Exception) -> BaseException:
-        mapping: dict[type, type] = getattr(self._dbapi, "_asyncpg_error_translate", {})
-        for cls in type(error).__mro__:
-            if cls in mapping:
-                adapted = mapping[cls](error.args[0] if error.args else str(error), error)
-                translated: BaseException = DBAPIError.instance(
-                    query, args, adapted, self._dbapi.Error
-                )
-                return translated
-        return error
-
-
-async def driver(session: AsyncSession) -> Driver:
-    """The driver connection of the session's current transaction (see `Driver`).
-
-    Remembered per transaction, so only the first call of a transaction asks the pool.
-    Pending ORM changes are flushed first, as `session.execute` would, so a statement on the
-    driver sees (and runs after) everything the session was told before it.
-    """
-    sync = session.sync_session
-    if sync.autoflush and not sync._is_clean():
-        await session.flush()
-    # Keyed by the innermost transaction: a new savepoint (`begin_nested`) is only sent when
-    # the session next uses its connection, so that happens here first.
-    transaction = sync.get_nested_transaction() or sync.get_transaction()
-    cached = session.info.get(_DRIVER_KEY)
-    if cached is not None and transaction is not None and cached[0] is transaction:
-        found: Driver = cached[1]
-        return found
-    connection = await session.connection()
-    # The session's connection is checked out already, so its pooled DBAPI connection is a
-    # plain attribute (what `get_raw_connection()` returns, without a greenlet round trip).
-    fairy = connection.sync_connection.connection if connection.sync_connection else None
-    if fairy is None:
-        fairy = await connection.get_raw_connection()
-    assert fairy.driver_connection is not None
-    # SQLAlchemy's asyncpg adapter sends BEGIN lazily, with its first statement. A statement
-    # sent straight to the driver before that would run outside the transaction (and a
-    # transaction-local setting would vanish with it), so the adapter starts it now.
-    adapter: Any = fairy.dbapi_connection
-    if adapter._transaction is None and adapter.isolation_level != "autocommit":
-        await adapter._start_transaction()
-    wrapped = Driver(fairy.driver_connection, connection.dialect.dbapi)
-    session.info[_DRIVER_KEY] = (sync.get_nested_transaction() or sync.get_transaction(), wrapped)
-    return wrapped
 
 
 def json_column(values: Sequence[Any]) -> str:
