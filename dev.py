@@ -63,7 +63,7 @@ def _lock() -> None:
         python = str(env_dir / ("Scripts" if os.name == "nt" else "bin") / "python")
         pip = [python, "-m", "pip", "--disable-pip-version-check", "-q"]
         subprocess.run([*pip, "install", "--upgrade", "pip"], check=True)  # noqa: S603
-        subprocess.run([*pip, "install", f"{ROOT}[dev,embedded]"], check=True)  # noqa: S603
+        subprocess.run([*pip, "install", f"{ROOT}[dev,embedded,tracing]"], check=True)  # noqa: S603
         frozen = subprocess.run(  # noqa: S603
             [*pip, "freeze", "--exclude", "moneyrail", "--exclude", "pip"],
             check=True,
@@ -90,16 +90,16 @@ def main() -> None:
         _ensure_env("[embedded]")
         _exec([str(BIN / "moneyrail"), "serve", *rest])
     elif command == "test":
-        _ensure_env("[dev,embedded]")
+        _ensure_env("[dev,embedded,tracing]")
         workers = os.environ.get("MONEYRAIL_TEST_WORKERS", "2")
         _exec([_python(), "-m", "pytest", "-n", workers, "--dist", "loadfile", *rest])
     elif command == "contract":
-        _ensure_env("[dev,embedded]")
+        _ensure_env("[dev,embedded,tracing]")
         _exec([_python(), str(ROOT / ".ci" / "contract.py"), *rest])
     elif command == "lock":
         _lock()
     elif command == "lint":
-        _ensure_env("[dev,embedded]")
+        _ensure_env("[dev,embedded,tracing]")
         os.chdir(ROOT)
         paths = [p for p in ("src", "tests", "bench", "migrations", "dev.py") if Path(p).exists()]
         steps = [

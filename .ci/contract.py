@@ -129,7 +129,7 @@ def main(extra: list[str]) -> int:
             "--max-examples",
             str(MAX_EXAMPLES),
             "--workers",
-            "2",
+            os.environ.get("CONTRACT_WORKERS", "1"),
             "--header",
             f"X-API-Key: {key}",
             "--seed",

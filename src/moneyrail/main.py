@@ -26,6 +26,7 @@ from moneyrail.core.logging import configure_logging
 from moneyrail.core.ratelimit import RateLimitMiddleware
 from moneyrail.core.routing import mount
 from moneyrail.core.settings import Settings, get_settings
+from moneyrail.core.tracing import configure_tracing
 from moneyrail.domains import DOMAINS, optional_module
 
 API_PREFIX = "/api/v1"
@@ -112,6 +113,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         return metrics_response(request)
 
+    configure_tracing(
+        app,
+        endpoint=settings.otel_exporter_otlp_endpoint,
+        service_name=settings.otel_service_name,
+    )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

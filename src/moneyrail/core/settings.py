@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     # Seconds a browser may cache a preflight answer.
     cors_max_age: int = Field(default=600, ge=0)
 
+    # Tracing: OpenTelemetry spans exported over OTLP/HTTP when an endpoint is set.
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_service_name: str = "moneyrail"
+
     request_timeout: int = 30
     max_retries: int = 3
     retry_delay: float = 1.0
