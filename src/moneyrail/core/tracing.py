@@ -54,7 +54,7 @@ def configure_tracing(
             provider.add_span_processor(SimpleSpanProcessor(exporter))
         trace.set_tracer_provider(provider)
         # Process-wide: every driver connection and HTTP client made from now on.
-        AsyncPGInstrumentor().instrument(tracer_provider=provider)
+        AsyncPGInstrumentor().instrument(tracer_provider=provider)  # type: ignore[no-untyped-call]
         HTTPXClientInstrumentor().instrument(tracer_provider=provider)
         _configured["provider"] = provider
     FastAPIInstrumentor.instrument_app(
@@ -72,6 +72,6 @@ def shutdown_tracing() -> None:
     from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
-    AsyncPGInstrumentor().uninstrument()
+    AsyncPGInstrumentor().uninstrument()  # type: ignore[no-untyped-call]
     HTTPXClientInstrumentor().uninstrument()
     provider.shutdown()
