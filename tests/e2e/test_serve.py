@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -69,8 +70,11 @@ def _pg_ctl(pgdata: Path, *args: str) -> None:
 
 
 def test_serve_on_embedded_database_survives_database_outage(data_dir: Path) -> None:
+    """Also: with LOG_JSON=true every line the server writes, through an outage, is JSON."""
     port = _free_port()
-    env = _clean_env(DATA_DIR=str(data_dir), ENVIRONMENT="development", LOG_LEVEL="WARNING")
+    env = _clean_env(
+        DATA_DIR=str(data_dir), ENVIRONMENT="development", LOG_LEVEL="INFO", LOG_JSON="true"
+    )
     process = subprocess.Popen(
         [*_moneyrail(), "serve", "--port", str(port)],
         env=env,
@@ -105,6 +109,15 @@ def test_serve_on_embedded_database_survives_database_outage(data_dir: Path) -> 
         if (pgdata / "postmaster.pid").exists():
             _pg_ctl(pgdata, "stop", "-m", "immediate")
     assert process.returncode in (0, -signal.SIGINT), output.decode(errors="replace")[-2000:]
+    lines = [line for line in output.decode(errors="replace").splitlines() if line.strip()]
+    assert len(lines) > 5
+    not_json = []
+    for line in lines:
+        try:
+            assert isinstance(json.loads(line), dict)
+        except (ValueError, AssertionError):
+            not_json.append(line)
+    assert not not_json, not_json[:10]
 
 
 def test_serve_reuses_its_data_directory(data_dir: Path) -> None:
