@@ -3,7 +3,7 @@
 
     python3 dev.py run    # virtualenv + install + server on an embedded PostgreSQL
     python3 dev.py test   # virtualenv + dev install + the whole test suite
-    python3 dev.py lint   # ruff check, ruff format --check, mypy
+    python3 dev.py lint   # ruff check, ruff format --check, mypy, import contracts
     python3 dev.py contract  # Schemathesis against the live server (the API contract)
     python3 dev.py lock   # re-resolve the pinned versions in constraints.txt
 
@@ -106,6 +106,7 @@ def main() -> None:
             [_python(), "-m", "ruff", "check", *paths],
             [_python(), "-m", "ruff", "format", "--check", *paths],
             [_python(), "-m", "mypy", "src"],
+            [str(BIN / "lint-imports")],
         ]
         failed = [s for s in steps if subprocess.run(s, check=False).returncode != 0]  # noqa: S603
         sys.exit(1 if failed else 0)

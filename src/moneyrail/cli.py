@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -13,7 +12,9 @@ from rich.console import Console
 
 from moneyrail import __version__
 from moneyrail.core.logging import configure_logging
-from moneyrail.core.settings import ConfigurationError, Settings, get_settings
+from moneyrail.core.settings import get_settings
+from moneyrail.core.startup import resolve_database_url as resolve_database_url
+from moneyrail.core.startup import settings_or_exit
 
 app = typer.Typer(
     help="moneyrail: a self-hosted ledger, banking, payments and messaging service.",
@@ -25,6 +26,8 @@ app = typer.Typer(
 migrate_app = typer.Typer(help="Apply or inspect database migrations.", no_args_is_help=True)
 app.add_typer(migrate_app, name="migrate")
 console = Console(stderr=True)
+# Shared with the domains' and the worker's commands (they import them from core).
+_settings_or_exit = settings_or_exit
 
 
 @app.callback()
@@ -33,33 +36,6 @@ def _configure() -> None:
 
     settings = get_settings()
     configure_logging(level=settings.log_level, json=settings.json_logs)
-
-
-def _settings_or_exit() -> Settings:
-    settings = get_settings()
-    try:
-        settings.check_safe_to_start()
-    except ConfigurationError as exc:
-        console.print(f"moneyrail: refusing to start: {exc}", soft_wrap=True, highlight=False)
-        raise typer.Exit(code=2) from exc
-    return settings
-
-
-def resolve_database_url(settings: Settings) -> str:
-    """DATABASE_URL when set; otherwise start the embedded PostgreSQL in DATA_DIR."""
-    if settings.database_url:
-        return settings.database_url
-    from moneyrail.core import embedded_pg
-
-    try:
-        url = embedded_pg.start(Path(settings.data_dir))
-    except embedded_pg.EmbeddedUnavailable as exc:
-        console.print(f"moneyrail: {exc}", soft_wrap=True, highlight=False)
-        raise typer.Exit(code=2) from exc
-    # Child processes (uvicorn workers, reloader) inherit the running server's URL.
-    os.environ["DATABASE_URL"] = url
-    get_settings.cache_clear()
-    return url
 
 
 @app.command()

@@ -24,10 +24,10 @@ def register(root: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Deliver outbox events, webhooks and messages, and run scheduled jobs (until SIGTERM)."""
-        from moneyrail.cli import _settings_or_exit, resolve_database_url
+        from moneyrail.core.startup import resolve_database_url, settings_or_exit
         from moneyrail.worker.runner import serve
 
-        settings = _settings_or_exit()
+        settings = settings_or_exit()
         resolve_database_url(settings)
         from moneyrail.core.settings import get_settings
 
