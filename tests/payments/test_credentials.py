@@ -20,7 +20,7 @@ from moneyrail.auth.roles import Role
 from moneyrail.core.crypto import DecryptionError, parse_key_ring
 from moneyrail.core.db import bypass_tenant_scope, set_tenant
 from moneyrail.core.settings import Settings, get_settings
-from moneyrail.payments.credentials import open_row
+from moneyrail.payments.credentials.service import open_row
 from moneyrail.payments.models import ProviderCredential
 from moneyrail.payments.providers import ProviderRuntime
 from tests.conftest import TEST_SECRET_KEY, pg_dump, problem

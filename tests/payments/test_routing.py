@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from moneyrail.payments.routing import PaymentFacts, RoutingTable, Rule, builtin_order, route
+from moneyrail.payments.routing.rules import PaymentFacts, RoutingTable, Rule, builtin_order, route
 
 
 def test_first_matching_rule_wins() -> None:

@@ -201,7 +201,7 @@ def test_subscription_providers_match_the_connectors() -> None:
     import importlib
 
     from moneyrail.connectors import registry
-    from moneyrail.payments.routing import SUBSCRIPTION_PROVIDERS
+    from moneyrail.payments.routing.rules import SUBSCRIPTION_PROVIDERS
 
     capable = {
         provider

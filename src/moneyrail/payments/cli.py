@@ -35,7 +35,7 @@ async def _rotate(url: str) -> tuple[int, int]:
     from moneyrail.core.crypto import key_ring_from
     from moneyrail.core.db import bypass_tenant_scope, create_engine
     from moneyrail.core.settings import get_settings
-    from moneyrail.payments.credentials import credentials
+    from moneyrail.payments.credentials.service import credentials
 
     settings = get_settings()
     engine = create_engine(settings, url=url)

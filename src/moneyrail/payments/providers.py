@@ -34,7 +34,7 @@ from moneyrail.core import limits
 from moneyrail.core.crypto import KeyRing, key_ring_from
 from moneyrail.core.errors import Unprocessable
 from moneyrail.core.settings import Settings
-from moneyrail.payments.credentials import credentials as credential_store
+from moneyrail.payments.credentials.service import credentials as credential_store
 
 T = TypeVar("T")
 

@@ -27,11 +27,11 @@ from moneyrail.core.db import bypass_tenant_scope, run_before_commit, set_tenant
 from moneyrail.core.errors import AppError
 from moneyrail.core.jobs import schedule
 from moneyrail.core.settings import get_settings
+from moneyrail.payments.intents.repository import repository
+from moneyrail.payments.intents.service import payment as payment_service
 from moneyrail.payments.models import Payment
 from moneyrail.payments.providers import ProviderRuntime
-from moneyrail.payments.refunds import refunds as refund_service
-from moneyrail.payments.repository import repository
-from moneyrail.payments.service import payment as payment_service
+from moneyrail.payments.refunds.service import refunds as refund_service
 
 log = structlog.get_logger(__name__)
 

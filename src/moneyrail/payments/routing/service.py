@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.audit.service import audit
 from moneyrail.auth.subject import AuthSubject
-from moneyrail.payments import routing
-from moneyrail.payments.repository import repository
-from moneyrail.payments.schemas import RoutingRuleIn, RoutingRulesIn
+from moneyrail.payments.routing import rules as routing
+from moneyrail.payments.routing.repository import repository
+from moneyrail.payments.routing.schemas import RoutingRuleIn, RoutingRulesIn
 
 
 @dataclass(frozen=True)

@@ -12,18 +12,18 @@ from fastapi import APIRouter, Path, Response
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import problem_responses
 from moneyrail.core.idempotency import IdempotentRoute, idempotent
-from moneyrail.payments import views
 from moneyrail.payments.auth import ServicesRead, ServicesWrite
-from moneyrail.payments.credentials import credentials as credential_store
-from moneyrail.payments.deps import Runtime
-from moneyrail.payments.routing import PAYMENT_PROVIDERS
-from moneyrail.payments.schemas import (
+from moneyrail.payments.credentials import views
+from moneyrail.payments.credentials.schemas import (
     CredentialsIn,
     EnvironmentIn,
-    ProviderName,
     ServiceOut,
     ServicesOut,
 )
+from moneyrail.payments.credentials.service import credentials as credential_store
+from moneyrail.payments.deps import Runtime
+from moneyrail.payments.routing.rules import PAYMENT_PROVIDERS
+from moneyrail.payments.schemas import ProviderName
 
 Provider = Annotated[ProviderName, Path(description="A payment provider")]
 

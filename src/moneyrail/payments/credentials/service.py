@@ -29,8 +29,8 @@ from moneyrail.connectors.base import Credentials, Environment
 from moneyrail.core.crypto import DecryptionError, KeyRing
 from moneyrail.core.errors import NotFound, Unprocessable
 from moneyrail.core.ids import new_id
+from moneyrail.payments.credentials.repository import SealedCredential, repository
 from moneyrail.payments.models import ProviderAccount, ProviderCredential
-from moneyrail.payments.repository import SealedCredential, repository
 
 log = structlog.get_logger(__name__)
 

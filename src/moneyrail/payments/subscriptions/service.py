@@ -28,7 +28,8 @@ from moneyrail.connectors.base import (
 )
 from moneyrail.core.errors import Conflict, NotFound, Unprocessable
 from moneyrail.core.ids import new_id
-from moneyrail.payments import routing, transitions
+from moneyrail.payments import transitions
+from moneyrail.payments.intents.service import payment as payment_service
 from moneyrail.payments.models import Payment, Subscription
 from moneyrail.payments.providers import (
     ProviderRuntime,
@@ -37,8 +38,9 @@ from moneyrail.payments.providers import (
     open_connector,
     provider_key,
 )
-from moneyrail.payments.repository import repository
-from moneyrail.payments.schemas import CreateSubscriptionIn
+from moneyrail.payments.routing import rules as routing
+from moneyrail.payments.subscriptions.repository import repository
+from moneyrail.payments.subscriptions.schemas import CreateSubscriptionIn
 
 log = structlog.get_logger(__name__)
 
@@ -291,7 +293,7 @@ class SubscriptionService:
     ) -> Payment | None:
         """Record one renewal charge as a payment, with amount and status fetched from the
         provider. None when the subscription is not ours; the existing payment when known."""
-        existing = await repository.payment_by_provider_id(
+        existing = await payment_service.by_provider_id(
             session,
             tenant_id=tenant_id,
             provider=provider,
@@ -333,7 +335,7 @@ class SubscriptionService:
                 metadata_=dict(sub.metadata_ or {}),
                 subscription_id=sub.id,
             )
-            await repository.add(session, payment)
+            await payment_service.add(session, payment)
             await transitions.record_created(session, payment, subject=None)
         await transitions.apply_provider_payment(
             session, payment, result, subject=None, reason="subscription renewal"

@@ -1,7 +1,7 @@
 """Offering a new payment to one provider, and recording how that ended.
 
 `offer` makes no database writes: the caller writes the payment once a provider answered
-(see `payments.service`). Only refusals before acceptance (`ProviderUnavailable`,
+(see `payments.intents.service`). Only refusals before acceptance (`ProviderUnavailable`,
 `ProviderNotSupported`) let the caller fall back to the next provider.
 """
 

@@ -17,12 +17,11 @@ from moneyrail.core.errors import Conflict, NotFound, Unprocessable
 from moneyrail.core.ids import new_id
 from moneyrail.core.money import CurrencyMismatch, Money
 from moneyrail.payments import state, transitions
+from moneyrail.payments.intents.service import payment as payment_service
 from moneyrail.payments.models import Payment, Refund
 from moneyrail.payments.providers import ProviderRuntime, call, open_connector, provider_key
-from moneyrail.payments.repository import repository
-from moneyrail.payments.schemas import CreateRefundIn
-from moneyrail.payments.service import PaymentNotFound
-from moneyrail.payments.service import payment as payment_service
+from moneyrail.payments.refunds.repository import repository
+from moneyrail.payments.refunds.schemas import CreateRefundIn
 
 log = structlog.get_logger(__name__)
 
@@ -60,11 +59,9 @@ class RefundService:
             ProviderUnavailable (nothing refunded; retry).
         """
         tenant_id = subject.tenant_id
-        payment = await repository.payment(
-            session, tenant_id=tenant_id, payment_id=body.payment_id, lock=True
+        payment = await payment_service.locked(
+            session, tenant_id=tenant_id, payment_id=body.payment_id
         )
-        if payment is None:
-            raise PaymentNotFound(f"no payment {body.payment_id}")
         if PaymentStatus(payment.status) not in state.CAPTURED_STATES:
             raise PaymentNotRefundable(f"the payment is {payment.status}")
         reserved, _ = await repository.refund_totals(
@@ -188,7 +185,7 @@ class RefundService:
             environment=environment,
         ) as connector:
             result = await call(runtime, connector.get_refund(provider_refund_id))
-        payment = await repository.payment_by_provider_id(
+        payment = await payment_service.by_provider_id(
             session,
             tenant_id=tenant_id,
             provider=provider,

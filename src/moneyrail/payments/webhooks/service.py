@@ -36,13 +36,13 @@ from moneyrail.connectors.base import (
 )
 from moneyrail.core.db import set_tenant
 from moneyrail.core.ids import has_prefix
-from moneyrail.payments.credentials import credentials as credential_store
+from moneyrail.payments.credentials.service import credentials as credential_store
+from moneyrail.payments.intents.service import payment as payment_service
 from moneyrail.payments.models import Payment
 from moneyrail.payments.providers import ProviderRuntime, call, connector_for
-from moneyrail.payments.refunds import refunds as refund_service
-from moneyrail.payments.repository import repository
-from moneyrail.payments.service import payment as payment_service
-from moneyrail.payments.subscriptions import subscriptions as subscription_service
+from moneyrail.payments.refunds.service import refunds as refund_service
+from moneyrail.payments.subscriptions.service import subscriptions as subscription_service
+from moneyrail.payments.webhooks.repository import repository
 
 log = structlog.get_logger(__name__)
 
@@ -238,7 +238,7 @@ class InboundWebhookService:
         """Our payment for the event: by the provider's id, or — for a payment whose create
         went unanswered, so the provider id is not known yet — by our reference in the event."""
         assert event.object_id is not None
-        payment = await repository.payment_by_provider_id(
+        payment = await payment_service.by_provider_id(
             session,
             tenant_id=tenant_id,
             provider=provider,
@@ -248,7 +248,7 @@ class InboundWebhookService:
         if payment is not None:
             return payment
         for payment_id in _our_payment_ids(event.payload):
-            candidate = await repository.payment(
+            candidate = await payment_service.find(
                 session, tenant_id=tenant_id, payment_id=payment_id, lock=True
             )
             if (

@@ -13,11 +13,11 @@ from moneyrail.core.idempotency import (
     OptionalIdempotencyKey,
     idempotent,
 )
-from moneyrail.payments import views
 from moneyrail.payments.auth import PaymentsRead, PaymentsWrite
 from moneyrail.payments.deps import Runtime
-from moneyrail.payments.schemas import CreateSubscriptionIn, SubscriptionOut
-from moneyrail.payments.subscriptions import subscriptions as subscription_service
+from moneyrail.payments.subscriptions import views
+from moneyrail.payments.subscriptions.schemas import CreateSubscriptionIn, SubscriptionOut
+from moneyrail.payments.subscriptions.service import subscriptions as subscription_service
 
 router = APIRouter(tags=["payments"], route_class=IdempotentRoute)
 ERRORS = problem_responses(404, 409, 422, 502, 503, 504)

@@ -19,8 +19,8 @@ from moneyrail.core import limits
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import AppError, problem_responses
 from moneyrail.payments.deps import Runtime
-from moneyrail.payments.routing import PAYMENT_PROVIDERS
-from moneyrail.payments.webhooks_inbound import inbound
+from moneyrail.payments.routing.rules import PAYMENT_PROVIDERS
+from moneyrail.payments.webhooks.service import inbound
 
 
 class PaymentProviderConvertor(Convertor[str]):

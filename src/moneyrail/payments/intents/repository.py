@@ -1,0 +1,230 @@
+"""SQL for payments and their attempts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import Column, Select, Table, func, select
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
+
+from moneyrail.core.db import driver
+from moneyrail.core.pagination import PageParams, make_page, paginate_by_key
+from moneyrail.payments.models import (
+    Payment,
+    PaymentAttempt,
+    Refund,
+)
+
+
+@dataclass(frozen=True)
+class PaymentFilters:
+    status: str | None = None
+    provider: str | None = None
+    currency: str | None = None
+    environment: str | None = None
+    subscription_id: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+_PAYMENTS = cast(Table, Payment.__table__)
+_ATTEMPTS = cast(Table, PaymentAttempt.__table__)
+_TIMESTAMPS = ("created_at", "updated_at")
+
+
+def _row_columns(model: type[Any], table: Table) -> tuple[tuple[str, str, bool], ...]:
+    """(attribute, column, is JSONB) for every column of a mapped table, in table order."""
+    keys = {prop.columns[0].name: prop.key for prop in model.__mapper__.column_attrs}
+    columns: list[Column[Any]] = list(table.columns)
+    return tuple((keys[c.name], c.name, isinstance(c.type, JSONB)) for c in columns)
+
+
+_PAYMENT_COLUMNS = _row_columns(Payment, _PAYMENTS)
+_ATTEMPT_COLUMNS = _row_columns(PaymentAttempt, _ATTEMPTS)
+_ATTEMPT_ARRAY_TYPES = {
+    "tenant_id": "text[]",
+    "payment_id": "text[]",
+    "seq": "int[]",
+    "provider": "text[]",
+    "outcome": "text[]",
+    "error_code": "text[]",
+    "created_at": "timestamptz[]",
+}
+
+
+def _insert_payment_sql() -> str:
+    """A payment and any number of its attempts in one statement (the attempts as arrays)."""
+    payment_columns = ", ".join(name for _, name, _ in _PAYMENT_COLUMNS)
+    payment_values = ", ".join(
+        f"${n}::jsonb" if is_json else f"${n}"
+        for n, (_, _, is_json) in enumerate(_PAYMENT_COLUMNS, start=1)
+    )
+    first = len(_PAYMENT_COLUMNS) + 1
+    attempt_columns = [name for _, name, _ in _ATTEMPT_COLUMNS]
+    arrays = ", ".join(
+        f"${n}::{_ATTEMPT_ARRAY_TYPES[name]}" for n, name in enumerate(attempt_columns, start=first)
+    )
+    names = ", ".join(attempt_columns)
+    return (
+        f"WITH new_payment AS (INSERT INTO payments ({payment_columns}) VALUES ({payment_values}))"
+        f" INSERT INTO payment_attempts ({names}) SELECT {names} FROM unnest({arrays})"
+        f" AS a({names})"
+    )
+
+
+_INSERT_PAYMENT = _insert_payment_sql()
+
+
+def _fill(row: Any, columns: tuple[tuple[str, str, bool], ...], now: datetime) -> list[Any]:
+    """Every column of a new ORM row as statement parameters (JSONB as JSON text), each one
+    set on the row too, so the row is complete once it joins the session (timestamps
+    default to `now`)."""
+    state = row.__dict__
+    values: list[Any] = []
+    for key, _, is_json in columns:
+        value = state.get(key)
+        if value is None and key in _TIMESTAMPS:
+            value = now
+        if key not in state or state[key] is not value:
+            # Set even when None: an attribute never set would be expired, i.e. read back.
+            setattr(row, key, value)
+        values.append(json.dumps(value) if is_json and value is not None else value)
+    return values
+
+
+class PaymentsRepository:
+    async def add(self, session: AsyncSession, row: Any) -> None:
+        session.add(row)
+        await session.flush()
+
+    async def insert_new_payment(
+        self, session: AsyncSession, payment: Payment, attempts: Sequence[PaymentAttempt]
+    ) -> None:
+        """A new payment and its attempts in one statement; the objects join the session as
+        rows loaded in full, so nothing is flushed or read back for them afterwards."""
+        now = datetime.now(UTC)
+        params = _fill(payment, _PAYMENT_COLUMNS, now)
+        rows = [_fill(attempt, _ATTEMPT_COLUMNS, now) for attempt in attempts]
+        params.extend([row[i] for row in rows] for i in range(len(_ATTEMPT_COLUMNS)))
+        await (await driver(session)).execute(_INSERT_PAYMENT, *params)
+        for row in (payment, *attempts):
+            make_transient_to_detached(row)
+            session.add(row)
+
+    async def payment(
+        self, session: AsyncSession, *, tenant_id: str, payment_id: str, lock: bool = False
+    ) -> Payment | None:
+        stmt = select(Payment).where(Payment.tenant_id == tenant_id, Payment.id == payment_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        return await session.scalar(stmt.execution_options(populate_existing=lock))
+
+    async def payment_by_provider_id(
+        self,
+        session: AsyncSession,
+        *,
+        tenant_id: str,
+        provider: str,
+        provider_payment_id: str,
+        lock: bool = False,
+    ) -> Payment | None:
+        stmt = select(Payment).where(
+            Payment.tenant_id == tenant_id,
+            Payment.provider == provider,
+            Payment.provider_payment_id == provider_payment_id,
+        )
+        if lock:
+            stmt = stmt.with_for_update()
+        return await session.scalar(stmt.execution_options(populate_existing=lock))
+
+    async def payments_page(
+        self, session: AsyncSession, *, tenant_id: str, filters: PaymentFilters, params: PageParams
+    ) -> tuple[list[Payment], str | None]:
+        stmt: Select[Any] = select(Payment).where(Payment.tenant_id == tenant_id)
+        conditions = [
+            (filters.status, Payment.status),
+            (filters.provider, Payment.provider),
+            (filters.currency, Payment.currency),
+            (filters.environment, Payment.environment),
+            (filters.subscription_id, Payment.subscription_id),
+        ]
+        for value, column in conditions:
+            if value is not None:
+                stmt = stmt.where(column == value)
+        if filters.created_after is not None:
+            stmt = stmt.where(Payment.created_at >= filters.created_after)
+        if filters.created_before is not None:
+            stmt = stmt.where(Payment.created_at < filters.created_before)
+        rows = (await session.scalars(paginate_by_key(stmt, Payment.id.expression, params))).all()
+        return make_page(rows, params, lambda row: row.id)
+
+    async def attempts(
+        self, session: AsyncSession, *, tenant_id: str, payment_ids: Sequence[str]
+    ) -> dict[str, list[PaymentAttempt]]:
+        if not payment_ids:
+            return {}
+        stmt = (
+            select(PaymentAttempt)
+            .where(
+                PaymentAttempt.tenant_id == tenant_id,
+                PaymentAttempt.payment_id.in_(payment_ids),
+            )
+            .order_by(PaymentAttempt.payment_id, PaymentAttempt.seq)
+        )
+        found: dict[str, list[PaymentAttempt]] = {}
+        for row in (await session.scalars(stmt)).all():
+            found.setdefault(row.payment_id, []).append(row)
+        return found
+
+    async def due_for_polling(
+        self, session: AsyncSession, *, statuses: Sequence[str], before: datetime, limit: int
+    ) -> Sequence[tuple[str, str]]:
+        """(tenant, payment) pairs waiting on a provider, oldest first (caller bypasses RLS)."""
+        stmt = (
+            select(Payment.tenant_id, Payment.id)
+            .where(Payment.status.in_(statuses), Payment.updated_at < before)
+            .order_by(Payment.updated_at)
+            .limit(limit)
+        )
+        return [(row[0], row[1]) for row in (await session.execute(stmt)).all()]
+
+    async def payments_with_pending_refunds(
+        self, session: AsyncSession, *, before: datetime, limit: int
+    ) -> Sequence[tuple[str, str]]:
+        """(tenant, payment) pairs with a refund the provider has not settled yet."""
+        stmt = (
+            select(Refund.tenant_id, Refund.payment_id)
+            .where(
+                Refund.status == "pending",
+                Refund.provider_refund_id.is_not(None),
+                Refund.updated_at < before,
+            )
+            .group_by(Refund.tenant_id, Refund.payment_id)
+            .order_by(func.min(Refund.updated_at))
+            .limit(limit)
+        )
+        return [(row[0], row[1]) for row in (await session.execute(stmt)).all()]
+
+    async def lock_for_polling(
+        self,
+        session: AsyncSession,
+        *,
+        tenant_id: str,
+        payment_id: str,
+        statuses: Sequence[str] | None = None,
+    ) -> Payment | None:
+        """The payment, locked, unless another poller holds it or it moved on."""
+        stmt = select(Payment).where(Payment.tenant_id == tenant_id, Payment.id == payment_id)
+        if statuses is not None:
+            stmt = stmt.where(Payment.status.in_(statuses))
+        stmt = stmt.with_for_update(skip_locked=True).execution_options(populate_existing=True)
+        return await session.scalar(stmt)
+
+
+repository = PaymentsRepository()

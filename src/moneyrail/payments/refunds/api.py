@@ -1,0 +1,55 @@
+"""Refunds."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from moneyrail.core.db import SessionDep
+from moneyrail.core.errors import problem_responses
+from moneyrail.core.idempotency import IdempotencyKey, IdempotentRoute, idempotent
+from moneyrail.payments.auth import PaymentsRead, PaymentsWrite
+from moneyrail.payments.deps import Runtime
+from moneyrail.payments.refunds import views
+from moneyrail.payments.refunds.schemas import (
+    CreateRefundIn,
+    RefundOut,
+)
+from moneyrail.payments.refunds.service import refunds as refund_service
+
+router = APIRouter(tags=["payments"], route_class=IdempotentRoute)
+PROVIDER_ERRORS = (404, 409, 422, 502, 503, 504)
+
+router = APIRouter(tags=["payments"], route_class=IdempotentRoute)
+PROVIDER_ERRORS = (404, 409, 422, 502, 503, 504)
+
+
+@router.post(
+    "/refunds",
+    status_code=201,
+    response_model=RefundOut,
+    summary="Refund a captured payment, in full or in part",
+    responses=problem_responses(*PROVIDER_ERRORS),
+)
+@idempotent(required=True)
+async def create_refund(
+    body: CreateRefundIn,
+    subject: PaymentsWrite,
+    session: SessionDep,
+    runtime: Runtime,
+    key: IdempotencyKey,
+) -> RefundOut:
+    refund = await refund_service.create(
+        session, subject=subject, runtime=runtime, body=body, idempotency_key=key
+    )
+    return views.refund_out(refund)
+
+
+@router.get(
+    "/refunds/{refund_id}",
+    response_model=RefundOut,
+    summary="A refund",
+    responses=problem_responses(404),
+)
+async def get_refund(refund_id: str, subject: PaymentsRead, session: SessionDep) -> RefundOut:
+    refund = await refund_service.get(session, tenant_id=subject.tenant_id, refund_id=refund_id)
+    return views.refund_out(refund)
