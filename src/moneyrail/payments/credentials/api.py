@@ -80,6 +80,9 @@ async def save_credentials(
     session: SessionDep,
     runtime: Runtime,
 ) -> ServiceOut:
+    """Stores a provider's credentials for the test or live environment, encrypted with
+    AES-256-GCM; the response shows only the last four characters of each. Fields depend on the
+    provider."""
     await credential_store.save(
         session,
         ring=runtime.ring,
@@ -101,6 +104,8 @@ async def save_credentials(
 async def delete_service(
     provider: Provider, subject: ServicesWrite, session: SessionDep
 ) -> Response:
+    """Disconnects a provider: its stored credentials for this tenant are deleted; payments
+    already made are kept."""
     await credential_store.delete(session, subject=subject, provider=provider)
     return Response(status_code=204)
 
@@ -118,6 +123,8 @@ async def set_environment(
     session: SessionDep,
     runtime: Runtime,
 ) -> ServiceOut:
+    """Switches the provider between test (sandbox) and live for this tenant. Live needs stored
+    live credentials (422 otherwise)."""
     await credential_store.set_environment(
         session, subject=subject, provider=provider, environment=body.environment
     )

@@ -67,6 +67,8 @@ async def list_payments(
     created_after: datetime | None = None,
     created_before: datetime | None = None,
 ) -> Page[PaymentOut]:
+    """The tenant's payments, newest first, filtered by status, provider, currency,
+    environment, subscription or creation time; cursor-paginated."""
     filters = PaymentFilters(
         status=status.value if status else None,
         provider=provider,
@@ -89,6 +91,8 @@ async def list_payments(
     responses=problem_responses(404),
 )
 async def get_payment(payment_id: str, subject: PaymentsRead, session: SessionDep) -> PaymentOut:
+    """One payment with its provider attempts, captured and refunded amounts. Another tenant's
+    id answers 404."""
     view = await payment_service.get(session, tenant_id=subject.tenant_id, payment_id=payment_id)
     return views.payment_out(view)
 
@@ -108,6 +112,9 @@ async def capture_payment(
     key: IdempotencyKey,
     body: CaptureIn | None = None,
 ) -> PaymentOut:
+    """Captures an authorized payment, in full or in part (`amount`), at its provider; the
+    captured amount is posted to the ledger in the same transaction. Answers 409 when the
+    payment is not authorized and 422 when the amount exceeds what is capturable."""
     view = await payment_service.capture(
         session,
         subject=subject,
@@ -133,6 +140,8 @@ async def cancel_payment(
     runtime: Runtime,
     key: IdempotencyKey,
 ) -> PaymentOut:
+    """Voids an authorized payment at its provider before capture; nothing reaches the ledger.
+    Answers 409 once the payment is captured or already final."""
     view = await payment_service.cancel(
         session, subject=subject, runtime=runtime, payment_id=payment_id, idempotency_key=key
     )

@@ -32,6 +32,8 @@ PROVIDER_ERRORS = (404, 409, 422, 502, 503, 504)
 async def verify_payment(
     payment_id: str, subject: PaymentsWrite, session: SessionDep, runtime: Runtime
 ) -> PaymentOut:
+    """Asks the provider for the payment's current state (and its refunds') and applies what
+    changed, posting any newly captured or refunded money to the ledger; safe to repeat."""
     view = await reconcile.verify(
         session,
         subject=subject,

@@ -38,6 +38,9 @@ async def create_refund(
     runtime: Runtime,
     key: IdempotencyKey,
 ) -> RefundOut:
+    """Refunds a captured payment in full or in part at its provider and posts the refund to
+    the ledger. Answers 409 when the payment is not captured and 422 when the amount exceeds
+    what is left to refund."""
     refund = await refund_service.create(
         session, subject=subject, runtime=runtime, body=body, idempotency_key=key
     )
@@ -51,5 +54,6 @@ async def create_refund(
     responses=problem_responses(404),
 )
 async def get_refund(refund_id: str, subject: PaymentsRead, session: SessionDep) -> RefundOut:
+    """One refund with its provider reference and status."""
     refund = await refund_service.get(session, tenant_id=subject.tenant_id, refund_id=refund_id)
     return views.refund_out(refund)

@@ -27,6 +27,7 @@ PROVIDER_ERRORS = (404, 409, 422, 502, 503, 504)
 
 @router.get("/routing/rules", response_model=RoutingRulesOut, summary="Payment routing rules")
 async def get_routing_rules(subject: PaymentsRead, session: SessionDep) -> RoutingRulesOut:
+    """The tenant's routing rules, in the order they are tried, and the default provider order."""
     stored = await routing_rules.get(session, tenant_id=subject.tenant_id)
     return _rules_out(stored.rules, stored.default, stored.updated_at)
 

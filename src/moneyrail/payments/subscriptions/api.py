@@ -55,6 +55,7 @@ async def create_subscription(
 async def get_subscription(
     subscription_id: str, subject: PaymentsRead, session: SessionDep
 ) -> SubscriptionOut:
+    """One subscription with its plan, status and provider reference."""
     sub = await subscription_service.get(
         session, tenant_id=subject.tenant_id, subscription_id=subscription_id
     )
@@ -94,6 +95,8 @@ async def cancel_subscription(
     runtime: Runtime,
     key: OptionalIdempotencyKey,
 ) -> SubscriptionOut:
+    """Cancels the subscription at its provider; no further renewals are charged. Answers 409
+    when it is already cancelled."""
     return await _act("cancel", subscription_id, subject, session, runtime, key)
 
 
@@ -111,6 +114,8 @@ async def pause_subscription(
     runtime: Runtime,
     key: IdempotencyKey,
 ) -> SubscriptionOut:
+    """Pauses renewals at the provider (where the provider supports it); resume continues the
+    same subscription."""
     return await _act("pause", subscription_id, subject, session, runtime, key)
 
 
@@ -128,4 +133,5 @@ async def resume_subscription(
     runtime: Runtime,
     key: IdempotencyKey,
 ) -> SubscriptionOut:
+    """Resumes a paused subscription at its provider. Answers 409 unless it is paused."""
     return await _act("resume", subscription_id, subject, session, runtime, key)
