@@ -6,13 +6,24 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moneyrail.banking import schemas
-from moneyrail.banking.movements_service import account_by_number, start_of
-from moneyrail.banking.repository import repository
-from moneyrail.banking.service import InvalidStatementRange, StatementTooLarge, banking
-from moneyrail.banking.statements import Movement, Statement, running_lines
+from moneyrail.banking.accounts.movements import account_by_number, start_of
+from moneyrail.banking.customers.service import customers
+from moneyrail.banking.reports import schemas
+from moneyrail.banking.reports.repository import repository
+from moneyrail.banking.reports.statements import Movement, Statement, running_lines
 from moneyrail.core import limits
+from moneyrail.core.errors import Unprocessable
 from moneyrail.core.money import MoneyModel
+
+
+class InvalidStatementRange(Unprocessable):
+    code = "invalid_statement_range"
+    title = "Invalid statement period"
+
+
+class StatementTooLarge(Unprocessable):
+    code = "statement_too_large"
+    title = "Too many transactions for one statement"
 
 
 class ReportsService:
@@ -67,7 +78,7 @@ class ReportsService:
                 for row in rows
             ),
         )
-        customer = await banking.customer(
+        customer = await customers.customer(
             session, tenant_id=tenant_id, customer_id=account.customer_id
         )
         return Statement(

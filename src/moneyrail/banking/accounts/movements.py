@@ -16,16 +16,16 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.auth.subject import AuthSubject
-from moneyrail.banking import schemas
-from moneyrail.banking.models import BankAccount, BankTransaction
-from moneyrail.banking.repository import repository
-from moneyrail.banking.service import (
+from moneyrail.banking.accounts import schemas
+from moneyrail.banking.accounts.errors import (
     AccountClosed,
     AccountFrozen,
     AccountNotFound,
     SameAccountTransfer,
-    record,
 )
+from moneyrail.banking.accounts.models import BankAccount, BankTransaction
+from moneyrail.banking.accounts.repository import repository
+from moneyrail.banking.shared import Lock, record
 from moneyrail.core.errors import invariant
 from moneyrail.core.ids import new_id
 from moneyrail.core.money import CurrencyMismatch, Money, MoneyModel
@@ -63,6 +63,18 @@ async def account_by_number(session: AsyncSession, *, tenant_id: str, number: st
     account = await repository.account_by_number(session, tenant_id, number)
     if account is None:
         raise AccountNotFound(f"no account {number}")
+    return account
+
+
+async def account_by_id(
+    session: AsyncSession, *, tenant_id: str, account_id: str, lock: Lock = None
+) -> BankAccount:
+    """Raises:
+    AccountNotFound: no account with this id in the tenant.
+    """
+    account = await repository.account_by_id(session, tenant_id, account_id, lock=lock)
+    if account is None:
+        raise AccountNotFound(f"no account {account_id}")
     return account
 
 

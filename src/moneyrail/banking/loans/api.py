@@ -1,4 +1,4 @@
-"""Loans (maker-checker approval, disbursement, schedule, repayments) and banking settings."""
+"""Loans: maker-checker approval, disbursement, schedule, repayments."""
 
 from __future__ import annotations
 
@@ -8,11 +8,10 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.auth.subject import AuthSubject
-from moneyrail.banking import schemas
-from moneyrail.banking.auth import BankingAdmin, BankingApprove, BankingRead, BankingWrite
-from moneyrail.banking.loan_views import loan_views
-from moneyrail.banking.loans_service import loans
-from moneyrail.banking.service import banking
+from moneyrail.banking.auth import BankingApprove, BankingRead, BankingWrite
+from moneyrail.banking.loans import schemas
+from moneyrail.banking.loans.service import loans
+from moneyrail.banking.loans.views import loan_views
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import problem_responses
 from moneyrail.core.idempotency import IdempotentRoute, idempotent
@@ -136,17 +135,3 @@ async def repay_loan(
     session: SessionDep,
 ) -> Any:
     return await loans.repay(session, subject=subject, loan_id=loan_id, data=body)
-
-
-@router.get("/banking/settings", response_model=schemas.BankSettingsOut)
-async def get_settings(subject: BankingRead, session: SessionDep) -> Any:
-    return await banking.settings(session, tenant_id=subject.tenant_id)
-
-
-@router.put(
-    "/banking/settings", response_model=schemas.BankSettingsOut, responses=problem_responses(422)
-)
-async def update_settings(
-    body: schemas.BankSettingsIn, subject: BankingAdmin, session: SessionDep
-) -> Any:
-    return await banking.update_settings(session, subject=subject, data=body)
