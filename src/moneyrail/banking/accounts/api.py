@@ -34,6 +34,11 @@ MOVE_ERRORS = problem_responses(400, 404, 409, 422)
 async def open_account(
     body: schemas.AccountOpen, subject: BankingWrite, session: SessionDep
 ) -> Any:
+    """Open a bank account for an active customer, backed by a new ledger account; an initial deposit,
+    if given, posts one ledger entry from the bank's cash account. Fails with 404 for an unknown
+    customer or branch, 422 `customer_not_active` or `overdraft_not_allowed` (only CURRENT accounts
+    have an overdraft).
+    """
     return await accounts.open(session, subject=subject, data=body)
 
 
@@ -41,6 +46,9 @@ async def open_account(
     "/accounts/{number}", response_model=schemas.AccountOut, responses=problem_responses(404)
 )
 async def get_account(number: str, subject: BankingRead, session: SessionDep) -> Any:
+    """Fetch one bank account by its number, with its balances read from the ledger. Fails with 404
+    `account_not_found`.
+    """
     account = await accounts.get(session, tenant_id=subject.tenant_id, number=number)
     return await accounts.out(session, account)
 
@@ -51,6 +59,9 @@ async def get_account(number: str, subject: BankingRead, session: SessionDep) ->
     responses=problem_responses(404),
 )
 async def get_balance(number: str, subject: BankingRead, session: SessionDep) -> Any:
+    """The account's posted, pending and available balances, read from its ledger account. Fails with
+    404 `account_not_found`.
+    """
     account = await accounts.get(session, tenant_id=subject.tenant_id, number=number)
     return await accounts.balance_of(session, account)
 
@@ -65,6 +76,9 @@ async def get_balance(number: str, subject: BankingRead, session: SessionDep) ->
 async def deposit(
     number: str, body: schemas.CashIn, subject: BankingWrite, session: SessionDep
 ) -> Any:
+    """Deposit cash: posts one balanced ledger entry crediting the account from the bank's cash
+    account. Fails with 404 `account_not_found`, 422 `account_closed` or `currency_mismatch`.
+    """
     return await movements.deposit(session, subject=subject, number=number, data=body)
 
 
@@ -78,6 +92,10 @@ async def deposit(
 async def withdraw(
     number: str, body: schemas.CashIn, subject: BankingWrite, session: SessionDep
 ) -> Any:
+    """Withdraw cash: posts one ledger entry debiting the account to the bank's cash account. Fails
+    with 422 `insufficient_funds` (beyond balance and overdraft), `account_frozen` or
+    `account_closed`.
+    """
     return await movements.withdraw(session, subject=subject, number=number, data=body)
 
 
@@ -91,6 +109,10 @@ async def withdraw(
 async def transfer(
     number: str, body: schemas.TransferIn, subject: BankingWrite, session: SessionDep
 ) -> Any:
+    """Move money between two accounts of the tenant in one ledger entry. Fails with 404 for an unknown
+    account, 422 `same_account_transfer`, `insufficient_funds`, `currency_mismatch`,
+    `account_frozen` or `account_closed`.
+    """
     return await movements.transfer(session, subject=subject, number=number, data=body)
 
 
@@ -103,6 +125,9 @@ async def list_transactions(
     since: Annotated[date | None, Query(alias="from")] = None,
     until: Annotated[date | None, Query(alias="to")] = None,
 ) -> Page[schemas.TransactionOut]:
+    """List the account's journal (deposits, withdrawals, transfers, interest, loan movements), newest
+    first, optionally within a period. Fails with 404 `account_not_found`.
+    """
     rows, cursor = await movements.history(
         session,
         tenant_id=subject.tenant_id,
@@ -122,6 +147,9 @@ async def list_transactions(
 async def set_account_status(
     number: str, body: schemas.AccountStatusUpdate, subject: BankingAdmin, session: SessionDep
 ) -> Any:
+    """Freeze, unfreeze or close an account. No money moves; closing needs a zero balance and no open
+    loan. Fails with 404 or 422 `invalid_status_transition` / `account_balance_not_zero`.
+    """
     return await accounts.set_status(session, subject=subject, number=number, data=body)
 
 
@@ -129,6 +157,7 @@ async def set_account_status(
 async def customer_accounts(
     customer_id: str, subject: BankingRead, session: SessionDep, params: Paging
 ) -> Page[schemas.AccountOut]:
+    """List a customer's bank accounts with their balances. Fails with 404 `customer_not_found`."""
     rows, cursor = await accounts.of_customer(
         session, tenant_id=subject.tenant_id, customer_id=customer_id, params=params
     )

@@ -28,6 +28,9 @@ Paging = Annotated[PageParams, Depends(page_params)]
 async def create_branch(
     body: schemas.BranchCreate, subject: BankingAdmin, session: SessionDep
 ) -> Any:
+    """Create a branch of the tenant's bank, identified by its code and optional IFSC. No money moves.
+    Fails with 409 `branch_exists` when the code is taken.
+    """
     branch = await branches.create_branch(session, subject=subject, data=body)
     return schemas.BranchOut.model_validate(branch)
 
@@ -36,5 +39,6 @@ async def create_branch(
 async def list_branches(
     subject: BankingRead, session: SessionDep, params: Paging
 ) -> Page[schemas.BranchOut]:
+    """List the tenant's branches, a page at a time."""
     rows, cursor = await branches.list_branches(session, tenant_id=subject.tenant_id, params=params)
     return Page(data=[schemas.BranchOut.model_validate(r) for r in rows], next_cursor=cursor)

@@ -29,6 +29,9 @@ Paging = Annotated[PageParams, Depends(page_params)]
 async def create_customer(
     body: schemas.CustomerCreate, subject: BankingWrite, session: SessionDep
 ) -> Any:
+    """Register a bank customer (KYC details start as given, status active). No money moves. Fails with
+    409 `customer_exists` when another customer has the e-mail address.
+    """
     customer = await customers.create_customer(session, subject=subject, data=body)
     return schemas.CustomerOut.model_validate(customer)
 
@@ -47,6 +50,9 @@ async def search_customers(
         ),
     ] = None,
 ) -> Page[schemas.CustomerOut]:
+    """Search customers by a substring of name, e-mail or phone; with no match at all, the closest near
+    misses (typos) are returned instead, best first.
+    """
     rows, cursor = await customers.search_customers(
         session, tenant_id=subject.tenant_id, params=params, query=q.strip() if q else None
     )
@@ -59,6 +65,7 @@ async def search_customers(
     responses=problem_responses(404),
 )
 async def get_customer(customer_id: str, subject: BankingRead, session: SessionDep) -> Any:
+    """Fetch one customer. Fails with 404 `customer_not_found`."""
     customer = await customers.customer(
         session, tenant_id=subject.tenant_id, customer_id=customer_id
     )
@@ -73,6 +80,9 @@ async def get_customer(customer_id: str, subject: BankingRead, session: SessionD
 async def update_customer(
     customer_id: str, body: schemas.CustomerUpdate, subject: BankingWrite, session: SessionDep
 ) -> Any:
+    """Replace a customer's details; fields left out keep their values. Fails with 404
+    `customer_not_found` or 409 `customer_exists` when the new e-mail is taken.
+    """
     customer = await customers.update_customer(
         session, subject=subject, customer_id=customer_id, data=body
     )
@@ -87,6 +97,9 @@ async def update_customer(
 async def set_customer_status(
     customer_id: str, body: schemas.CustomerStatusUpdate, subject: BankingAdmin, session: SessionDep
 ) -> Any:
+    """Activate, deactivate or block a customer, with a reason. An inactive or blocked customer cannot
+    open accounts or take loans. Fails with 404 `customer_not_found`.
+    """
     customer = await customers.set_customer_status(
         session, subject=subject, customer_id=customer_id, data=body
     )

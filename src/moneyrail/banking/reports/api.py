@@ -44,6 +44,10 @@ async def statement(
     ] = None,
     format: schemas.StatementFormat = schemas.StatementFormat.json,
 ) -> Any:
+    """An account statement for a period (UTC days, inclusive) as JSON, CSV or PDF: opening and closing
+    balances and every movement with its running balance. Read only. Fails with 404
+    `account_not_found` or 422 `invalid_statement_range` / `statement_too_large`.
+    """
     result = await reports.statement(
         session,
         tenant_id=subject.tenant_id,
@@ -101,6 +105,9 @@ async def daily_summary(
     session: SessionDep,
     day: Annotated[date | None, Query(alias="date", description="UTC day; default: today.")] = None,
 ) -> Any:
+    """Counts and totals of the tenant's banking transactions for one UTC day, by kind and currency.
+    Read only.
+    """
     return await reports.daily_summary(
         session, tenant_id=subject.tenant_id, day=day or datetime.now(UTC).date()
     )

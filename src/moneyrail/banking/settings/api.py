@@ -20,6 +20,7 @@ Paging = Annotated[PageParams, Depends(page_params)]
 
 @router.get("/banking/settings", response_model=schemas.BankSettingsOut)
 async def get_settings(subject: BankingRead, session: SessionDep) -> Any:
+    """The tenant's banking settings: the annual savings interest rate (or its default)."""
     return await bank_settings.settings(session, tenant_id=subject.tenant_id)
 
 
@@ -29,4 +30,7 @@ async def get_settings(subject: BankingRead, session: SessionDep) -> Any:
 async def update_settings(
     body: schemas.BankSettingsIn, subject: BankingAdmin, session: SessionDep
 ) -> Any:
+    """Set the tenant's annual savings interest rate, used from the next daily accrual on. No money
+    moves; the change is audited.
+    """
     return await bank_settings.update_settings(session, subject=subject, data=body)
