@@ -44,6 +44,14 @@ def start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
+def end_of(day: date) -> datetime:
+    """The exclusive upper bound of a UTC day: the next day's start, or for the calendar's
+    last day (9999-12-31) its last representable instant."""
+    if day == date.max:
+        return datetime.max.replace(tzinfo=UTC)
+    return start_of(day + timedelta(days=1))
+
+
 async def cash_account_id(session: AsyncSession, *, tenant_id: str, currency: str) -> str:
     account = await ledger.system_account(
         session,
@@ -354,7 +362,7 @@ class MovementsService:
             account.id,
             params,
             since=start_of(since) if since else None,
-            until=start_of(until + timedelta(days=1)) if until else None,
+            until=end_of(until) if until else None,
         )
         items, cursor = make_page(rows, params, lambda row: row.id)
         others = {i for row in items for i in (row.debit_account_id, row.credit_account_id) if i}

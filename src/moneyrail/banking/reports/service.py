@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moneyrail.banking.accounts.movements import account_by_number, start_of
+from moneyrail.banking.accounts.movements import account_by_number, end_of, start_of
 from moneyrail.banking.customers.service import customers
 from moneyrail.banking.reports import schemas
 from moneyrail.banking.reports.repository import repository
@@ -51,7 +51,7 @@ class ReportsService:
             raise InvalidStatementRange(
                 f"a statement covers at most {limits.statement_range_days_max} days"
             )
-        since, until = start_of(first), start_of(last + timedelta(days=1))
+        since, until = start_of(first), end_of(last)
         rows = await repository.movements(
             session,
             tenant_id,
@@ -98,7 +98,7 @@ class ReportsService:
         self, session: AsyncSession, *, tenant_id: str, day: date
     ) -> schemas.DailySummaryOut:
         totals = await repository.daily_totals(
-            session, tenant_id, since=start_of(day), until=start_of(day + timedelta(days=1))
+            session, tenant_id, since=start_of(day), until=end_of(day)
         )
         groups: dict[str, list[schemas.SummaryRow]] = {
             "deposit": [],
