@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from moneyrail.banking.amortization import (
+from moneyrail.banking.loans.amortization import (
     Due,
     ScheduleInputError,
     add_months,

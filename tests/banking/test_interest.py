@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from typer.testing import CliRunner
 
-from moneyrail.banking.interest_service import interest
+from moneyrail.banking.interest.service import interest
 from moneyrail.banking.models import InterestAccrual, InterestCredit
 from moneyrail.core.db import set_tenant
 from moneyrail.core.settings import get_settings

@@ -4,8 +4,8 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from moneyrail.banking.interest import daily_accrual, is_month_end, split_credit
-from moneyrail.banking.statements import (
+from moneyrail.banking.interest.accrual import daily_accrual, is_month_end, split_credit
+from moneyrail.banking.reports.statements import (
     Movement,
     Statement,
     render_csv,

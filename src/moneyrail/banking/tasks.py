@@ -9,8 +9,8 @@ from datetime import date
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from moneyrail.banking import schemas
-from moneyrail.banking.repository import repository
+from moneyrail.banking.interest import schemas
+from moneyrail.banking.interest.repository import repository as interest_repository
 from moneyrail.core.db import bypass_tenant_scope, run_before_commit, set_tenant
 
 log = structlog.get_logger(__name__)
@@ -27,12 +27,12 @@ async def run_interest_accrual(
     Safe to rerun: a tenant whose transaction failed is simply processed again next time,
     and a tenant already done for `day` gets nothing more.
     """
-    from moneyrail.banking.interest_service import interest
+    from moneyrail.banking.interest.service import interest
 
     if tenant_ids is None:
         async with sessionmaker() as session, session.begin():
             await bypass_tenant_scope(session)
-            tenant_ids = await repository.tenants_with_savings(session)
+            tenant_ids = await interest_repository.tenants_with_savings(session)
     accrued = credited = 0
     amounts: Counter[str] = Counter()
     for tenant_id in tenant_ids:

@@ -130,6 +130,9 @@ ledger_entry_postings_max: Final = 100
 ledger_batch_transfers_max: Final = 1_000
 ledger_pending_timeout_seconds_max: Final = 31_536_000  # one year
 ledger_overdraft_limit_minor_max: Final = 10**15
+# An account's debit and credit totals, posted and pending, are BIGINT columns: a change that
+# would take one past this is refused (`balance_out_of_range`) before the database overflows.
+ledger_account_total_minor_max: Final = 2**63 - 1
 ledger_expire_batch_size_max: Final = 500
 ledger_expire_batches_max: Final = 100
 jwt_hs_secret_length_min: Final = 32
@@ -151,6 +154,8 @@ free_text_length_max: Final = 2_000
 phone_length_max: Final = 32
 id_length_max: Final = 40
 metadata_keys_max: Final = 50
+# Metadata serialised as compact JSON (UTF-8), whatever its nesting.
+metadata_bytes_max: Final = 16_384
 metadata_key_length_max: Final = 40
 percent_decimal_places_max: Final = 4
 webhook_event_type_length_max: Final = 100

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Body, Depends, Path, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.audit.service import audit
@@ -202,7 +202,18 @@ async def post_pending(
     transfer_id: TransferId,
     subject: LedgerWrite,
     session: SessionDep,
-    body: PostPendingIn | None = None,
+    body: Annotated[
+        PostPendingIn | None,
+        Body(
+            openapi_examples={
+                "part": {
+                    "summary": "Post part of the hold",
+                    "value": {"amount": {"amount": 150000, "currency": "INR"}},
+                },
+                "all": {"summary": "Post the whole hold", "value": {}},
+            }
+        ),
+    ] = None,
 ) -> Any:
     """Post a hold in full or in part (`amount`); the rest is released. Needs `ledger:write`.
 
@@ -241,7 +252,17 @@ async def reverse_transfer(
     transfer_id: TransferId,
     subject: LedgerAdmin,
     session: SessionDep,
-    body: ReverseIn | None = None,
+    body: Annotated[
+        ReverseIn | None,
+        Body(
+            openapi_examples={
+                "refund": {
+                    "summary": "A named reversal",
+                    "value": {"id": "order-8812:refund", "description": "Order 8812 cancelled"},
+                }
+            }
+        ),
+    ] = None,
 ) -> Any:
     """Write a correcting transfer that undoes a posted one. Needs `ledger:admin`.
 

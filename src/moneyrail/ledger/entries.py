@@ -14,6 +14,7 @@ from moneyrail.ledger import views
 from moneyrail.ledger.errors import (
     EntryUnbalanced,
     InvalidAmount,
+    SameAccount,
     TransferExistsWithDifferentFields,
     TransferNotFound,
 )
@@ -29,6 +30,7 @@ def legs_of(postings: list[Posting]) -> list[Leg]:
     Raises:
         EntryUnbalanced: too few or too many postings, or debits ≠ credits in a currency.
         InvalidAmount: a posting amount is not positive.
+        SameAccount: one account is both debited and credited.
     """
     if not 2 <= len(postings) <= limits.ledger_entry_postings_max:
         raise EntryUnbalanced(f"an entry has 2 to {limits.ledger_entry_postings_max} postings")
@@ -49,6 +51,14 @@ def legs_of(postings: list[Posting]) -> list[Leg]:
                 posting.amount.amount,
                 posting.amount.currency,
             )
+        )
+    directions: dict[str, set[str]] = defaultdict(set)
+    for leg in legs:
+        directions[leg.account_id].add(leg.direction)
+    both = sorted(account for account, seen in directions.items() if len(seen) == 2)
+    if both:
+        raise SameAccount(
+            "an entry may not debit and credit one account", extra={"account_ids": both}
         )
     unbalanced = sorted(currency for currency, total in sums.items() if total != 0)
     if unbalanced:

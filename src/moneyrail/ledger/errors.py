@@ -30,6 +30,16 @@ class InsufficientFunds(Unprocessable):
     title = "Insufficient funds"
 
 
+class BalanceOutOfRange(Unprocessable):
+    code = "balance_out_of_range"
+    title = "The result would exceed the ledger's balance bound"
+
+
+class InvalidBalanceLimit(Unprocessable):
+    code = "invalid_balance_limit"
+    title = "Invalid balance limit"
+
+
 class SameAccount(Unprocessable):
     code = "same_account"
     title = "Debit and credit accounts are the same"

@@ -59,7 +59,9 @@ def _settled(
     if kind == "expire_pending":
         return view
     if kind == "post_pending" and resolution.kind == "post_pending":
-        if requested is None or requested == resolution.amount:
+        # A pending transfer resolves once: after a partial post the rest was released, so
+        # "post it all" (no amount) is only a replay when the whole hold was posted.
+        if (requested if requested is not None else pending.amount) == resolution.amount:
             return view
         raise PendingAlreadyPosted(
             f"the hold was already posted for {resolution.amount}", extra={"transfer": view.id}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,14 +21,24 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moneyrail.core import limits
 from moneyrail.core.db import driver, json_column, json_rows
 from moneyrail.ledger.models import LedgerAccount, LedgerEntry, LedgerHold, LedgerPosting
 
 # The available balance of a locked row `l` after deltas `d`, and the change to it.
+# Computed in numeric: a BIGINT sum past the bound would abort the statement before the bound
+# check below could refuse it.
 _NEW_AVAILABLE = (
     "CASE WHEN l.debit_normal"
-    " THEN (l.posted_debits + d.pd) - (l.posted_credits + d.pc) - (l.pending_credits + d.qc)"
-    " ELSE (l.posted_credits + d.pc) - (l.posted_debits + d.pd) - (l.pending_debits + d.qd) END"
+    " THEN (l.posted_debits::numeric + d.pd) - (l.posted_credits::numeric + d.pc)"
+    " - (l.pending_credits::numeric + d.qc)"
+    " ELSE (l.posted_credits::numeric + d.pc) - (l.posted_debits::numeric + d.pd)"
+    " - (l.pending_debits::numeric + d.qd) END"
+)
+# Every counter stays within its BIGINT column.
+_IN_RANGE = (
+    "greatest(l.posted_debits::numeric + d.pd, l.posted_credits::numeric + d.pc,"
+    " l.pending_debits::numeric + d.qd, l.pending_credits::numeric + d.qc) <= :total_max"
 )
 _AVAILABLE_DELTA = "CASE WHEN l.debit_normal THEN d.pd - d.pc - d.qc ELSE d.pc - d.pd - d.qd END"
 _LIMIT_OK = (
@@ -54,11 +64,14 @@ WITH d AS (
     SELECT
         count(*) AS found,
         coalesce(array_agg(l.id) FILTER (WHERE l.currency <> d.currency), '{{}}') AS mismatched,
-        coalesce(array_agg(l.id) FILTER (WHERE NOT {_LIMIT_OK}), '{{}}') AS short
+        coalesce(array_agg(l.id) FILTER (WHERE NOT {_LIMIT_OK}), '{{}}') AS short,
+        coalesce(array_agg(l.id ORDER BY l.id) FILTER (WHERE NOT {_IN_RANGE}), '{{}}')
+            AS out_of_range
     FROM locked l JOIN d ON d.id = l.id
 ), ok AS (
     SELECT found = cardinality(CAST(:acc_ids AS text[]))
-           AND cardinality(mismatched) = 0 AND cardinality(short) = 0 AS ok
+           AND cardinality(mismatched) = 0 AND cardinality(short) = 0
+           AND cardinality(out_of_range) = 0 AS ok
     FROM chk
 ), ent AS (
     INSERT INTO ledger_entries (
@@ -122,6 +135,7 @@ SELECT (SELECT ok FROM ok) AS ok,
        (SELECT found FROM chk) AS found,
        (SELECT mismatched FROM chk) AS mismatched,
        (SELECT short FROM chk) AS short,
+       (SELECT out_of_range FROM chk) AS out_of_range,
        (SELECT created_at FROM ent) AS created_at,
        (SELECT count(*) FROM pst) AS postings,
        (SELECT count(*) FROM hold_add) + (SELECT count(*) FROM hold_del) AS holds
@@ -373,6 +387,7 @@ class ApplyResult:
     short: list[str]
     created_at: datetime | None
     postings: int
+    out_of_range: list[str] = field(default_factory=list)
 
     @property
     def inserted(self) -> bool:
@@ -418,6 +433,7 @@ def apply_params(
         "leg_currencies": [leg.currency for leg in legs],
         "hold_expires_at": hold_expires_at,
         "release_hold_id": release_hold_id,
+        "total_max": limits.ledger_account_total_minor_max,
     }
 
 
@@ -489,6 +505,7 @@ class LedgerRepository:
             mismatched=list(row["mismatched"]),
             short=list(row["short"]),
             created_at=row["created_at"],
+            out_of_range=list(row["out_of_range"]),
             postings=int(row["postings"]),
         )
 

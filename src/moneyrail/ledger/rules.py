@@ -10,6 +10,7 @@ from moneyrail.core.errors import Conflict
 from moneyrail.core.money import CurrencyMismatch
 from moneyrail.ledger.errors import (
     AccountNotFound,
+    BalanceOutOfRange,
     InsufficientFunds,
     InvalidLedgerId,
     PendingAlreadyPosted,
@@ -70,6 +71,11 @@ def refusal(result: ApplyResult, expected: int) -> Exception:
             "the amount's currency differs from the account's",
             extra={"account_ids": result.mismatched},
         )
+    if result.out_of_range:
+        return BalanceOutOfRange(
+            "the change would take an account's totals past the ledger's bound",
+            extra={"account_ids": result.out_of_range},
+        )
     if result.short:
         return InsufficientFunds(
             "the transfer would take an account below its balance limit",
@@ -128,7 +134,7 @@ class LockedAccounts:
         debit and credit accounts after it, on their normal sides.
 
         Raises (leaving every counter unchanged):
-            AccountNotFound, CurrencyMismatch, InsufficientFunds.
+            AccountNotFound, CurrencyMismatch, InsufficientFunds, BalanceOutOfRange.
         """
         d = self._index.get(debit_id)
         c = self._index.get(credit_id)
@@ -150,6 +156,18 @@ class LockedAccounts:
                         self._ids[n] for n, ok in ((d, debit_ok), (c, credit_ok)) if not ok
                     ]
                 },
+            )
+        total_max = limits.ledger_account_total_minor_max
+        counters = (self._qd, self._qc) if pending else (self._pd, self._pc)
+        past = [
+            self._ids[n]
+            for n, col in ((d, counters[0]), (c, counters[1]))
+            if col[n] + amount > total_max
+        ]
+        if past:
+            raise BalanceOutOfRange(
+                "the change would take an account's totals past the ledger's bound",
+                extra={"account_ids": sorted(past)},
             )
         if pending:
             self._qd[d] += amount

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator, with_config
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator, with_config
 from pydantic.config import JsonDict
 from typing_extensions import TypedDict
 
@@ -24,11 +25,24 @@ ClientId = Annotated[
     ),
 ]
 Description = Annotated[str, Field(max_length=limits.ledger_description_length_max)]
+
+
+def _bounded_metadata(value: dict[str, Any]) -> dict[str, Any]:
+    size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+    if size > limits.metadata_bytes_max:
+        raise ValueError(f"metadata is at most {limits.metadata_bytes_max} bytes as JSON")
+    return value
+
+
 Metadata = Annotated[
     dict[MetadataKey, Any],
+    AfterValidator(_bounded_metadata),
     Field(
         max_length=limits.metadata_keys_max,
-        description="Free-form JSON kept with the record.",
+        description=(
+            "Free-form JSON kept with the record: at most"
+            f" {limits.metadata_keys_max} keys and {limits.metadata_bytes_max} bytes as compact JSON."
+        ),
         examples=[{"invoice": "INV-2026-0042"}],
     ),
 ]

@@ -36,6 +36,7 @@ from moneyrail.ledger.errors import (
     EntryUnbalanced,
     InsufficientFunds,
     InvalidAmount,
+    InvalidBalanceLimit,
     InvalidLedgerId,
     InvalidTimeout,
     LedgerContention,
@@ -129,8 +130,15 @@ class LedgerService:
         Raises:
             AccountCodeExists: the tenant has an account with this code.
             UnknownCurrency: not an ISO 4217 currency.
+            InvalidBalanceLimit: an overdraft below zero or past the ledger's bound.
         """
         Money(0, currency)  # validates the currency
+        if balance_limit.type == "overdraft" and not (
+            0 <= (balance_limit.limit or 0) <= limits.ledger_overdraft_limit_minor_max
+        ):
+            raise InvalidBalanceLimit(
+                f"an overdraft is 0 to {limits.ledger_overdraft_limit_minor_max} minor units"
+            )
         account_id = new_id("lacc")
         values = {
             "tenant_id": tenant_id,

@@ -1,4 +1,4 @@
-"""Branches and customers."""
+"""Bank customers."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from moneyrail.banking import schemas
-from moneyrail.banking.accounts_service import accounts
 from moneyrail.banking.auth import BankingAdmin, BankingRead, BankingWrite
-from moneyrail.banking.service import banking
+from moneyrail.banking.customers import schemas
+from moneyrail.banking.customers.service import customers
 from moneyrail.core import limits
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import problem_responses
@@ -18,28 +17,6 @@ from moneyrail.core.pagination import Page, PageParams, page_params
 
 router = APIRouter(tags=["banking"], route_class=IdempotentRoute)
 Paging = Annotated[PageParams, Depends(page_params)]
-
-
-@router.post(
-    "/branches",
-    status_code=201,
-    response_model=schemas.BranchOut,
-    responses=problem_responses(409, 422),
-)
-@idempotent()
-async def create_branch(
-    body: schemas.BranchCreate, subject: BankingAdmin, session: SessionDep
-) -> Any:
-    branch = await banking.create_branch(session, subject=subject, data=body)
-    return schemas.BranchOut.model_validate(branch)
-
-
-@router.get("/branches")
-async def list_branches(
-    subject: BankingRead, session: SessionDep, params: Paging
-) -> Page[schemas.BranchOut]:
-    rows, cursor = await banking.list_branches(session, tenant_id=subject.tenant_id, params=params)
-    return Page(data=[schemas.BranchOut.model_validate(r) for r in rows], next_cursor=cursor)
 
 
 @router.post(
@@ -52,7 +29,10 @@ async def list_branches(
 async def create_customer(
     body: schemas.CustomerCreate, subject: BankingWrite, session: SessionDep
 ) -> Any:
-    customer = await banking.create_customer(session, subject=subject, data=body)
+    """Register a bank customer (KYC details start as given, status active). No money moves. Fails with
+    409 `customer_exists` when another customer has the e-mail address.
+    """
+    customer = await customers.create_customer(session, subject=subject, data=body)
     return schemas.CustomerOut.model_validate(customer)
 
 
@@ -70,7 +50,10 @@ async def search_customers(
         ),
     ] = None,
 ) -> Page[schemas.CustomerOut]:
-    rows, cursor = await banking.search_customers(
+    """Search customers by a substring of name, e-mail or phone; with no match at all, the closest near
+    misses (typos) are returned instead, best first.
+    """
+    rows, cursor = await customers.search_customers(
         session, tenant_id=subject.tenant_id, params=params, query=q.strip() if q else None
     )
     return Page(data=[schemas.CustomerOut.model_validate(r) for r in rows], next_cursor=cursor)
@@ -82,7 +65,10 @@ async def search_customers(
     responses=problem_responses(404),
 )
 async def get_customer(customer_id: str, subject: BankingRead, session: SessionDep) -> Any:
-    customer = await banking.customer(session, tenant_id=subject.tenant_id, customer_id=customer_id)
+    """Fetch one customer. Fails with 404 `customer_not_found`."""
+    customer = await customers.customer(
+        session, tenant_id=subject.tenant_id, customer_id=customer_id
+    )
     return schemas.CustomerOut.model_validate(customer)
 
 
@@ -94,7 +80,10 @@ async def get_customer(customer_id: str, subject: BankingRead, session: SessionD
 async def update_customer(
     customer_id: str, body: schemas.CustomerUpdate, subject: BankingWrite, session: SessionDep
 ) -> Any:
-    customer = await banking.update_customer(
+    """Replace a customer's details; fields left out keep their values. Fails with 404
+    `customer_not_found` or 409 `customer_exists` when the new e-mail is taken.
+    """
+    customer = await customers.update_customer(
         session, subject=subject, customer_id=customer_id, data=body
     )
     return schemas.CustomerOut.model_validate(customer)
@@ -108,17 +97,10 @@ async def update_customer(
 async def set_customer_status(
     customer_id: str, body: schemas.CustomerStatusUpdate, subject: BankingAdmin, session: SessionDep
 ) -> Any:
-    customer = await banking.set_customer_status(
+    """Activate, deactivate or block a customer, with a reason. An inactive or blocked customer cannot
+    open accounts or take loans. Fails with 404 `customer_not_found`.
+    """
+    customer = await customers.set_customer_status(
         session, subject=subject, customer_id=customer_id, data=body
     )
     return schemas.CustomerOut.model_validate(customer)
-
-
-@router.get("/customers/{customer_id}/accounts", responses=problem_responses(404))
-async def customer_accounts(
-    customer_id: str, subject: BankingRead, session: SessionDep, params: Paging
-) -> Page[schemas.AccountOut]:
-    rows, cursor = await accounts.of_customer(
-        session, tenant_id=subject.tenant_id, customer_id=customer_id, params=params
-    )
-    return Page(data=rows, next_cursor=cursor)

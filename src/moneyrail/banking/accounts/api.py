@@ -1,23 +1,19 @@
-"""Bank accounts: opening, balances, deposits, withdrawals, transfers, status, statements;
-and the daily summary report."""
+"""Bank accounts: opening, balances, deposits, withdrawals, transfers, status, history."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query
 
-from moneyrail.banking import schemas
-from moneyrail.banking.accounts_service import accounts
+from moneyrail.banking.accounts import schemas
+from moneyrail.banking.accounts.movements import movements
+from moneyrail.banking.accounts.service import accounts
 from moneyrail.banking.auth import BankingAdmin, BankingRead, BankingWrite
-from moneyrail.banking.movements_service import movements
-from moneyrail.banking.reports_service import reports
-from moneyrail.banking.statements import render_csv, render_pdf
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import problem_responses
 from moneyrail.core.idempotency import IdempotentRoute, idempotent
-from moneyrail.core.money import MoneyModel
 from moneyrail.core.pagination import Page, PageParams, page_params
 
 router = APIRouter(tags=["banking"], route_class=IdempotentRoute)
@@ -38,6 +34,11 @@ MOVE_ERRORS = problem_responses(400, 404, 409, 422)
 async def open_account(
     body: schemas.AccountOpen, subject: BankingWrite, session: SessionDep
 ) -> Any:
+    """Open a bank account for an active customer, backed by a new ledger account; an initial deposit,
+    if given, posts one ledger entry from the bank's cash account. Fails with 404 for an unknown
+    customer or branch, 422 `customer_not_active` or `overdraft_not_allowed` (only CURRENT accounts
+    have an overdraft).
+    """
     return await accounts.open(session, subject=subject, data=body)
 
 
@@ -45,6 +46,9 @@ async def open_account(
     "/accounts/{number}", response_model=schemas.AccountOut, responses=problem_responses(404)
 )
 async def get_account(number: str, subject: BankingRead, session: SessionDep) -> Any:
+    """Fetch one bank account by its number, with its balances read from the ledger. Fails with 404
+    `account_not_found`.
+    """
     account = await accounts.get(session, tenant_id=subject.tenant_id, number=number)
     return await accounts.out(session, account)
 
@@ -55,6 +59,9 @@ async def get_account(number: str, subject: BankingRead, session: SessionDep) ->
     responses=problem_responses(404),
 )
 async def get_balance(number: str, subject: BankingRead, session: SessionDep) -> Any:
+    """The account's posted, pending and available balances, read from its ledger account. Fails with
+    404 `account_not_found`.
+    """
     account = await accounts.get(session, tenant_id=subject.tenant_id, number=number)
     return await accounts.balance_of(session, account)
 
@@ -69,6 +76,9 @@ async def get_balance(number: str, subject: BankingRead, session: SessionDep) ->
 async def deposit(
     number: str, body: schemas.CashIn, subject: BankingWrite, session: SessionDep
 ) -> Any:
+    """Deposit cash: posts one balanced ledger entry crediting the account from the bank's cash
+    account. Fails with 404 `account_not_found`, 422 `account_closed` or `currency_mismatch`.
+    """
     return await movements.deposit(session, subject=subject, number=number, data=body)
 
 
@@ -82,6 +92,10 @@ async def deposit(
 async def withdraw(
     number: str, body: schemas.CashIn, subject: BankingWrite, session: SessionDep
 ) -> Any:
+    """Withdraw cash: posts one ledger entry debiting the account to the bank's cash account. Fails
+    with 422 `insufficient_funds` (beyond balance and overdraft), `account_frozen` or
+    `account_closed`.
+    """
     return await movements.withdraw(session, subject=subject, number=number, data=body)
 
 
@@ -95,6 +109,10 @@ async def withdraw(
 async def transfer(
     number: str, body: schemas.TransferIn, subject: BankingWrite, session: SessionDep
 ) -> Any:
+    """Move money between two accounts of the tenant in one ledger entry. Fails with 404 for an unknown
+    account, 422 `same_account_transfer`, `insufficient_funds`, `currency_mismatch`,
+    `account_frozen` or `account_closed`.
+    """
     return await movements.transfer(session, subject=subject, number=number, data=body)
 
 
@@ -107,6 +125,9 @@ async def list_transactions(
     since: Annotated[date | None, Query(alias="from")] = None,
     until: Annotated[date | None, Query(alias="to")] = None,
 ) -> Page[schemas.TransactionOut]:
+    """List the account's journal (deposits, withdrawals, transfers, interest, loan movements), newest
+    first, optionally within a period. Fails with 404 `account_not_found`.
+    """
     rows, cursor = await movements.history(
         session,
         tenant_id=subject.tenant_id,
@@ -126,89 +147,18 @@ async def list_transactions(
 async def set_account_status(
     number: str, body: schemas.AccountStatusUpdate, subject: BankingAdmin, session: SessionDep
 ) -> Any:
+    """Freeze, unfreeze or close an account. No money moves; closing needs a zero balance and no open
+    loan. Fails with 404 or 422 `invalid_status_transition` / `account_balance_not_zero`.
+    """
     return await accounts.set_status(session, subject=subject, number=number, data=body)
 
 
-@router.get(
-    "/accounts/{number}/statement",
-    response_model=schemas.StatementOut,
-    responses={
-        200: {
-            "content": {"text/csv": {}, "application/pdf": {}},
-            "description": "The statement as JSON, CSV or PDF (`format`).",
-        },
-        **problem_responses(404, 422),
-    },
-)
-async def statement(
-    number: str,
-    subject: BankingRead,
-    session: SessionDep,
-    period_from: Annotated[
-        date | None, Query(alias="from", description="First day (UTC); default: month start.")
-    ] = None,
-    period_to: Annotated[
-        date | None, Query(alias="to", description="Last day (UTC), inclusive; default: today.")
-    ] = None,
-    format: schemas.StatementFormat = schemas.StatementFormat.json,
-) -> Any:
-    result = await reports.statement(
-        session,
-        tenant_id=subject.tenant_id,
-        number=number,
-        period_from=period_from,
-        period_to=period_to,
+@router.get("/customers/{customer_id}/accounts", responses=problem_responses(404))
+async def customer_accounts(
+    customer_id: str, subject: BankingRead, session: SessionDep, params: Paging
+) -> Page[schemas.AccountOut]:
+    """List a customer's bank accounts with their balances. Fails with 404 `customer_not_found`."""
+    rows, cursor = await accounts.of_customer(
+        session, tenant_id=subject.tenant_id, customer_id=customer_id, params=params
     )
-    filename = f"statement-{result.account_number}-{result.period_from}-{result.period_to}"
-    if format is schemas.StatementFormat.csv:
-        return Response(
-            render_csv(result),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
-        )
-    if format is schemas.StatementFormat.pdf:
-        return Response(
-            render_pdf(result),
-            media_type="application/pdf",
-            headers={"Content-Disposition": f'attachment; filename="{filename}.pdf"'},
-        )
-
-    def money(amount: int) -> MoneyModel:
-        return MoneyModel(amount=amount, currency=result.currency)
-
-    return schemas.StatementOut(
-        account_number=result.account_number,
-        account_type=result.account_type,
-        customer_name=result.customer_name,
-        currency=result.currency,
-        from_date=result.period_from,
-        to_date=result.period_to,
-        opening_balance=money(result.opening_balance),
-        closing_balance=money(result.closing_balance),
-        total_debits=money(result.total_debits),
-        total_credits=money(result.total_credits),
-        lines=[
-            schemas.StatementLineOut(
-                transaction_id=line.transaction_id,
-                created_at=line.created_at,
-                kind=line.kind,
-                description=line.description,
-                debit=money(line.debit),
-                credit=money(line.credit),
-                balance=money(line.balance),
-            )
-            for line in result.lines
-        ],
-        generated_at=result.generated_at,
-    )
-
-
-@router.get("/reports/daily-summary", response_model=schemas.DailySummaryOut)
-async def daily_summary(
-    subject: BankingRead,
-    session: SessionDep,
-    day: Annotated[date | None, Query(alias="date", description="UTC day; default: today.")] = None,
-) -> Any:
-    return await reports.daily_summary(
-        session, tenant_id=subject.tenant_id, day=day or datetime.now(UTC).date()
-    )
+    return Page(data=rows, next_cursor=cursor)

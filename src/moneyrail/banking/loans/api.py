@@ -1,18 +1,17 @@
-"""Loans (maker-checker approval, disbursement, schedule, repayments) and banking settings."""
+"""Loans: maker-checker approval, disbursement, schedule, repayments."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Body, Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.auth.subject import AuthSubject
-from moneyrail.banking import schemas
-from moneyrail.banking.auth import BankingAdmin, BankingApprove, BankingRead, BankingWrite
-from moneyrail.banking.loan_views import loan_views
-from moneyrail.banking.loans_service import loans
-from moneyrail.banking.service import banking
+from moneyrail.banking.auth import BankingApprove, BankingRead, BankingWrite
+from moneyrail.banking.loans import schemas
+from moneyrail.banking.loans.service import loans
+from moneyrail.banking.loans.views import loan_views
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import problem_responses
 from moneyrail.core.idempotency import IdempotentRoute, idempotent
@@ -47,6 +46,10 @@ async def _decide(
 )
 @idempotent()
 async def create_loan(body: schemas.LoanCreate, subject: BankingWrite, session: SessionDep) -> Any:
+    """Apply for a loan for a customer's account; it waits for approval by someone other than its
+    creator (maker-checker). No money moves yet. Fails with 404 for an unknown customer or account,
+    422 `invalid_loan_terms` or `customer_not_active`.
+    """
     return await loans.create(session, subject=subject, data=body)
 
 
@@ -58,6 +61,7 @@ async def list_loans(
     customer_id: Annotated[str | None, Query(max_length=40)] = None,
     status: schemas.LoanStatus | None = None,
 ) -> Page[schemas.LoanOut]:
+    """List the tenant's loans, optionally by status or customer, a page at a time."""
     rows, cursor = await loan_views.list_loans(
         session,
         tenant_id=subject.tenant_id,
@@ -70,6 +74,9 @@ async def list_loans(
 
 @router.get("/loans/{loan_id}", response_model=schemas.LoanOut, responses=problem_responses(404))
 async def get_loan(loan_id: str, subject: BankingRead, session: SessionDep) -> Any:
+    """Fetch one loan with its outstanding amounts and next due installment. Fails with 404
+    `loan_not_found`.
+    """
     return await loan_views.get(session, tenant_id=subject.tenant_id, loan_id=loan_id)
 
 
@@ -79,6 +86,9 @@ async def get_loan(loan_id: str, subject: BankingRead, session: SessionDep) -> A
     responses=problem_responses(404),
 )
 async def loan_schedule(loan_id: str, subject: BankingRead, session: SessionDep) -> Any:
+    """The loan's amortization schedule: each installment's principal, interest, due date and what was
+    paid. Fails with 404 `loan_not_found`.
+    """
     return await loan_views.schedule(session, tenant_id=subject.tenant_id, loan_id=loan_id)
 
 
@@ -92,8 +102,22 @@ async def approve_loan(
     loan_id: str,
     subject: BankingApprove,
     session: SessionDep,
-    body: schemas.LoanDecision | None = None,
+    body: Annotated[
+        schemas.LoanDecision | None,
+        Body(
+            openapi_examples={
+                "note": {
+                    "summary": "A decision with a note",
+                    "value": {"note": "Income and credit history verified"},
+                }
+            }
+        ),
+    ] = None,
 ) -> Any:
+    """Approve a pending loan. No money moves until disbursement. Fails with 403
+    `maker_checker_violation` when the approver created the loan, 404 `loan_not_found` or 422
+    `invalid_loan_status`.
+    """
     return await _decide(loan_id, body, subject, session, approve=True)
 
 
@@ -107,8 +131,21 @@ async def reject_loan(
     loan_id: str,
     subject: BankingApprove,
     session: SessionDep,
-    body: schemas.LoanDecision | None = None,
+    body: Annotated[
+        schemas.LoanDecision | None,
+        Body(
+            openapi_examples={
+                "note": {
+                    "summary": "A decision with a note",
+                    "value": {"note": "Income and credit history verified"},
+                }
+            }
+        ),
+    ] = None,
 ) -> Any:
+    """Reject a pending loan, with an optional reason. No money moves. Fails with 403
+    `maker_checker_violation`, 404 `loan_not_found` or 422 `invalid_loan_status`.
+    """
     return await _decide(loan_id, body, subject, session, approve=False)
 
 
@@ -119,6 +156,10 @@ async def reject_loan(
 )
 @idempotent(required=True)
 async def disburse_loan(loan_id: str, subject: BankingWrite, session: SessionDep) -> Any:
+    """Disburse an approved loan: one ledger entry moves the principal from the loan's receivable
+    account into the customer's account, and the schedule starts. Fails with 404 `loan_not_found` or
+    422 `invalid_loan_status` / `account_closed`.
+    """
     return await loans.disburse(session, subject=subject, loan_id=loan_id)
 
 
@@ -135,18 +176,8 @@ async def repay_loan(
     subject: BankingWrite,
     session: SessionDep,
 ) -> Any:
+    """Repay a disbursed loan from its account: one ledger entry pays due interest then principal,
+    oldest installment first; the loan closes when nothing is owed. Fails with 422
+    `repayment_exceeds_outstanding`, `insufficient_funds` or `invalid_loan_status`.
+    """
     return await loans.repay(session, subject=subject, loan_id=loan_id, data=body)
-
-
-@router.get("/banking/settings", response_model=schemas.BankSettingsOut)
-async def get_settings(subject: BankingRead, session: SessionDep) -> Any:
-    return await banking.settings(session, tenant_id=subject.tenant_id)
-
-
-@router.put(
-    "/banking/settings", response_model=schemas.BankSettingsOut, responses=problem_responses(422)
-)
-async def update_settings(
-    body: schemas.BankSettingsIn, subject: BankingAdmin, session: SessionDep
-) -> Any:
-    return await banking.update_settings(session, subject=subject, data=body)

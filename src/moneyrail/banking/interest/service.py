@@ -15,16 +15,16 @@ from datetime import date, timedelta
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moneyrail.banking.interest import (
+from moneyrail.banking.accounts.models import BankAccount
+from moneyrail.banking.accounts.movements import movements, start_of
+from moneyrail.banking.interest.accrual import (
     daily_accrual,
     is_month_end,
     month_start,
     split_credit,
 )
-from moneyrail.banking.models import BankAccount
-from moneyrail.banking.movements_service import movements, start_of
-from moneyrail.banking.repository import repository
-from moneyrail.banking.service import banking
+from moneyrail.banking.interest.repository import repository
+from moneyrail.banking.settings.service import bank_settings
 from moneyrail.core import limits
 from moneyrail.core.ids import new_id
 from moneyrail.core.money import Money
@@ -50,7 +50,7 @@ class InterestService:
         """Accrue `day`'s interest on every open savings account of the tenant; on the last
         day of a month, credit the month's interest. Flushes, never commits."""
         counts = AccrualCounts()
-        rate = await banking.savings_rate(session, tenant_id=tenant_id)
+        rate = await bank_settings.savings_rate(session, tenant_id=tenant_id)
         day_end = start_of(day + timedelta(days=1))
         period = month_start(day)
         after_id: str | None = None

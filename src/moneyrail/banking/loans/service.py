@@ -15,27 +15,26 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.auth.subject import AuthSubject
-from moneyrail.banking import amortization, schemas
-from moneyrail.banking.loan_views import (
+from moneyrail.banking.accounts.errors import AccountClosed
+from moneyrail.banking.accounts.movements import account_by_number, ledger_ref, movements
+from moneyrail.banking.customers.service import CustomerNotActive, customers
+from moneyrail.banking.loans import amortization, schemas
+from moneyrail.banking.loans.errors import (
+    InvalidLoanStatus,
+    InvalidLoanTerms,
+    MakerCheckerViolation,
+    RepaymentExceedsOutstanding,
+)
+from moneyrail.banking.loans.models import Loan, LoanInstallment, LoanRepayment
+from moneyrail.banking.loans.repository import repository
+from moneyrail.banking.loans.views import (
     due_of,
     load_loan,
     loan_account,
     loan_views,
     outstanding_principal,
 )
-from moneyrail.banking.models import Loan, LoanInstallment, LoanRepayment
-from moneyrail.banking.movements_service import account_by_number, ledger_ref, movements
-from moneyrail.banking.repository import repository
-from moneyrail.banking.service import (
-    AccountClosed,
-    CustomerNotActive,
-    InvalidLoanStatus,
-    InvalidLoanTerms,
-    MakerCheckerViolation,
-    RepaymentExceedsOutstanding,
-    banking,
-    record,
-)
+from moneyrail.banking.shared import record
 from moneyrail.core.errors import invariant
 from moneyrail.core.ids import new_id
 from moneyrail.core.money import CurrencyMismatch, Money, MoneyModel
@@ -56,7 +55,7 @@ class LoansService:
             CurrencyMismatch, InvalidLoanTerms.
         """
         tenant_id = subject.tenant_id
-        customer = await banking.customer(
+        customer = await customers.customer(
             session, tenant_id=tenant_id, customer_id=data.customer_id
         )
         if customer.status != "active":

@@ -16,16 +16,16 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.auth.subject import AuthSubject
-from moneyrail.banking import schemas
-from moneyrail.banking.models import BankAccount, BankTransaction
-from moneyrail.banking.repository import repository
-from moneyrail.banking.service import (
+from moneyrail.banking.accounts import schemas
+from moneyrail.banking.accounts.errors import (
     AccountClosed,
     AccountFrozen,
     AccountNotFound,
     SameAccountTransfer,
-    record,
 )
+from moneyrail.banking.accounts.models import BankAccount, BankTransaction
+from moneyrail.banking.accounts.repository import repository
+from moneyrail.banking.shared import Lock, record
 from moneyrail.core.errors import invariant
 from moneyrail.core.ids import new_id
 from moneyrail.core.money import CurrencyMismatch, Money, MoneyModel
@@ -42,6 +42,14 @@ def ledger_ref(transaction_id: str) -> str:
 
 def start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def end_of(day: date) -> datetime:
+    """The exclusive upper bound of a UTC day: the next day's start, or for the calendar's
+    last day (9999-12-31) its last representable instant."""
+    if day == date.max:
+        return datetime.max.replace(tzinfo=UTC)
+    return start_of(day + timedelta(days=1))
 
 
 async def cash_account_id(session: AsyncSession, *, tenant_id: str, currency: str) -> str:
@@ -63,6 +71,18 @@ async def account_by_number(session: AsyncSession, *, tenant_id: str, number: st
     account = await repository.account_by_number(session, tenant_id, number)
     if account is None:
         raise AccountNotFound(f"no account {number}")
+    return account
+
+
+async def account_by_id(
+    session: AsyncSession, *, tenant_id: str, account_id: str, lock: Lock = None
+) -> BankAccount:
+    """Raises:
+    AccountNotFound: no account with this id in the tenant.
+    """
+    account = await repository.account_by_id(session, tenant_id, account_id, lock=lock)
+    if account is None:
+        raise AccountNotFound(f"no account {account_id}")
     return account
 
 
@@ -342,7 +362,7 @@ class MovementsService:
             account.id,
             params,
             since=start_of(since) if since else None,
-            until=start_of(until + timedelta(days=1)) if until else None,
+            until=end_of(until) if until else None,
         )
         items, cursor = make_page(rows, params, lambda row: row.id)
         others = {i for row in items for i in (row.debit_account_id, row.credit_account_id) if i}

@@ -8,27 +8,26 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.auth.subject import AuthSubject
-from moneyrail.banking import schemas
-from moneyrail.banking.models import BankAccount
-from moneyrail.banking.movements_service import (
+from moneyrail.banking.accounts import schemas
+from moneyrail.banking.accounts.errors import (
+    AccountBalanceNotZero,
+    AccountClosed,
+    AccountNotFound,
+    AccountNumbersExhausted,
+    InvalidStatusTransition,
+    OverdraftNotAllowed,
+)
+from moneyrail.banking.accounts.models import BankAccount
+from moneyrail.banking.accounts.movements import (
     account_by_number,
     balance_of,
     cash_account_id,
     movements,
 )
-from moneyrail.banking.repository import repository
-from moneyrail.banking.service import (
-    AccountBalanceNotZero,
-    AccountClosed,
-    AccountNotFound,
-    AccountNumbersExhausted,
-    CustomerNotActive,
-    CustomerNotFound,
-    InvalidStatusTransition,
-    OverdraftNotAllowed,
-    banking,
-    record,
-)
+from moneyrail.banking.accounts.repository import repository
+from moneyrail.banking.branches.service import branches
+from moneyrail.banking.customers.service import CustomerNotActive, customers
+from moneyrail.banking.shared import record
 from moneyrail.core import limits
 from moneyrail.core.ids import new_id
 from moneyrail.core.money import CurrencyMismatch, InvalidAmount
@@ -59,14 +58,14 @@ class AccountsService:
         CurrencyMismatch, InvalidAmount, AccountNumbersExhausted.
         """
         tenant_id = subject.tenant_id
-        customer = await repository.customer(session, tenant_id, data.customer_id, lock="share")
-        if customer is None:
-            raise CustomerNotFound(f"no customer {data.customer_id}")
+        customer = await customers.customer(
+            session, tenant_id=tenant_id, customer_id=data.customer_id, lock="share"
+        )
         if customer.status != "active":
             raise CustomerNotActive(f"customer {customer.id} is {customer.status}")
         ifsc = data.ifsc_code
         if data.branch_code is not None:
-            branch = await banking.branch(session, tenant_id=tenant_id, code=data.branch_code)
+            branch = await branches.branch(session, tenant_id=tenant_id, code=data.branch_code)
             ifsc = ifsc or branch.ifsc
         if data.overdraft_limit and data.account_type is not schemas.AccountType.CURRENT:
             raise OverdraftNotAllowed("only CURRENT accounts may have an overdraft")
@@ -163,7 +162,7 @@ class AccountsService:
         """Raises:
         CustomerNotFound: no such customer.
         """
-        await banking.customer(session, tenant_id=tenant_id, customer_id=customer_id)
+        await customers.customer(session, tenant_id=tenant_id, customer_id=customer_id)
         rows = await repository.accounts_of_customer(session, tenant_id, customer_id, params)
         items, cursor = make_page(rows, params, lambda row: row.id)
         return [await self.out(session, row) for row in items], cursor

@@ -11,10 +11,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moneyrail.banking import amortization, schemas
-from moneyrail.banking.models import BankAccount, Loan, LoanInstallment
-from moneyrail.banking.repository import Lock, repository
-from moneyrail.banking.service import AccountNotFound, LoanNotFound
+from moneyrail.banking.accounts.models import BankAccount
+from moneyrail.banking.accounts.movements import account_by_id
+from moneyrail.banking.loans import amortization, schemas
+from moneyrail.banking.loans.errors import LoanNotFound
+from moneyrail.banking.loans.models import Loan, LoanInstallment
+from moneyrail.banking.loans.repository import repository
+from moneyrail.banking.shared import Lock
 from moneyrail.core.errors import invariant
 from moneyrail.core.money import MoneyModel
 from moneyrail.core.pagination import PageParams, make_page
@@ -37,10 +40,9 @@ async def load_loan(
 
 async def loan_account(session: AsyncSession, loan: Loan, *, lock: Lock = None) -> BankAccount:
     """The loan's repayment account. Raises: AccountNotFound."""
-    account = await repository.account_by_id(session, loan.tenant_id, loan.account_id, lock=lock)
-    if account is None:
-        raise AccountNotFound(f"no account {loan.account_id}")
-    return account
+    return await account_by_id(
+        session, tenant_id=loan.tenant_id, account_id=loan.account_id, lock=lock
+    )
 
 
 async def outstanding_principal(session: AsyncSession, loan: Loan) -> int:

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moneyrail.banking import schemas
-from moneyrail.banking.movements_service import account_by_number, start_of
-from moneyrail.banking.repository import repository
-from moneyrail.banking.service import InvalidStatementRange, StatementTooLarge, banking
-from moneyrail.banking.statements import Movement, Statement, running_lines
+from moneyrail.banking.accounts.movements import account_by_number, end_of, start_of
+from moneyrail.banking.customers.service import customers
+from moneyrail.banking.reports import schemas
+from moneyrail.banking.reports.repository import repository
+from moneyrail.banking.reports.statements import Movement, Statement, running_lines
 from moneyrail.core import limits
+from moneyrail.core.errors import Unprocessable
 from moneyrail.core.money import MoneyModel
+
+
+class InvalidStatementRange(Unprocessable):
+    code = "invalid_statement_range"
+    title = "Invalid statement period"
+
+
+class StatementTooLarge(Unprocessable):
+    code = "statement_too_large"
+    title = "Too many transactions for one statement"
 
 
 class ReportsService:
@@ -40,7 +51,7 @@ class ReportsService:
             raise InvalidStatementRange(
                 f"a statement covers at most {limits.statement_range_days_max} days"
             )
-        since, until = start_of(first), start_of(last + timedelta(days=1))
+        since, until = start_of(first), end_of(last)
         rows = await repository.movements(
             session,
             tenant_id,
@@ -67,7 +78,7 @@ class ReportsService:
                 for row in rows
             ),
         )
-        customer = await banking.customer(
+        customer = await customers.customer(
             session, tenant_id=tenant_id, customer_id=account.customer_id
         )
         return Statement(
@@ -87,7 +98,7 @@ class ReportsService:
         self, session: AsyncSession, *, tenant_id: str, day: date
     ) -> schemas.DailySummaryOut:
         totals = await repository.daily_totals(
-            session, tenant_id, since=start_of(day), until=start_of(day + timedelta(days=1))
+            session, tenant_id, since=start_of(day), until=end_of(day)
         )
         groups: dict[str, list[schemas.SummaryRow]] = {
             "deposit": [],
