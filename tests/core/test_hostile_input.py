@@ -253,14 +253,21 @@ async def _send(
     return response, time.perf_counter() - started
 
 
-def _verdict(response: httpx.Response, elapsed: float) -> str | None:
+def _verdict(response: httpx.Response, elapsed: float, operation: dict[str, Any]) -> str | None:
     if elapsed > ANSWER_SECONDS_MAX:
         return f"took {elapsed:.2f} s"
     if response.status_code >= 500:
         return f"{response.status_code}: {response.text[:300]}"
-    if response.status_code >= 400 and not response.headers.get("content-type", "").startswith(
-        "application/problem+json"
+    content_type = response.headers.get("content-type", "").split(";")[0]
+    # OAuth endpoints answer RFC 6749 errors as JSON where their document says so.
+    documented = operation.get("responses", {}).get(str(response.status_code), {})
+    if (
+        response.status_code >= 400
+        and content_type == "application/json"
+        and ("application/json" in documented.get("content", {}))
     ):
+        return None
+    if response.status_code >= 400 and not content_type.startswith("application/problem+json"):
         return f"{response.status_code} without problem+json: {response.text[:200]}"
     return None
 
@@ -290,7 +297,7 @@ async def test_every_json_operation_survives_hostile_values(
                     text = skeleton.replace(json.dumps(PLACEHOLDER), raw, 1)
                     response, elapsed = await _send(client, tenant, method, path, text)
                     sent += 1
-                    problem = _verdict(response, elapsed)
+                    problem = _verdict(response, elapsed, operation)
                     if problem is not None:
                         failures.append(
                             f"{method} {template} {'.'.join(field_path)}={label}: {problem}"

@@ -14,7 +14,6 @@ from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 
 DAYS_PER_YEAR = 365
-DEFAULT_SAVINGS_RATE_PERCENT = Decimal("3.5")
 # Accruals are stored as NUMERIC(24, 6) minor units.
 ACCRUAL_SCALE = 6
 ACCRUAL_QUANTUM = Decimal(1).scaleb(-ACCRUAL_SCALE)

@@ -8,10 +8,12 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.auth.subject import AuthSubject
-from moneyrail.banking.interest.accrual import DEFAULT_SAVINGS_RATE_PERCENT
 from moneyrail.banking.settings import schemas
 from moneyrail.banking.settings.repository import repository
 from moneyrail.banking.shared import record
+
+# The savings rate until a bank sets its own (interest accrual reads it through this service).
+DEFAULT_SAVINGS_RATE_PERCENT = Decimal("3.5")
 
 log = structlog.get_logger(__name__)
 
