@@ -13,7 +13,7 @@ from moneyrail.core.errors import problem_responses
 from moneyrail.core.idempotency import IdempotentRoute, idempotent
 from moneyrail.core.pagination import Page, PageParams, make_page, page_params
 from moneyrail.core.settings import Settings
-from moneyrail.webhooks.auth import WebhooksRead, WebhooksWrite
+from moneyrail.webhooks.auth import WebhooksAdmin, WebhooksRead, WebhooksWrite
 from moneyrail.webhooks.events import catalogue_markdown
 from moneyrail.webhooks.schemas import (
     DeliveryDetail,
@@ -189,9 +189,9 @@ async def update_webhook(
     "/webhooks/{webhook_id}",
     summary="Delete a webhook endpoint",
     status_code=204,
-    responses=problem_responses(404),
+    responses=problem_responses(403, 404),
 )
-async def delete_webhook(webhook_id: str, subject: WebhooksWrite, session: SessionDep) -> Response:
+async def delete_webhook(webhook_id: str, subject: WebhooksAdmin, session: SessionDep) -> Response:
     await webhooks.delete_endpoint(
         session, tenant_id=subject.tenant_id, endpoint_id=webhook_id, subject=subject
     )
@@ -201,12 +201,12 @@ async def delete_webhook(webhook_id: str, subject: WebhooksWrite, session: Sessi
 @router.post(
     "/webhooks/{webhook_id}/rotate-secret",
     summary="Rotate the signing secret (the old one keeps signing during the overlap)",
-    responses=problem_responses(404),
+    responses=problem_responses(403, 404),
 )
 @idempotent(sealed=True)
 async def rotate_secret(
     webhook_id: str,
-    subject: WebhooksWrite,
+    subject: WebhooksAdmin,
     session: SessionDep,
     settings: SettingsDep,
     body: RotateSecret | None = None,
