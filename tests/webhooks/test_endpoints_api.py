@@ -141,4 +141,6 @@ async def test_rotating_and_deleting_need_the_admin_role(
     assert rotated.json()["secret"] != endpoint["secret"]
     deleted = await client.delete(f"/webhooks/{endpoint['id']}", headers=admin.headers)
     assert deleted.status_code == 204
-    assert (await client.get(f"/webhooks/{endpoint['id']}", headers=admin.headers)).status_code == 404
+    assert (
+        await client.get(f"/webhooks/{endpoint['id']}", headers=admin.headers)
+    ).status_code == 404

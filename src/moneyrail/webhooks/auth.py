@@ -14,6 +14,4 @@ WebhooksRead = Annotated[AuthSubject, Depends(require(scope="webhooks:read"))]
 WebhooksWrite = Annotated[AuthSubject, Depends(require(scope="webhooks:write"))]
 # Rotating an endpoint's signing secret or deleting the endpoint changes who can trust (or
 # receive) the tenant's events: administrators only, like the tenant's other credentials.
-WebhooksAdmin = Annotated[
-    AuthSubject, Depends(require(scope="webhooks:write", role=Role.admin))
-]
+WebhooksAdmin = Annotated[AuthSubject, Depends(require(scope="webhooks:write", role=Role.admin))]
