@@ -24,7 +24,11 @@ def sandbox_server() -> Iterator[str]:
         port = probe.getsockname()[1]
     server = uvicorn.Server(
         uvicorn.Config(
-            create_sandbox_app(open_hooks=True), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+            create_sandbox_app(open_hooks=True),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="off",
         )
     )
     thread = threading.Thread(target=server.run, name="sandbox-server", daemon=True)

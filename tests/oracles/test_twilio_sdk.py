@@ -66,7 +66,9 @@ async def test_sdk_sends_through_sandbox_and_moneyrail_sees_the_callbacks(
     assert fetched.body == "hello from the SDK" and fetched.to == "+14155550100"
 
     async def both_sent() -> bool:
-        done = [c for c in await _callbacks(server, message.sid, hook_headers) if c["delivered_status"]]
+        done = [
+            c for c in await _callbacks(server, message.sid, hook_headers) if c["delivered_status"]
+        ]
         return len(done) == 2
 
     await _wait_for(both_sent)
