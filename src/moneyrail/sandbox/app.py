@@ -17,21 +17,7 @@ from starlette.types import ASGIApp
 
 from moneyrail.domains import optional_module
 from moneyrail.sandbox.guard import HookGuard
-
-PROVIDERS = (
-    "razorpay",
-    "paypal",
-    "stripe",
-    "paystack",
-    "flutterwave",
-    "chapa",
-    "twilio",
-    "resend",
-    "bbps",
-    "zerodha",
-    "upstox",
-    "groww",
-)
+from moneyrail.sandbox.providers import PROVIDERS
 
 
 def available_providers() -> list[str]:

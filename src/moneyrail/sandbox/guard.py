@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from moneyrail.core.errors import AppError
 from moneyrail.core.settings import Settings, get_settings
+from moneyrail.sandbox.providers import PROVIDERS
 
 log = structlog.get_logger(__name__)
 
@@ -65,8 +66,6 @@ def refused_target(url: str) -> str | None:
     policy = _policy.get()
     if policy is None:
         return None
-    from moneyrail.sandbox.app import PROVIDERS
-
     try:
         parts = urlsplit(url)
     except ValueError:
