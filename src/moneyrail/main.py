@@ -109,8 +109,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/metrics", include_in_schema=False)
     async def root_metrics(request: Request) -> Response:
+        # The operators' surface: the METRICS_TOKEN bearer token (404 in production unset).
         from moneyrail.monitoring.api import metrics_response
+        from moneyrail.monitoring.auth import operator_access
 
+        operator_access(request)
         return metrics_response(request)
 
     configure_tracing(

@@ -11,4 +11,4 @@ from moneyrail.sandbox.app import create_sandbox_app
 @pytest.fixture
 def transport() -> httpx.ASGITransport:
     """A fresh sandbox app per test, reached in process."""
-    return httpx.ASGITransport(app=create_sandbox_app())
+    return httpx.ASGITransport(app=create_sandbox_app(open_hooks=True))

@@ -67,7 +67,7 @@ def test_unknown_provider_and_mismatched_credentials() -> None:
 
 
 async def test_registry_connector_runs_against_the_mounted_sandbox() -> None:
-    transport = httpx.ASGITransport(app=create_sandbox_app())
+    transport = httpx.ASGITransport(app=create_sandbox_app(open_hooks=True))
     creds = Credentials("razorpay", Environment.test, VALUES["razorpay"], ("whsec",))
     connector = payment_connector(
         "razorpay", creds, base_url="http://sandbox/razorpay", transport=transport

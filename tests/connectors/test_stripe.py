@@ -26,6 +26,8 @@ from moneyrail.connectors.base import (
 )
 from moneyrail.connectors.http import ProviderCredentialsRejected, ProviderObjectNotFound
 from moneyrail.connectors.stripe import StripeConnector
+from moneyrail.connectors.stripe.webhooks import stripe_signature_header, verify_stripe
+from moneyrail.core import limits
 from moneyrail.core.money import Money
 from tests.connectors.subscriptions import pause_resume_cancel
 from tests.sandbox.helpers import credentials, faults, hook
@@ -222,6 +224,30 @@ async def test_stale_webhook_timestamp_is_refused(
     )
     with pytest.raises(InvalidWebhookSignature):
         stripe.verify_webhook(headers=headers, body=body, secrets=(SECRET,), url="http://x")
+
+
+async def test_future_webhook_timestamp_is_refused_like_a_stale_one(
+    stripe: StripeConnector, transport: httpx.ASGITransport
+) -> None:
+    created = await stripe.create_payment(payment())
+    headers, body = await _signed(
+        transport, created.provider_payment_id, secret=SECRET, timestamp=int(time.time()) + 600
+    )
+    with pytest.raises(InvalidWebhookSignature, match="tolerance"):
+        stripe.verify_webhook(headers=headers, body=body, secrets=(SECRET,), url="http://x")
+
+
+def test_stripe_tolerance_is_symmetric() -> None:
+    body = b'{"id": "evt_1"}'
+    now = 1_700_000_000
+    tolerance = limits.stripe_webhook_tolerance_seconds
+    for skew in (-tolerance, 0, tolerance):
+        header = stripe_signature_header(body, [SECRET], now + skew)
+        assert verify_stripe(header=header, body=body, secrets=[SECRET], now=now) == now + skew
+    for skew in (-tolerance - 1, tolerance + 1, 600):
+        header = stripe_signature_header(body, [SECRET], now + skew)
+        with pytest.raises(InvalidWebhookSignature, match="tolerance"):
+            verify_stripe(header=header, body=body, secrets=[SECRET], now=now)
 
 
 async def test_rotation_accepts_old_and_new_secrets(

@@ -82,6 +82,7 @@ async def test_email_through_resend_sandbox_with_svix_signed_events(
                 "url": f"{live_server.api}/webhooks/providers/resend",
                 "secret": live_server.settings.resend_test_webhook_secret,
             },
+            headers=tenant.headers,
         )
         assert hook.status_code == 200
         queued = await http.post(
@@ -103,9 +104,10 @@ async def test_email_through_resend_sandbox_with_svix_signed_events(
             ] == "delivered"
 
         await live_server.worker.drain(timeout_seconds=20, until=delivered)
-        events = (await http.get(f"{live_server.url}/sandbox/resend/_sandbox/events")).json()[
-            "events"
-        ]
+        listed = await http.get(
+            f"{live_server.url}/sandbox/resend/_sandbox/events", headers=tenant.headers
+        )
+        events = listed.json()["events"]
         assert {e["delivered_status"] for e in events} == {204}
 
         tampered = events[-1]

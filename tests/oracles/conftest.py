@@ -17,14 +17,18 @@ SERVER_START_SECONDS = 10.0
 
 @pytest.fixture(scope="session")
 def sandbox_server() -> Iterator[str]:
-    """`create_sandbox_app()` served by uvicorn on a free 127.0.0.1 port in a background
+    """`create_sandbox_app(open_hooks=True)` served by uvicorn on a free 127.0.0.1 port in a background
     thread; yields its base URL (each provider under `/<provider>`)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = uvicorn.Server(
         uvicorn.Config(
-            create_sandbox_app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+            create_sandbox_app(open_hooks=True),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="off",
         )
     )
     thread = threading.Thread(target=server.run, name="sandbox-server", daemon=True)

@@ -219,7 +219,7 @@ def _validate(exchanges: list[tuple[httpx.Request, bytes, httpx.Response]]) -> i
 
 
 async def test_connector_and_sandbox_follow_paypals_openapi_documents() -> None:
-    recorder = Recorder(httpx.ASGITransport(app=create_sandbox_app()))
+    recorder = Recorder(httpx.ASGITransport(app=create_sandbox_app(open_hooks=True)))
     creds = credentials("paypal", client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
     paypal = PayPalConnector(creds, base_url="http://sandbox/paypal", transport=recorder)
     approve = httpx.AsyncClient(transport=recorder)

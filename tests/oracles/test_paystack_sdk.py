@@ -174,7 +174,7 @@ def as_openapi(request: httpx.Request, response: httpx.Response) -> tuple[Any, A
 
 
 async def test_connector_and_sandbox_follow_the_openapi_document(openapi: OpenAPI) -> None:
-    recorder = Recorder(httpx.ASGITransport(app=create_sandbox_app()))
+    recorder = Recorder(httpx.ASGITransport(app=create_sandbox_app(open_hooks=True)))
 
     def connector(key: str = KEY) -> PaystackConnector:
         credentials = Credentials("paystack", Environment.test, {"secret_key": key})

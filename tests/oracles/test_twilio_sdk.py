@@ -16,6 +16,7 @@ from twilio.rest import Client
 from moneyrail.connectors.twilio import compute_signature
 from moneyrail.core.db import bypass_tenant_scope
 from moneyrail.core.settings import Settings
+from tests.factories import make_live_tenant
 from tests.messaging.server import LiveServer, live_server_context
 
 
@@ -32,9 +33,10 @@ def _sdk_client(server: LiveServer) -> Client:
     return client
 
 
-async def _callbacks(server: LiveServer, sid: str) -> list[dict]:
+async def _callbacks(server: LiveServer, sid: str, headers: dict[str, str]) -> list[dict]:
+    # The API's port serves the sandboxes' test hooks only to a tenant's test-mode key.
     async with httpx.AsyncClient() as http:
-        listed = await http.get(f"{server.url}/sandbox/twilio/_sandbox/callbacks")
+        listed = await http.get(f"{server.url}/sandbox/twilio/_sandbox/callbacks", headers=headers)
     return [c for c in listed.json()["callbacks"] if c["params"]["MessageSid"] == sid]
 
 
@@ -49,6 +51,7 @@ async def test_sdk_sends_through_sandbox_and_moneyrail_sees_the_callbacks(
     server: LiveServer, engine: AsyncEngine
 ) -> None:
     callback_url = f"{server.api}/webhooks/providers/twilio"
+    hook_headers = (await make_live_tenant(engine)).headers
     sdk = _sdk_client(server)
     # The SDK is synchronous (requests); the server runs on this event loop.
     message = await asyncio.to_thread(
@@ -63,12 +66,14 @@ async def test_sdk_sends_through_sandbox_and_moneyrail_sees_the_callbacks(
     assert fetched.body == "hello from the SDK" and fetched.to == "+14155550100"
 
     async def both_sent() -> bool:
-        done = [c for c in await _callbacks(server, message.sid) if c["delivered_status"]]
+        done = [
+            c for c in await _callbacks(server, message.sid, hook_headers) if c["delivered_status"]
+        ]
         return len(done) == 2
 
     await _wait_for(both_sent)
     validator = RequestValidator(server.settings.twilio_test_auth_token)
-    callbacks = await _callbacks(server, message.sid)
+    callbacks = await _callbacks(server, message.sid, hook_headers)
     assert [c["params"]["MessageStatus"] for c in callbacks] == ["sent", "delivered"]
     for callback in callbacks:
         assert validator.validate(callback["url"], callback["params"], callback["signature"])

@@ -30,12 +30,14 @@ CURRENCY = {
 }
 
 
-def root_client(app: FastAPI) -> httpx.AsyncClient:
+def root_client(app: FastAPI, tenant: TenantContext | None = None) -> httpx.AsyncClient:
     """A client for paths outside /api/v1 (the mounted sandboxes), on the public base URL so
     the URLs the sandboxes put in what they sign (PayPal's certificate URL) are the ones the
-    connectors expect."""
+    connectors expect. The sandboxes' test hooks there need the tenant's test-mode key."""
     return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url=get_settings().public_base_url
+        transport=httpx.ASGITransport(app=app),
+        base_url=get_settings().public_base_url,
+        headers=tenant.headers if tenant else None,
     )
 
 

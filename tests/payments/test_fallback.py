@@ -30,7 +30,7 @@ async def test_refused_provider_falls_back_and_the_next_charges_once(
         json={"rules": [], "default": ["stripe", "paypal"]},
         headers=tenant.headers,
     )
-    async with root_client(app) as root:
+    async with root_client(app, tenant) as root:
         # Stripe answers 503 before taking anything, however often it is retried.
         await set_faults(root, "stripe", unavailable=20)
         headers = tenant.with_idempotency()
@@ -53,7 +53,7 @@ async def test_every_provider_refusing_leaves_nothing(
     app: FastAPI, client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     tenant = await make_tenant(session)
-    async with root_client(app) as root:
+    async with root_client(app, tenant) as root:
         await set_faults(root, "stripe", unavailable=20)
         refused = await client.post(
             "/payments", json={**USD, "provider": "stripe"}, headers=tenant.with_idempotency()
@@ -67,7 +67,7 @@ async def test_timeout_after_accepting_is_resolved_by_verify(
 ) -> None:
     tenant = await make_tenant(session)
     app.state.provider_deadline_seconds = 0.3
-    async with root_client(app) as root:
+    async with root_client(app, tenant) as root:
         # Stripe makes the charge, then its answer is lost past our deadline.
         await set_faults(root, "stripe", slow=1, delay_seconds=1.0, after=True)
         created = await client.post(
@@ -96,7 +96,7 @@ async def test_timeout_after_accepting_is_resolved_by_polling_without_a_second_c
 ) -> None:
     tenant = await make_live_tenant(engine)
     live_app.state.provider_deadline_seconds = 0.3
-    async with root_client(live_app) as root:
+    async with root_client(live_app, tenant) as root:
         await set_faults(root, "stripe", slow=1, delay_seconds=1.0, after=True)
         created = await live_client.post(
             "/payments", json={**USD, "provider": "stripe"}, headers=tenant.with_idempotency()
@@ -107,7 +107,7 @@ async def test_timeout_after_accepting_is_resolved_by_polling_without_a_second_c
         settings, sandbox_transport=live_app.state.provider_transport
     )
     # Still unanswerable: the payment stays processing, nothing else happens.
-    async with root_client(live_app) as root:
+    async with root_client(live_app, tenant) as root:
         await set_faults(root, "stripe", unavailable=20)
         waiting = await poll_processing_payments(engine, runtime=runtime, min_age_seconds=0)
         await set_faults(root, "stripe")

@@ -64,7 +64,7 @@ async def test_every_provider_captures_refunds_and_the_ledger_agrees(
     tenant = await make_tenant(session)
     captured: dict[tuple[str, str], int] = defaultdict(int)
     refunded: dict[tuple[str, str], int] = defaultdict(int)
-    async with root_client(app) as root:
+    async with root_client(app, tenant) as root:
         for provider in PROVIDERS:
             currency = CURRENCY[provider]
             kept = await create_captured_payment(client, root, tenant, provider, amount=25_000)

@@ -156,7 +156,7 @@ async def test_a_renewal_charge_is_recorded_once_as_a_payment(
         )
     finally:
         await connector.aclose()
-    async with root_client(app) as root:
+    async with root_client(app, tenant) as root:
         assert order.next_action_url is not None
         await pay_at_checkout(root, "razorpay", order.next_action_url)
         _, order_body = await signed_event(

@@ -84,7 +84,7 @@ async def test_valid_event_applies_once_and_forgeries_change_nothing(
     tenant = await make_tenant(session)
     creds = sandbox_creds(app, tenant, provider)
     payment = await _unpaid_payment(client, tenant, provider)
-    async with root_client(app) as root:
+    async with root_client(app, tenant) as root:
         await pay_at_provider(app, root, creds, payment)
         headers, body = await signed_event(root, creds, payment=payment)
 
@@ -124,7 +124,7 @@ async def test_events_in_any_order_converge(
     tenant = await make_tenant(session)
     creds = sandbox_creds(app, tenant, provider)
     finals = []
-    async with root_client(app) as root:
+    async with root_client(app, tenant) as root:
         for reverse in (False, True):
             payment = await _unpaid_payment(client, tenant, provider)
             events = []
@@ -157,7 +157,7 @@ async def test_stale_stripe_timestamp_is_refused(
     tenant = await make_tenant(session)
     creds = sandbox_creds(app, tenant, "stripe")
     payment = await _unpaid_payment(client, tenant, "stripe")
-    async with root_client(app) as root:
+    async with root_client(app, tenant) as root:
         await pay_at_provider(app, root, creds, payment)
         headers, body = await signed_event(
             root, creds, payment=payment, timestamp=int(time.time()) - 400
@@ -200,7 +200,7 @@ async def test_both_secrets_verify_during_a_rotation(
         provider=provider, environment=Environment.test, values=values, webhook_secrets=tuple(hooks)
     )
     payment = await _unpaid_payment(client, tenant, provider)
-    async with root_client(app) as root:
+    async with root_client(app, tenant) as root:
         await pay_at_provider(app, root, creds, payment)
         for secret in hooks:
             headers, body = await signed_event(root, creds, payment=payment, secret=secret)
@@ -220,7 +220,7 @@ async def test_seed_path_and_unknown_providers(
     tenant = await make_tenant(session)
     creds = sandbox_creds(app, tenant, "paystack")
     payment = await _unpaid_payment(client, tenant, "paystack")
-    async with root_client(app) as root:
+    async with root_client(app, tenant) as root:
         await pay_at_provider(app, root, creds, payment)
         headers, body = await signed_event(root, creds, payment=payment)
     answer = await deliver(client, "paystack", tenant.tenant_id, headers, body, path="/webhooks")

@@ -128,7 +128,7 @@ def create(provider: str, key: str) -> CreatePayment:
 
 @pytest.mark.parametrize("provider", sorted(PROVIDERS))
 async def test_checkout_page_and_redirect_to_the_shop(provider: str) -> None:
-    transport = httpx.ASGITransport(app=create_sandbox_app())
+    transport = httpx.ASGITransport(app=create_sandbox_app(open_hooks=True))
     payment = await connector(provider, transport).create_payment(create(provider, "k-1"))
     async with httpx.AsyncClient(transport=transport) as browser:
         page = await browser.get(payment.next_action_url)
@@ -144,7 +144,7 @@ async def test_checkout_page_and_redirect_to_the_shop(provider: str) -> None:
 
 @pytest.mark.parametrize("provider", sorted(PROVIDERS))
 async def test_error_shapes(provider: str) -> None:
-    transport = httpx.ASGITransport(app=create_sandbox_app())
+    transport = httpx.ASGITransport(app=create_sandbox_app(open_hooks=True))
     spec = PROVIDERS[provider]
     path, status, shape = spec["missing"]
     bad = await hook(transport, provider, path, method="GET", headers={"Authorization": "Bearer x"})
@@ -160,7 +160,7 @@ async def test_error_shapes(provider: str) -> None:
 async def test_events_are_delivered_signed_to_the_configured_url(
     provider: str, receiver: Receiver
 ) -> None:
-    transport = httpx.ASGITransport(app=create_sandbox_app())
+    transport = httpx.ASGITransport(app=create_sandbox_app(open_hooks=True))
     auth = {"Authorization": f"Bearer {PROVIDERS[provider]['key']}"}
     settings = {"webhook_url": receiver.url, "secret_hash": HASH}
     await hook(transport, provider, "/_sandbox/settings", settings, headers=auth)
@@ -179,7 +179,7 @@ async def test_events_are_delivered_signed_to_the_configured_url(
 
 @pytest.mark.parametrize("provider", sorted(PROVIDERS))
 async def test_accounts_do_not_share_references(provider: str) -> None:
-    transport = httpx.ASGITransport(app=create_sandbox_app())
+    transport = httpx.ASGITransport(app=create_sandbox_app(open_hooks=True))
     spec = PROVIDERS[provider]
     other_key = spec["key"].replace("5c0ffee", "0ther")
     mine = connector(provider, transport)

@@ -18,7 +18,7 @@ STRIPE = {"Authorization": "Bearer sk_test_state"}
 
 
 async def test_fault_bounds_are_checked_and_hooks_are_never_faulted() -> None:
-    transport = httpx.ASGITransport(app=create_sandbox_app())
+    transport = httpx.ASGITransport(app=create_sandbox_app(open_hooks=True))
     assert (
         await hook(transport, "stripe", "/_sandbox/faults", {"unavailable": 10_000})
     ).status_code == 400
@@ -49,7 +49,7 @@ async def test_fault_bounds_are_checked_and_hooks_are_never_faulted() -> None:
 
 
 async def test_slow_after_acts_then_answers_late() -> None:
-    transport = httpx.ASGITransport(app=create_sandbox_app())
+    transport = httpx.ASGITransport(app=create_sandbox_app(open_hooks=True))
     await faults(transport, "stripe", slow=1, delay_seconds=0.05, after=True)
     async with httpx.AsyncClient(transport=transport, base_url="http://sandbox/stripe") as client:
         created = await client.post(
@@ -62,7 +62,7 @@ async def test_slow_after_acts_then_answers_late() -> None:
 
 
 async def test_links_carry_the_mount_point() -> None:
-    outer = Starlette(routes=[Mount("/sandbox", app=create_sandbox_app())])
+    outer = Starlette(routes=[Mount("/sandbox", app=create_sandbox_app(open_hooks=True))])
     transport = httpx.ASGITransport(app=outer)
     async with httpx.AsyncClient(
         transport=transport, base_url="http://api.local/sandbox/paypal"

@@ -116,3 +116,31 @@ async def test_deliveries_are_tenant_scoped(client: httpx.AsyncClient, session) 
         "/webhooks/logs", params={"endpoint_id": created["id"]}, headers=tenant.headers
     )
     assert [d["id"] for d in logs.json()["data"]] == [delivery_id]
+
+
+async def test_rotating_and_deleting_need_the_admin_role(
+    client: httpx.AsyncClient, session
+) -> None:
+    tenant = await make_tenant(session, role=Role.owner)
+    operator = await add_api_key(session, tenant, role=Role.operator)
+    admin = await add_api_key(session, tenant, role=Role.admin)
+    created = await client.post(
+        "/webhooks", json={"url": "http://127.0.0.1:9/x"}, headers=operator.headers
+    )
+    assert created.status_code == 201, created.text
+    endpoint = created.json()
+    rotate = f"/webhooks/{endpoint['id']}/rotate-secret"
+    problem(await client.post(rotate, headers=operator.with_idempotency()), 403)
+    problem(await client.delete(f"/webhooks/{endpoint['id']}", headers=operator.headers), 403)
+    # The operator's refusals changed nothing: the endpoint and its secret are as they were.
+    fetched = await client.get(f"/webhooks/{endpoint['id']}", headers=operator.headers)
+    assert fetched.status_code == 200 and fetched.json()["previous_secret_expires_at"] is None
+
+    rotated = await client.post(rotate, headers=admin.with_idempotency())
+    assert rotated.status_code == 200, rotated.text
+    assert rotated.json()["secret"] != endpoint["secret"]
+    deleted = await client.delete(f"/webhooks/{endpoint['id']}", headers=admin.headers)
+    assert deleted.status_code == 204
+    assert (
+        await client.get(f"/webhooks/{endpoint['id']}", headers=admin.headers)
+    ).status_code == 404

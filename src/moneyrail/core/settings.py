@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET_KEY = "change-me-in-production"  # noqa: S105 - a marker value, refused in production
@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_from: str = "moneyrail <no-reply@localhost>"
     smtp_starttls: bool = False
+
+    # Bearer token for the operators' surface: /metrics, /api/v1/monitoring/metrics, host and
+    # cache statistics, the detailed health check. Unset: open outside production, 404 in it.
+    metrics_token: SecretStr | None = None
 
     public_base_url: str = Field(default="http://127.0.0.1:8000")
     # Serve the provider sandboxes in-process under /sandbox (ignored in production).

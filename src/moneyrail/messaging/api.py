@@ -55,6 +55,9 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 )
 @idempotent()
 async def send_sms(body: SmsCreate, subject: MessagingWrite, session: SessionDep) -> MessageOut:
+    """Queue an SMS to `to` (E.164) through the outbox; test mode goes to the Twilio sandbox.
+    Answers 202 with the message `queued`; 422 for a malformed number or body, 404 for an
+    unknown template."""
     message = await messaging.queue_sms(
         session,
         tenant_id=subject.tenant_id,
@@ -69,6 +72,8 @@ async def send_sms(body: SmsCreate, subject: MessagingWrite, session: SessionDep
 
 @router.get("/sms/{message_id}", summary="An SMS and its status", responses=problem_responses(404))
 async def get_sms(message_id: str, subject: MessagingRead, session: SessionDep) -> MessageOut:
+    """One of the tenant's SMS messages with its delivery status, provider id and any error.
+    404 for an unknown id or another tenant's message."""
     message = await messaging.get_message(
         session, tenant_id=subject.tenant_id, message_id=message_id, channel="sms"
     )
@@ -84,6 +89,9 @@ async def get_sms(message_id: str, subject: MessagingRead, session: SessionDep) 
 )
 @idempotent()
 async def send_email(body: EmailCreate, subject: MessagingWrite, session: SessionDep) -> MessageOut:
+    """Queue an e-mail (text and/or HTML, or a template) through the outbox; test mode goes to
+    the Resend sandbox. Answers 202 with the message `queued`; 422 for a malformed address or
+    body."""
     message = await messaging.queue_email(
         session,
         tenant_id=subject.tenant_id,
@@ -102,6 +110,8 @@ async def send_email(body: EmailCreate, subject: MessagingWrite, session: Sessio
     "/email/{message_id}", summary="An e-mail and its status", responses=problem_responses(404)
 )
 async def get_email(message_id: str, subject: MessagingRead, session: SessionDep) -> MessageOut:
+    """One of the tenant's e-mails with its delivery status, provider id and any error. 404 for
+    an unknown id or another tenant's message."""
     message = await messaging.get_message(
         session, tenant_id=subject.tenant_id, message_id=message_id, channel="email"
     )
@@ -112,6 +122,7 @@ async def get_email(message_id: str, subject: MessagingRead, session: SessionDep
 async def list_templates(
     subject: MessagingRead, session: SessionDep, page: Paging
 ) -> Page[TemplateOut]:
+    """The tenant's message templates, newest first, with cursor pagination."""
     rows = await messaging.list_templates(session, tenant_id=subject.tenant_id, page=page)
     items, cursor = make_page(rows, page, lambda r: r.id)
     return Page(data=[TemplateOut.model_validate(r) for r in items], next_cursor=cursor)
@@ -127,6 +138,9 @@ async def list_templates(
 async def create_template(
     body: TemplateCreate, subject: MessagingWrite, session: SessionDep
 ) -> TemplateOut:
+    """Create a named SMS or e-mail template whose `{{placeholders}}` are filled when a message
+    names it. 409 when the tenant already has a template of that name; 422 for a malformed
+    template."""
     row = await messaging.create_template(
         session,
         tenant_id=subject.tenant_id,
@@ -158,6 +172,9 @@ async def _limited_body(request: Request) -> bytes:
     tags=["webhooks"],
 )
 async def twilio_status(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    """Twilio's status callback for a message sent through it: the `X-Twilio-Signature` is
+    checked in constant time against the platform's auth token before the status is applied.
+    401 for a missing or wrong signature."""
     await _limited_body(request)
     form = await request.form()
     params = {k: str(v) for k, v in form.items()}
@@ -196,6 +213,9 @@ async def twilio_status(request: Request, session: SessionDep, settings: Setting
     tags=["webhooks"],
 )
 async def resend_event(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    """Resend's delivery event (Svix-signed: `svix-id`, `svix-timestamp`, `svix-signature`;
+    timestamps outside the tolerance refused both ways) applied to the e-mail it names. 401
+    for a bad or stale signature; 400 for an oversized event."""
     body = await _limited_body(request)
     event = None
     for secret in providers.resend_webhook_secrets(settings):

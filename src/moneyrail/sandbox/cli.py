@@ -18,14 +18,17 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = DEFAULT_PORT,
 ) -> None:
-    """Serve every provider sandbox, each under `/<provider>` (e.g. `/stripe/v1/...`)."""
+    """Serve every provider sandbox, each under `/<provider>` (e.g. `/stripe/v1/...`).
+
+    The test hooks (`/<provider>/_sandbox/…`) answer without credentials here: keep this port
+    on loopback or a private network."""
     import uvicorn
 
     from moneyrail.sandbox.app import available_providers
 
     typer.echo(f"sandboxes on http://{host}:{port}: {', '.join(available_providers())}")
     uvicorn.run(
-        "moneyrail.sandbox.app:create_sandbox_app",
+        "moneyrail.sandbox.app:create_standalone_app",
         factory=True,
         host=host,
         port=port,

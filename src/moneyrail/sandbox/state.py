@@ -207,7 +207,13 @@ def hook_routes(state: SandboxState) -> list[Route]:
 
 
 async def deliver(url: str, *, headers: Mapping[str, str], body: bytes) -> int | None:
-    """POST a signed webhook to `url`; the receiver's status, or None when it was unreachable."""
+    """POST a signed webhook to `url`; the receiver's status, or None when it was unreachable
+    or the address is not one this request may make the sandbox post to (`guard`)."""
+    from moneyrail.sandbox.guard import refused_target
+
+    if (reason := refused_target(url)) is not None:
+        log.info("sandbox.webhook_refused", reason=reason)
+        return None
     try:
         async with httpx.AsyncClient(
             timeout=limits.sandbox_webhook_delivery_timeout_seconds, follow_redirects=False
@@ -227,7 +233,12 @@ async def signed_webhook_response(
     send: Callable[..., Awaitable[int | None]] = deliver,
 ) -> JSONResponse:
     """The hook's answer: the signed request (headers and the exact body) and, when a URL was
-    given, the status the receiver answered with."""
+    given, the status the receiver answered with; 403 when the URL is not one the caller may
+    make the sandbox post to (`guard.refused_target`)."""
+    from moneyrail.sandbox.guard import refused_target
+
+    if url and (reason := refused_target(str(url))) is not None:
+        return JSONResponse({"error": reason}, status_code=403)
     delivered = await send(url, headers=headers, body=body) if url else None
     return JSONResponse(
         {"headers": dict(headers), "body": body.decode(), "url": url, "delivered_status": delivered}

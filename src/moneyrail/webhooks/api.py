@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from moneyrail.admin.auth import AdminWrite
@@ -13,7 +13,7 @@ from moneyrail.core.errors import problem_responses
 from moneyrail.core.idempotency import IdempotentRoute, idempotent
 from moneyrail.core.pagination import Page, PageParams, make_page, page_params
 from moneyrail.core.settings import Settings
-from moneyrail.webhooks.auth import WebhooksRead, WebhooksWrite
+from moneyrail.webhooks.auth import WebhooksAdmin, WebhooksRead, WebhooksWrite
 from moneyrail.webhooks.events import catalogue_markdown
 from moneyrail.webhooks.schemas import (
     DeliveryDetail,
@@ -69,6 +69,8 @@ async def delivery_logs(
     event_type: Annotated[str | None, Query(max_length=100)] = None,
     status: DeliveryStatus | None = None,
 ) -> Page[DeliveryOut]:
+    """The tenant's webhook deliveries, newest first, filterable by endpoint, status and event
+    type, with cursor pagination."""
     rows = await webhooks.list_deliveries(
         session,
         tenant_id=subject.tenant_id,
@@ -89,6 +91,8 @@ async def delivery_logs(
 async def get_delivery(
     delivery_id: str, subject: WebhooksRead, session: SessionDep
 ) -> DeliveryDetail:
+    """One delivery with its attempts (status codes, timings, errors). 404 for an unknown id or
+    another tenant's delivery."""
     import json
 
     delivery, attempts = await webhooks.get_delivery(
@@ -113,6 +117,8 @@ async def get_delivery(
 async def retry_delivery(
     delivery_id: str, subject: WebhooksWrite, session: SessionDep
 ) -> DeliveryOut:
+    """One more attempt at a delivery now, with the same webhook-id and body. 404 for an
+    unknown id; 409 when it is pending or being attempted already."""
     delivery = await webhooks.retry_delivery(
         session, tenant_id=subject.tenant_id, delivery_id=delivery_id, subject=subject
     )
@@ -123,6 +129,7 @@ async def retry_delivery(
 async def list_webhooks(
     subject: WebhooksRead, session: SessionDep, page: Paging
 ) -> Page[WebhookOut]:
+    """The tenant's webhook endpoints (without their secrets), with cursor pagination."""
     rows = await webhooks.list_endpoints(session, tenant_id=subject.tenant_id, page=page)
     items, cursor = make_page(rows, page, lambda r: r.id)
     return Page(data=[WebhookOut.model_validate(r) for r in items], next_cursor=cursor)
@@ -139,6 +146,9 @@ async def list_webhooks(
 async def create_webhook(
     body: WebhookCreate, subject: WebhooksWrite, session: SessionDep, settings: SettingsDep
 ) -> WebhookWithSecret:
+    """Register an endpoint for the event types given (wildcards such as `payment.*`); answers
+    its signing secret once. 422 for a URL the delivery policy refuses (private or loopback
+    addresses in production, non-http(s) schemes)."""
     endpoint, secret = await webhooks.create_endpoint(
         session,
         settings=settings,
@@ -156,6 +166,8 @@ async def create_webhook(
     "/webhooks/{webhook_id}", summary="A webhook endpoint", responses=problem_responses(404)
 )
 async def get_webhook(webhook_id: str, subject: WebhooksRead, session: SessionDep) -> WebhookOut:
+    """One webhook endpoint, without its secret. 404 for an unknown id or another tenant's
+    endpoint."""
     endpoint = await webhooks.get_endpoint(
         session, tenant_id=subject.tenant_id, endpoint_id=webhook_id
     )
@@ -174,6 +186,8 @@ async def update_webhook(
     session: SessionDep,
     settings: SettingsDep,
 ) -> WebhookOut:
+    """Change an endpoint's URL, event types, description or active flag. 404 for an unknown
+    id; 422 for a URL the delivery policy refuses."""
     endpoint = await webhooks.update_endpoint(
         session,
         settings=settings,
@@ -189,9 +203,11 @@ async def update_webhook(
     "/webhooks/{webhook_id}",
     summary="Delete a webhook endpoint",
     status_code=204,
-    responses=problem_responses(404),
+    responses=problem_responses(403, 404),
 )
-async def delete_webhook(webhook_id: str, subject: WebhooksWrite, session: SessionDep) -> Response:
+async def delete_webhook(webhook_id: str, subject: WebhooksAdmin, session: SessionDep) -> Response:
+    """Delete an endpoint (a soft delete: it stops receiving events; its deliveries and their
+    logs stay). Needs the admin role (403 otherwise); 404 for an unknown id."""
     await webhooks.delete_endpoint(
         session, tenant_id=subject.tenant_id, endpoint_id=webhook_id, subject=subject
     )
@@ -201,16 +217,18 @@ async def delete_webhook(webhook_id: str, subject: WebhooksWrite, session: Sessi
 @router.post(
     "/webhooks/{webhook_id}/rotate-secret",
     summary="Rotate the signing secret (the old one keeps signing during the overlap)",
-    responses=problem_responses(404),
+    responses=problem_responses(403, 404),
 )
 @idempotent(sealed=True)
 async def rotate_secret(
     webhook_id: str,
-    subject: WebhooksWrite,
+    subject: WebhooksAdmin,
     session: SessionDep,
     settings: SettingsDep,
-    body: RotateSecret | None = None,
+    body: Annotated[RotateSecret | None, Body(examples=[{"overlap_hours": 24}])] = None,
 ) -> WebhookWithSecret:
+    """Issue a new signing secret (answered once); the old one keeps signing alongside it for
+    the overlap. Needs the admin role (403 otherwise); 404 for an unknown id."""
     endpoint, secret = await webhooks.rotate_secret(
         session,
         settings=settings,
@@ -232,6 +250,8 @@ async def rotate_secret(
 async def test_webhook(
     webhook_id: str, subject: WebhooksWrite, session: SessionDep, settings: SettingsDep
 ) -> DeliveryOut:
+    """Queue a `webhook.test` event to this endpoint, signed and retried like any delivery. 404
+    for an unknown id."""
     delivery = await webhooks.send_test(
         session, settings=settings, tenant_id=subject.tenant_id, endpoint_id=webhook_id
     )
@@ -244,8 +264,12 @@ async def test_webhook(
     tags=["admin"],
 )
 async def process_pending(
-    subject: AdminWrite, session: SessionDep, body: ProcessPending | None = None
+    subject: AdminWrite,
+    session: SessionDep,
+    body: Annotated[ProcessPending | None, Body(examples=[{"include_failed": True}])] = None,
 ) -> JSONResponse:
+    """Make the tenant's waiting deliveries (and with `include_failed`, the dead-lettered ones)
+    due now, for the worker's next pass. Needs the admin write permission."""
     count = await webhooks.process_pending(
         session,
         tenant_id=subject.tenant_id,

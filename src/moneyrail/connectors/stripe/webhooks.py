@@ -1,6 +1,8 @@
 """Stripe webhooks: `Stripe-Signature: t=<unix>,v1=<hex>[,v1=…]`, the hex HMAC-SHA256 of
-`"{t}.{body}"` keyed with the endpoint secret (`whsec_…`) as UTF-8 bytes, timestamps older
-than the tolerance refused; and a verified body read as a `WebhookEvent`."""
+`"{t}.{body}"` keyed with the endpoint secret (`whsec_…`) as UTF-8 bytes, timestamps further
+than the tolerance from now refused in either direction (a signature dated in the future is
+as unusable as a stale one: it would stay replayable for longer than the tolerance); and a
+verified body read as a `WebhookEvent`."""
 
 from __future__ import annotations
 
@@ -58,7 +60,7 @@ def verify_stripe(
     if not any_matches((hmac_sha256_hex(s, signed) for s in usable), signatures):
         raise InvalidWebhookSignature("no Stripe signature matches the body")
     current = time.time() if now is None else now
-    if tolerance_seconds and timestamp < current - tolerance_seconds:
+    if tolerance_seconds and abs(current - timestamp) > tolerance_seconds:
         raise InvalidWebhookSignature("Stripe signature timestamp is outside the tolerance")
     return timestamp
 

@@ -33,6 +33,7 @@ from starlette.routing import Route
 
 from moneyrail.connectors.chapa import body_signature, static_signature
 from moneyrail.core.money import exponent
+from moneyrail.sandbox.guard import refused_webhook_setting
 from moneyrail.sandbox.hosted_checkout import (
     checkout_page,
     fee_quantum,
@@ -303,6 +304,8 @@ class ChapaSandbox:
 
     async def settings(self, request: Request, account: str, key: str) -> Response:
         body = await read_body(request) or {}
+        if (refused := refused_webhook_setting(body)) is not None:
+            return refused
         settings = update_settings(self.settings_of(account), body, ("webhook_url", "secret_hash"))
         return ok("Settings saved", {"webhook_url": settings.get("webhook_url")})
 

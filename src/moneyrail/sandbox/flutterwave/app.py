@@ -32,6 +32,7 @@ from starlette.routing import Route
 
 from moneyrail.connectors.flutterwave import dumps, loads, signature
 from moneyrail.core.money import is_currency
+from moneyrail.sandbox.guard import refused_webhook_setting
 from moneyrail.sandbox.hosted_checkout import (
     checkout_page,
     fee_quantum,
@@ -339,6 +340,8 @@ class FlutterwaveSandbox:
 
     async def settings(self, request: Request, account: str, key: str) -> Response:
         body = await _body(request) or {}
+        if (refused := refused_webhook_setting(body)) is not None:
+            return refused
         settings = update_settings(self.settings_of(account), body, ("webhook_url", "secret_hash"))
         return ok("Settings saved", {"webhook_url": settings.get("webhook_url")})
 

@@ -31,6 +31,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from moneyrail.connectors.paystack import CURRENCIES, signature
+from moneyrail.sandbox.guard import refused_webhook_setting
 from moneyrail.sandbox.hosted_checkout import (
     checkout_page,
     invalid_link,
@@ -345,6 +346,8 @@ class PaystackSandbox:
 
     async def settings(self, request: Request, account: str, key: str) -> Response:
         body = await read_body(request) or {}
+        if (refused := refused_webhook_setting(body)) is not None:
+            return refused
         url = body.get("webhook_url")
         settings = {"webhook_url": url if isinstance(url, str) and url else None}
         self.state.put(f"settings:{account}", settings, owner=account)

@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from moneyrail.sandbox.guard import refused_target
 from moneyrail.sandbox.state import (
     HOOK_PREFIX,
     FaultMiddleware,
@@ -164,6 +165,8 @@ class ResendSandbox:
         url, secret = body.get("url"), body.get("secret")
         if not url or not str(secret or "").startswith("whsec_"):
             return JSONResponse({"error": "url and a whsec_ secret are required"}, status_code=400)
+        if (reason := refused_target(str(url))) is not None:
+            return JSONResponse({"error": reason}, status_code=403)
         if body.get("api_key"):
             self.webhooks[str(body["api_key"])] = (str(url), str(secret))
         else:

@@ -35,6 +35,7 @@ from starlette.routing import Route
 
 from moneyrail.connectors.twilio import API_VERSION, SIGNATURE_HEADER, compute_signature
 from moneyrail.core import limits
+from moneyrail.sandbox.guard import refused_target
 from moneyrail.sandbox.state import (
     HOOK_PREFIX,
     FaultMiddleware,
@@ -199,6 +200,8 @@ class TwilioSandbox:
         url = body.get("url")
         if self.state.get(sid) is None or not url:
             return JSONResponse({"error": "unknown message or no url"}, status_code=404)
+        if (reason := refused_target(str(url))) is not None:
+            return JSONResponse({"error": reason}, status_code=403)
         await self._callback(sid, str(url), str(body.get("status", "delivered")))
         return JSONResponse(self.callbacks[-1])
 
