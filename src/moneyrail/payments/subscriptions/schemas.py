@@ -37,16 +37,18 @@ class PlanIn(Strict):
 
 def _one_plan_schema(schema: JsonDict) -> None:
     # `_one_plan` below, in the schema: exactly one of `plan_id` and `plan`.
-    schema["anyOf"] = [
-        {
-            "required": ["plan_id"],
-            "properties": {"plan_id": {"type": "string"}, "plan": {"type": "null"}},
-        },
-        {
-            "required": ["plan"],
-            "properties": {"plan": {"type": "object"}, "plan_id": {"type": "null"}},
-        },
-    ]
+    # Exactly one of the two: not both given, and not neither (null counts as not given).
+    # Said with `not` rather than a union of two object shapes, which client generators
+    # turn into two models with clashing names.
+    schema["not"] = {
+        "anyOf": [
+            {
+                "required": ["plan_id", "plan"],
+                "properties": {"plan_id": {"type": "string"}, "plan": {"type": "object"}},
+            },
+            {"properties": {"plan_id": {"type": "null"}, "plan": {"type": "null"}}},
+        ]
+    }
     schema["examples"] = [
         {
             "provider": "stripe",
