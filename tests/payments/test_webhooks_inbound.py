@@ -214,16 +214,19 @@ async def test_both_secrets_verify_during_a_rotation(
     assert (await _show(client, tenant, payment["id"]))["status"] == "captured"
 
 
-async def test_seed_path_and_unknown_providers(
+async def test_only_the_canonical_path_and_known_providers(
     app: FastAPI, client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
+    """The seeds' older path (`/webhooks/{provider}`) is not served: one canonical path."""
     tenant = await make_tenant(session)
     creds = sandbox_creds(app, tenant, "paystack")
     payment = await _unpaid_payment(client, tenant, "paystack")
     async with root_client(app, tenant) as root:
         await pay_at_provider(app, root, creds, payment)
         headers, body = await signed_event(root, creds, payment=payment)
-    answer = await deliver(client, "paystack", tenant.tenant_id, headers, body, path="/webhooks")
+    old = await deliver(client, "paystack", tenant.tenant_id, headers, body, path="/webhooks")
+    assert old.status_code in (404, 405), old.text
+    answer = await deliver(client, "paystack", tenant.tenant_id, headers, body)
     assert answer.status_code == 200, answer.text
     assert (await _show(client, tenant, payment["id"]))["status"] == "captured"
     problem(await deliver(client, "venmo", tenant.tenant_id, headers, body), 404)

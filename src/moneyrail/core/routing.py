@@ -80,9 +80,13 @@ def allowed_methods(app: Any, path: str) -> list[str]:
     if table is None:
         table = []
         for context in iter_route_contexts(app.routes):
-            methods = getattr(context.original_route, "methods", None)
+            route = context.original_route
+            methods = getattr(route, "methods", None)
             if methods and context.path_format:
-                regex, _, _ = compile_path(context.path_format)
+                # The full template with the route's own parameter convertors (`{x:int}`).
+                own = str(getattr(route, "path_format", ""))
+                path = context.path_format[: len(context.path_format) - len(own)]
+                regex, _, _ = compile_path(path + str(getattr(route, "path", own)))
                 table.append((regex, "{" not in context.path_format, frozenset(methods)))
         app.state.route_methods = table
     static: set[str] = set()

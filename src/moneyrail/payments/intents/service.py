@@ -72,6 +72,14 @@ class AllProvidersUnavailable(ProviderUnavailable):
     title = "Every payment provider refused the payment"
 
 
+class NoProviderSupports(Unprocessable):
+    """Every provider tried refused the payment as something it does not do (a currency,
+    country or method it does not support): retrying cannot help, so a 4xx."""
+
+    code = "no_provider_supports_payment"
+    title = "No payment provider supports this payment"
+
+
 class PaymentNotCapturable(Conflict):
     code = "payment_not_capturable"
     title = "Only an authorized payment can be captured"
@@ -183,9 +191,15 @@ class PaymentService:
             payment_id=payment.id,
             providers=[a.provider for a in tried],
         )
+        refused = {"attempts": [{"provider": a.provider, "outcome": a.outcome} for a in tried]}
+        if tried and all(a.outcome == "unsupported" for a in tried):
+            raise NoProviderSupports(
+                "no provider tried supports this currency, country or method; nothing was charged",
+                extra=refused,
+            )
         raise AllProvidersUnavailable(
             "every provider refused before accepting; nothing was charged — retry later",
-            extra={"attempts": [{"provider": a.provider, "outcome": a.outcome} for a in tried]},
+            extra=refused,
         )
 
     async def get(self, session: AsyncSession, *, tenant_id: str, payment_id: str) -> PaymentView:

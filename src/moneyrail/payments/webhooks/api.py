@@ -1,8 +1,7 @@
 """Inbound webhooks from the payment providers.
 
-`POST /api/v1/webhooks/providers/{provider}?tenant=<tenant id>` (and the same under
-`/api/v1/webhooks/{provider}`, the path the older integrations used). Only the six payment
-providers match these routes, so other domains' provider webhooks (`/webhooks/providers/
+`POST /api/v1/webhooks/providers/{provider}?tenant=<tenant id>`. Only the six payment
+providers match this route, so other domains' provider webhooks (`/webhooks/providers/
 twilio`, …) stay theirs and an unknown provider is a 404. No API key: the provider's
 signature over the raw body, checked with the named tenant's secrets, is the credential.
 """
@@ -97,18 +96,5 @@ async def provider_webhook(
 ) -> WebhookAck:
     """Verified over the raw body, applied once per provider event id; 401 when the
     signature does not verify (nothing changes)."""
-    provider: str = request.path_params["provider"]
-    return await _receive(request, provider, tenant, session, runtime)
-
-
-@router.post(
-    "/webhooks/{provider:payment_provider}",
-    summary="Receive a payment provider's webhook (older path)",
-    responses=problem_responses(401, 503),
-    include_in_schema=False,
-)
-async def provider_webhook_alias(
-    request: Request, session: SessionDep, runtime: Runtime, tenant: Tenant = None
-) -> WebhookAck:
     provider: str = request.path_params["provider"]
     return await _receive(request, provider, tenant, session, runtime)
