@@ -22,54 +22,18 @@ from moneyrail.admin.schemas import (
 from moneyrail.admin.service import admin
 from moneyrail.audit.models import AuditLog
 from moneyrail.audit.service import audit
-from moneyrail.auth.roles import Role
 from moneyrail.auth.tenancy import enter_tenant_scope, tenant_scope
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import problem_responses
 from moneyrail.core.idempotency import IdempotentRoute, idempotent
 from moneyrail.core.pagination import Page, PageParams, page_params
 from moneyrail.core.ratelimit import limiter_of
-from moneyrail.identity.api import check_expiry
-from moneyrail.identity.clients import clients
-from moneyrail.identity.models import OAuthClient, User
 from moneyrail.identity.schemas import ApiKeyCreatedOut, ApiKeyCreateIn
 from moneyrail.identity.service import identity
-from moneyrail.identity.views import api_key_created_out
 
 router = APIRouter(prefix="/admin", tags=["admin"], route_class=IdempotentRoute)
 
 Paging = Annotated[PageParams, Depends(page_params)]
-
-
-def client_out(row: OAuthClient) -> ClientOut:
-    return ClientOut(
-        client_id=row.id,
-        name=row.name,
-        description=row.description,
-        contact_email=row.contact_email,
-        role=Role(row.role),
-        scopes=list(row.scopes or []),
-        status=row.status,
-        secret_last4=row.secret_last4,
-        created_by=row.created_by,
-        last_used_at=row.last_used_at,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
-
-
-def user_out(row: User) -> UserOut:
-    return UserOut(
-        id=row.id,
-        email=row.email,
-        name=row.name,
-        mobile=row.mobile,
-        role=Role(row.role),
-        status=row.status,
-        locked_until=row.locked_until,
-        last_login_at=row.last_login_at,
-        created_at=row.created_at,
-    )
 
 
 def audit_out(row: AuditLog) -> AuditLogOut:
@@ -94,8 +58,8 @@ async def dashboard(request: Request, subject: AdminRead, session: SessionDep) -
 
 @router.get("/clients", summary="List OAuth2 clients", response_model=Page[ClientOut])
 async def list_clients(subject: AdminRead, session: SessionDep, params: Paging) -> Page[ClientOut]:
-    rows, cursor = await clients.list(session, tenant_id=subject.tenant_id, params=params)
-    return Page(data=[client_out(r) for r in rows], next_cursor=cursor)
+    rows, cursor = await identity.list_clients(session, tenant_id=subject.tenant_id, params=params)
+    return Page(data=rows, next_cursor=cursor)
 
 
 @router.post(
@@ -109,7 +73,7 @@ async def list_clients(subject: AdminRead, session: SessionDep, params: Paging) 
 async def create_client(
     body: ClientCreateIn, subject: AdminWrite, session: SessionDep
 ) -> ClientCreatedOut:
-    created = await clients.create(
+    return await identity.create_client(
         session,
         subject=subject,
         name=body.name,
@@ -118,7 +82,6 @@ async def create_client(
         description=body.description,
         contact_email=str(body.contact_email) if body.contact_email else None,
     )
-    return ClientCreatedOut(**client_out(created.record).model_dump(), client_secret=created.secret)
 
 
 @router.put(
@@ -131,8 +94,9 @@ async def update_client(
     client_id: str, body: ClientUpdateIn, subject: AdminWrite, session: SessionDep
 ) -> ClientOut:
     changes = body.model_dump(exclude_unset=True, mode="json")
-    row = await clients.update(session, subject=subject, client_id=client_id, changes=changes)
-    return client_out(row)
+    return await identity.update_client(
+        session, subject=subject, client_id=client_id, changes=changes
+    )
 
 
 @router.post(
@@ -146,8 +110,7 @@ async def update_client(
 async def create_client_key(
     client_id: str, body: ApiKeyCreateIn, subject: AdminWrite, session: SessionDep
 ) -> ApiKeyCreatedOut:
-    check_expiry(body.expires_at)
-    issued = await clients.issue_key(
+    return await identity.create_client_key(
         session,
         subject=subject,
         client_id=client_id,
@@ -157,13 +120,12 @@ async def create_client_key(
         scopes=body.scopes,
         expires_at=body.expires_at,
     )
-    return api_key_created_out(issued.record, issued.key)
 
 
 @router.get("/users", summary="List the tenant's users", response_model=Page[UserOut])
 async def list_users(subject: AdminRead, session: SessionDep, params: Paging) -> Page[UserOut]:
     rows, cursor = await identity.list_users(session, tenant_id=subject.tenant_id, params=params)
-    return Page(data=[user_out(r) for r in rows], next_cursor=cursor)
+    return Page(data=rows, next_cursor=cursor)
 
 
 @router.post(
@@ -175,17 +137,15 @@ async def list_users(subject: AdminRead, session: SessionDep, params: Paging) ->
 )
 @idempotent()
 async def create_user(body: UserCreateIn, subject: AdminWrite, session: SessionDep) -> UserOut:
-    user = await identity.create_user(
+    return await identity.add_user(
         session,
-        tenant_id=subject.tenant_id,
+        subject=subject,
         email=str(body.email),
         password=body.password,
         role=body.role,
         name=body.name,
         mobile=body.mobile,
-        creator=subject,
     )
-    return user_out(user)
 
 
 @router.patch(
@@ -195,9 +155,7 @@ async def create_user(body: UserCreateIn, subject: AdminWrite, session: SessionD
     responses=problem_responses(403, 404, 409, 422),
 )
 async def set_role(user_id: str, body: RoleIn, subject: AdminWrite, session: SessionDep) -> UserOut:
-    return user_out(
-        await identity.set_user_role(session, subject=subject, user_id=user_id, role=body.role)
-    )
+    return await identity.set_user_role(session, subject=subject, user_id=user_id, role=body.role)
 
 
 @router.get("/audit-logs", summary="The audit log, newest first", response_model=Page[AuditLogOut])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Depends, Form, Request, Response
@@ -14,71 +14,31 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from moneyrail.auth.deps import api_key_scheme, authenticate, bearer_scheme
 from moneyrail.core.db import SessionDep
-from moneyrail.core.errors import AppError, problem_response
-from moneyrail.core.openapi import component_ref
+from moneyrail.core.errors import AppError
 from moneyrail.core.request_context import bind_request
-from moneyrail.identity import introspection
-from moneyrail.identity.clients import clients
-from moneyrail.identity.login import login
-from moneyrail.identity.oauth import (
+from moneyrail.identity.clients.service import clients
+from moneyrail.identity.oauth import service as introspection
+from moneyrail.identity.sessions.service import login
+from moneyrail.identity.tokens.errors import (
     InvalidClient,
     InvalidGrant,
     InvalidRequest,
     OAuthError,
-    TokenPair,
     UnsupportedGrantType,
 )
-from moneyrail.identity.schemas import IntrospectionOut, OAuthErrorOut, TokenOut
-from moneyrail.identity.tokens import config_of
+from moneyrail.identity.tokens.responses import (
+    NO_STORE,
+    TOKEN_ERRORS,
+    is_client_id,
+    oauth_error_response,
+    tokens_response,
+)
+from moneyrail.identity.tokens.schemas import IntrospectionOut, TokenOut
+from moneyrail.identity.tokens.service import config_of
 
 router = APIRouter(prefix="/auth", tags=["identity"], dependencies=[Depends(bind_request)])
 
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 FormStr = Annotated[str | None, Form()]
-TOKEN_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {
-        "description": "RFC 6749 error: invalid_request, invalid_grant, invalid_scope, …",
-        "content": {"application/json": {"schema": component_ref(OAuthErrorOut)}},
-    },
-    401: {
-        "description": "RFC 6749 error: invalid_client",
-        "content": {"application/json": {"schema": component_ref(OAuthErrorOut)}},
-    },
-}
-
-
-def tokens_response(pair: TokenPair, status_code: int = 200) -> JSONResponse:
-    body = TokenOut(
-        access_token=pair.access_token,
-        token_type=pair.token_type,
-        expires_in=pair.expires_in,
-        refresh_token=pair.refresh_token,
-        scope=pair.scope,
-    ).model_dump(exclude_none=True)
-    return JSONResponse(body, status_code=status_code, headers=NO_STORE)
-
-
-def oauth_error_response(exc: OAuthError, *, basic: bool = False) -> JSONResponse:
-    headers = dict(NO_STORE)
-    if exc.status == 401:
-        headers["WWW-Authenticate"] = 'Basic realm="moneyrail"' if basic else "Bearer"
-    return JSONResponse(
-        {"error": exc.code, "error_description": exc.detail},
-        status_code=exc.status,
-        headers=headers,
-    )
-
-
-def kept_response(request: Request, exc: AppError) -> JSONResponse:
-    """Answer a failure whose writes (counters, revocations, audit) must still commit."""
-    return problem_response(
-        request,
-        status=exc.status,
-        code=exc.code,
-        title=exc.title,
-        detail=exc.detail,
-        headers={**NO_STORE, **exc.headers},
-    )
 
 
 def _basic_credentials(request: Request) -> tuple[str, str] | None:
@@ -185,10 +145,6 @@ async def token(
 
 def _as_invalid_grant(exc: AppError) -> OAuthError:
     return InvalidGrant(exc.detail)
-
-
-def is_client_id(username: str | None) -> bool:
-    return bool(username) and str(username).startswith("cli_")
 
 
 @router.post("/revoke", summary="RFC 7009 token revocation", responses=TOKEN_ERRORS)

@@ -18,19 +18,22 @@ from moneyrail.core import limits, security
 from moneyrail.core.db import set_tenant
 from moneyrail.core.errors import BadRequest, Unauthorized
 from moneyrail.core.ids import new_id
-from moneyrail.identity.clients import client_scopes, clients
-from moneyrail.identity.config import AuthConfig
-from moneyrail.identity.models import RefreshToken, User
-from moneyrail.identity.oauth import InvalidClient, InvalidGrant, InvalidScope, TokenPair
-from moneyrail.identity.repository import repository
-from moneyrail.identity.service import (
+from moneyrail.identity.clients.service import client_scopes, clients
+from moneyrail.identity.sessions.models import RefreshToken
+from moneyrail.identity.sessions.repository import repository
+from moneyrail.identity.tenants.service import tenants
+from moneyrail.identity.tokens.config import AuthConfig
+from moneyrail.identity.tokens.errors import InvalidClient, InvalidGrant, InvalidScope, TokenPair
+from moneyrail.identity.tokens.service import PLATFORM_SCOPES, issue_access_token
+from moneyrail.identity.users.models import User
+from moneyrail.identity.users.repository import repository as user_repository
+from moneyrail.identity.users.service import (
     UserNotFound,
     bind_to_user,
     check_password_policy,
-    identity,
     normalize_email,
+    users,
 )
-from moneyrail.identity.tokens import PLATFORM_SCOPES, issue_access_token
 
 log = structlog.get_logger(__name__)
 
@@ -107,9 +110,9 @@ class LoginService:
         Raises:
             WeakPassword, EmailTaken.
         """
-        tenant = await identity.create_tenant(session, name=organization_name)
+        tenant = await tenants.create(session, name=organization_name)
         await set_tenant(session, tenant.id)
-        user = await identity.create_user(
+        user = await users.create(
             session, tenant_id=tenant.id, email=email, password=password, role=Role.owner, name=name
         )
         await audit.record(
@@ -143,7 +146,7 @@ class LoginService:
         """
         email = normalize_email(email)
         async with repository.across_tenants(session):
-            user = await repository.user_by_email(session, email, for_update=True)
+            user = await user_repository.user_by_email(session, email, for_update=True)
         if user is None:
             await security.verify_password(None, password)
             raise InvalidGrant("the e-mail or password is wrong")
@@ -308,7 +311,7 @@ class LoginService:
             await _audit_family(session, record, action="identity.refresh_token.reused")
             raise InvalidRefreshToken("the refresh token was used already; sign in again")
         async with repository.across_tenants(session):
-            user = await repository.user(session, record.user_id, for_update=True)
+            user = await user_repository.user(session, record.user_id, for_update=True)
         if user is not None:
             await bind_to_user(session, user)
         if (
@@ -388,7 +391,7 @@ async def change_password(
         WeakPassword: the new one is refused by the policy.
     """
     async with repository.across_tenants(session):
-        user = await repository.user(session, subject.actor_id, for_update=True)
+        user = await user_repository.user(session, subject.actor_id, for_update=True)
     if user is None or subject.actor_type != "user":
         raise UserNotFound("only users have passwords")
     await bind_to_user(session, user)

@@ -15,21 +15,11 @@ from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import AppError, Forbidden, problem_responses
 from moneyrail.core.openapi import component_ref
 from moneyrail.core.request_context import bind_request
-from moneyrail.identity.api_oauth import (
-    NO_STORE,
-    TOKEN_ERRORS,
-    is_client_id,
-    kept_response,
-    oauth_error_response,
-    tokens_response,
-)
-from moneyrail.identity.auth import ProfileWrite
-from moneyrail.identity.clients import clients
-from moneyrail.identity.login import change_password, login
-from moneyrail.identity.oauth import InvalidRequest, OAuthError
-from moneyrail.identity.otp import otp
-from moneyrail.identity.repository import repository
-from moneyrail.identity.schemas import (
+from moneyrail.identity.clients.repository import repository as client_repository
+from moneyrail.identity.clients.service import clients
+from moneyrail.identity.sessions.auth import ProfileWrite
+from moneyrail.identity.sessions.otp import otp
+from moneyrail.identity.sessions.schemas import (
     AcceptedOut,
     ChangePasswordIn,
     MeOut,
@@ -39,11 +29,23 @@ from moneyrail.identity.schemas import (
     RefreshIn,
     SigninJsonIn,
     SignupIn,
-    TokenOut,
     VerifyOut,
 )
-from moneyrail.identity.tokens import config_of
-from moneyrail.identity.views import me_out
+from moneyrail.identity.sessions.service import change_password, login
+from moneyrail.identity.sessions.views import me_out
+from moneyrail.identity.tokens.errors import InvalidRequest, OAuthError
+from moneyrail.identity.tokens.responses import (
+    NO_STORE,
+    TOKEN_ERRORS,
+    is_client_id,
+    kept_response,
+    oauth_error_response,
+    tokens_response,
+)
+from moneyrail.identity.tokens.schemas import TokenOut
+from moneyrail.identity.tokens.service import config_of
+from moneyrail.identity.users.repository import repository as user_repository
+from moneyrail.identity.users.service import users
 
 router = APIRouter(prefix="/auth", tags=["identity"], dependencies=[Depends(bind_request)])
 
@@ -155,11 +157,13 @@ async def otp_login(body: OtpLoginIn, request: Request, session: SessionDep) -> 
 
 async def _me(session: SessionDep, subject: AuthSubject) -> MeOut:
     if subject.actor_type == "user":
-        async with repository.across_tenants(session):
-            user = await repository.user(session, subject.actor_id)
+        async with user_repository.across_tenants(session):
+            user = await user_repository.user(session, subject.actor_id)
         return me_out(subject, user=user)
     if subject.actor_type == "client":
-        client = await repository.client(session, subject.actor_id, tenant_id=subject.tenant_id)
+        client = await client_repository.client(
+            session, subject.actor_id, tenant_id=subject.tenant_id
+        )
         return me_out(subject, client=client)
     return me_out(subject)
 
@@ -176,10 +180,8 @@ async def me(subject: Authenticated, session: SessionDep) -> MeOut:
     responses=problem_responses(403, 422),
 )
 async def update_me(body: MeUpdateIn, subject: ProfileWrite, session: SessionDep) -> MeOut:
-    from moneyrail.identity.service import identity
-
     if subject.actor_type == "user":
-        await identity.update_profile(session, subject=subject, name=body.name, mobile=body.mobile)
+        await users.update_profile(session, subject=subject, name=body.name, mobile=body.mobile)
     elif subject.actor_type == "client":
         await clients.update_own_profile(
             session, subject=subject, changes=body.model_dump(exclude_unset=True, mode="json")

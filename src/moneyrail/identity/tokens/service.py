@@ -23,7 +23,7 @@ from moneyrail.core import limits
 from moneyrail.core.errors import Unauthorized
 from moneyrail.core.ratelimit import credential_digest, register_credential_identifier
 from moneyrail.core.settings import Settings
-from moneyrail.identity.config import JWT_TYPE, AuthConfig, auth_config
+from moneyrail.identity.tokens.config import JWT_TYPE, AuthConfig, auth_config
 
 REQUIRED_CLAIMS = ("iss", "aud", "sub", "exp", "iat", "jti", "role", "scope", "act")
 PLATFORM_SCOPES = frozenset({"monitoring:read", "admin:read", "audit:read", "profile:read"})
@@ -174,9 +174,9 @@ async def resolve_jwt(request: Request, session: object, token: str) -> AuthSubj
 
 def identify_credential(credential: str, app: Any) -> str | None:
     """Who a credential belongs to, for rate limits: no database, JWTs fully verified."""
-    from moneyrail.identity import keys
+    from moneyrail.identity.keys import material
 
-    if keys.looks_like_key(credential):
+    if material.looks_like_key(credential):
         return "key:" + credential_digest(credential)
     if app is None:
         return None

@@ -1,0 +1,74 @@
+"""SQL for sign-in sessions: refresh tokens and one-time codes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from moneyrail.identity.sessions.models import OtpCode, RefreshToken
+from moneyrail.identity.tenants.repository import across_tenants, add
+
+
+class SessionRepository:
+    across_tenants = staticmethod(across_tenants)
+
+    async def add(self, session: AsyncSession, row: RefreshToken | OtpCode) -> None:
+        await add(session, row)
+
+    # --- refresh tokens -----------------------------------------------------------------
+    async def refresh_token_by_hash(
+        self, session: AsyncSession, token_hash: str
+    ) -> RefreshToken | None:
+        stmt = (
+            select(RefreshToken)
+            .where(RefreshToken.token_hash == token_hash)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return await session.scalar(stmt)
+
+    async def revoke_family(
+        self, session: AsyncSession, *, family_id: str, reason: str, when: datetime
+    ) -> int:
+        result = await session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=when, revoked_reason=reason)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def revoke_user_tokens(
+        self, session: AsyncSession, *, user_id: str, reason: str, when: datetime
+    ) -> int:
+        result = await session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=when, revoked_reason=reason)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    # --- one-time codes -----------------------------------------------------------------
+    async def latest_otp(
+        self, session: AsyncSession, user_id: str, *, for_update: bool = False
+    ) -> OtpCode | None:
+        stmt = (
+            select(OtpCode)
+            .where(OtpCode.user_id == user_id)
+            .order_by(OtpCode.created_at.desc(), OtpCode.id.desc())
+            .limit(1)
+        )
+        if for_update:
+            stmt = stmt.with_for_update()
+        return await session.scalar(stmt.execution_options(populate_existing=True))
+
+    async def retire_otps(self, session: AsyncSession, *, user_id: str, when: datetime) -> None:
+        await session.execute(
+            update(OtpCode)
+            .where(OtpCode.user_id == user_id, OtpCode.consumed_at.is_(None))
+            .values(consumed_at=when)
+        )
+
+
+repository = SessionRepository()
