@@ -46,6 +46,8 @@ def audit_out(row: AuditLog) -> AuditLogOut:
     response_model=DashboardOut,
 )
 async def dashboard(request: Request, subject: AdminRead, session: SessionDep) -> DashboardOut:
+    """Counts of the tenant's active users, OAuth2 clients and API keys, today's requests
+    and audit events; platform administrators see every tenant."""
     limiter = limiter_of(request.app)
     tenant = tenant_scope(subject)
     try:
@@ -58,6 +60,7 @@ async def dashboard(request: Request, subject: AdminRead, session: SessionDep) -
 
 @router.get("/clients", summary="List OAuth2 clients", response_model=Page[ClientOut])
 async def list_clients(subject: AdminRead, session: SessionDep, params: Paging) -> Page[ClientOut]:
+    """The tenant's OAuth2 clients (the secret is never shown)."""
     rows, cursor = await identity.list_clients(session, tenant_id=subject.tenant_id, params=params)
     return Page(data=rows, next_cursor=cursor)
 
@@ -73,6 +76,9 @@ async def list_clients(subject: AdminRead, session: SessionDep, params: Paging) 
 async def create_client(
     body: ClientCreateIn, subject: AdminWrite, session: SessionDep
 ) -> ClientCreatedOut:
+    """Create an OAuth2 client; its secret is in this response only (a replay with the same
+    Idempotency-Key returns it again, stored encrypted). 403 for a role above the caller's,
+    422 for scopes beyond the role."""
     return await identity.create_client(
         session,
         subject=subject,
@@ -93,6 +99,8 @@ async def create_client(
 async def update_client(
     client_id: str, body: ClientUpdateIn, subject: AdminWrite, session: SessionDep
 ) -> ClientOut:
+    """Change a client's name, description, contact, role, scopes or status (disable it).
+    404 for an unknown client, 403 for a role above the caller's."""
     changes = body.model_dump(exclude_unset=True, mode="json")
     return await identity.update_client(
         session, subject=subject, client_id=client_id, changes=changes
@@ -110,6 +118,8 @@ async def update_client(
 async def create_client_key(
     client_id: str, body: ApiKeyCreateIn, subject: AdminWrite, session: SessionDep
 ) -> ApiKeyCreatedOut:
+    """Create an API key that belongs to a client, never above its role; the key is in this
+    response only. 404 for an unknown client, 422 for an expiry in the past."""
     return await identity.create_client_key(
         session,
         subject=subject,
@@ -124,6 +134,7 @@ async def create_client_key(
 
 @router.get("/users", summary="List the tenant's users", response_model=Page[UserOut])
 async def list_users(subject: AdminRead, session: SessionDep, params: Paging) -> Page[UserOut]:
+    """The tenant's users, with their role, status and lockout."""
     rows, cursor = await identity.list_users(session, tenant_id=subject.tenant_id, params=params)
     return Page(data=rows, next_cursor=cursor)
 
@@ -137,6 +148,8 @@ async def list_users(subject: AdminRead, session: SessionDep, params: Paging) ->
 )
 @idempotent()
 async def create_user(body: UserCreateIn, subject: AdminWrite, session: SessionDep) -> UserOut:
+    """Create a user of the tenant (employees, operators), never above the caller's role.
+    409 when the e-mail is registered already, 422 for a weak password."""
     return await identity.add_user(
         session,
         subject=subject,
@@ -155,6 +168,8 @@ async def create_user(body: UserCreateIn, subject: AdminWrite, session: SessionD
     responses=problem_responses(403, 404, 409, 422),
 )
 async def set_role(user_id: str, body: RoleIn, subject: AdminWrite, session: SessionDep) -> UserOut:
+    """Change a user's role; it takes effect on the user's next request. 403 for a role above
+    the caller's, 409 when the tenant would lose its last owner."""
     return await identity.set_user_role(session, subject=subject, user_id=user_id, role=body.role)
 
 
@@ -175,6 +190,8 @@ async def audit_logs(
         str | None, Query(max_length=40, description="Platform administrators only")
     ] = None,
 ) -> Page[AuditLogOut]:
+    """The tenant's audit log, newest first, filtered by actor, action, target and time;
+    platform administrators may name a tenant."""
     scope_tenant = await enter_tenant_scope(session, subject, requested=tenant_id)
     rows, cursor = await audit.list_logs(
         session,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import unquote_plus
 
 from fastapi import APIRouter, Depends, Form, Request, Response
@@ -39,6 +39,17 @@ from moneyrail.identity.tokens.service import config_of
 router = APIRouter(prefix="/auth", tags=["identity"], dependencies=[Depends(bind_request)])
 
 FormStr = Annotated[str | None, Form()]
+
+
+def form_example(example: dict[str, str]) -> dict[str, Any]:
+    """An example for a form body (merged into the generated request body)."""
+    return {
+        "requestBody": {
+            "content": {
+                "application/x-www-form-urlencoded": {"examples": {"default": {"value": example}}}
+            }
+        }
+    }
 
 
 def _basic_credentials(request: Request) -> tuple[str, str] | None:
@@ -89,6 +100,14 @@ def _environment(value: str | None) -> str:
     summary="OAuth 2.0 token endpoint (password, client_credentials, refresh_token)",
     response_model=TokenOut,
     responses=TOKEN_ERRORS,
+    openapi_extra=form_example(
+        {
+            "grant_type": "password",
+            "username": "founder@example.com",
+            "password": "correct horse battery staple",
+            "scope": "ledger:read payments:read",
+        }
+    ),
 )
 async def token(
     request: Request,
@@ -102,6 +121,9 @@ async def token(
     client_secret: FormStr = None,
     environment: FormStr = None,
 ) -> JSONResponse:
+    """The OAuth 2.0 token endpoint (RFC 6749) for the password, client_credentials and
+    refresh_token grants; clients authenticate with HTTP Basic or form fields. Failures are
+    RFC 6749 errors (400 invalid_grant, invalid_request, …; 401 invalid_client)."""
     config = config_of(request)
     basic = request.headers.get("authorization", "").lower().startswith("basic ")
     try:
@@ -147,7 +169,14 @@ def _as_invalid_grant(exc: AppError) -> OAuthError:
     return InvalidGrant(exc.detail)
 
 
-@router.post("/revoke", summary="RFC 7009 token revocation", responses=TOKEN_ERRORS)
+@router.post(
+    "/revoke",
+    summary="RFC 7009 token revocation",
+    responses=TOKEN_ERRORS,
+    openapi_extra=form_example(
+        {"token": "mrrt_4f9c2b7e1d8a4c3b9e6f0a1b2c3d4e5f", "token_type_hint": "refresh_token"}
+    ),
+)
 async def revoke(
     request: Request,
     session: SessionDep,
@@ -156,6 +185,9 @@ async def revoke(
     client_id: FormStr = None,
     client_secret: FormStr = None,
 ) -> Response:
+    """RFC 7009 token revocation: a refresh token ends its session, an access token the
+    session it came from, an API key is revoked. Unknown tokens are ignored (200); bad
+    client credentials fail with 401."""
     basic = request.headers.get("authorization", "").lower().startswith("basic ")
     try:
         if not token:
@@ -180,6 +212,9 @@ async def revoke(
     summary="RFC 7662 token introspection (client or bearer authenticated)",
     response_model=IntrospectionOut,
     responses=TOKEN_ERRORS,
+    openapi_extra=form_example(
+        {"token": "mrrt_4f9c2b7e1d8a4c3b9e6f0a1b2c3d4e5f", "token_type_hint": "refresh_token"}
+    ),
 )
 async def introspect(
     request: Request,
@@ -191,6 +226,8 @@ async def introspect(
     client_id: FormStr = None,
     client_secret: FormStr = None,
 ) -> JSONResponse:
+    """RFC 7662 token introspection for the authenticated client or bearer: what a token is
+    when it is live and belongs to the caller's tenant, else `{"active": false}`."""
     basic = request.headers.get("authorization", "").lower().startswith("basic ")
     try:
         credentials = _client_credentials(request, client_id, client_secret)

@@ -58,6 +58,8 @@ router = APIRouter(prefix="/auth", tags=["identity"], dependencies=[Depends(bind
     responses=problem_responses(409, 422),
 )
 async def signup(body: SignupIn, request: Request, session: SessionDep) -> JSONResponse:
+    """Create an organization (tenant) with the caller as its owner and sign the owner in.
+    Fails with 409 when the e-mail is registered already and 422 for a weak password."""
     pair = await login.signup(
         session,
         config_of(request),
@@ -84,6 +86,9 @@ async def signup(body: SignupIn, request: Request, session: SessionDep) -> JSONR
     },
 )
 async def signin(request: Request, session: SessionDep) -> JSONResponse:
+    """Sign in with `username` (e-mail, or an OAuth2 client id) and `password`, as form or
+    JSON. An unknown address, a wrong password and a locked account get the same 400
+    `invalid_grant` answer."""
     data: dict[str, Any] = {}
     content_type = request.headers.get("content-type", "")
     try:
@@ -117,6 +122,8 @@ async def signin(request: Request, session: SessionDep) -> JSONResponse:
     responses=problem_responses(401, 422),
 )
 async def refresh(body: RefreshIn, request: Request, session: SessionDep) -> JSONResponse:
+    """Rotate a refresh token: new tokens, and the old refresh token stops working. Presenting
+    a rotated token again ends its whole session (401)."""
     try:
         pair = await login.refresh(session, config_of(request), refresh_token=body.refresh_token)
     except AppError as exc:
@@ -126,6 +133,8 @@ async def refresh(body: RefreshIn, request: Request, session: SessionDep) -> JSO
 
 @router.post("/logout", status_code=204, summary="End the session of a refresh token")
 async def logout(body: RefreshIn, session: SessionDep) -> Response:
+    """End the session the refresh token belongs to; access tokens of that session stop
+    working on the next request. Unknown tokens are ignored."""
     await login.revoke_refresh_token(session, token=body.refresh_token, reason="logout")
     return Response(status_code=204, headers=NO_STORE)
 
@@ -137,6 +146,9 @@ async def logout(body: RefreshIn, session: SessionDep) -> Response:
     response_model=AcceptedOut,
 )
 async def request_otp(body: OtpRequestIn, request: Request, session: SessionDep) -> AcceptedOut:
+    """E-mail a one-time sign-in code to an active account. The answer is the same whether
+    or not the address belongs to an account, and a new code is sent at most once per
+    resend interval."""
     await otp.request_otp(session, config_of(request), email=str(body.email))
     return AcceptedOut(detail="If the address belongs to an account, a code is on its way.")
 
@@ -148,6 +160,8 @@ async def request_otp(body: OtpRequestIn, request: Request, session: SessionDep)
     responses=problem_responses(401, 422),
 )
 async def otp_login(body: OtpLoginIn, request: Request, session: SessionDep) -> JSONResponse:
+    """Sign in with an e-mailed one-time code: single use, short-lived, a few tries per code.
+    A wrong, used or expired code fails with 401."""
     try:
         pair = await otp.otp_login(session, config_of(request), email=str(body.email), otp=body.otp)
     except AppError as exc:
@@ -170,6 +184,8 @@ async def _me(session: SessionDep, subject: AuthSubject) -> MeOut:
 
 @router.get("/me", summary="The signed-in user, client or API key", response_model=MeOut)
 async def me(subject: Authenticated, session: SessionDep) -> MeOut:
+    """The caller: the signed-in user, OAuth2 client or API key, with its tenant, role and
+    scopes."""
     return await _me(session, subject)
 
 
@@ -180,6 +196,8 @@ async def me(subject: Authenticated, session: SessionDep) -> MeOut:
     responses=problem_responses(403, 422),
 )
 async def update_me(body: MeUpdateIn, subject: ProfileWrite, session: SessionDep) -> MeOut:
+    """Update the signed-in user's name and mobile, or a client's descriptive fields. An API
+    key has no profile (403)."""
     if subject.actor_type == "user":
         await users.update_profile(session, subject=subject, name=body.name, mobile=body.mobile)
     elif subject.actor_type == "client":
@@ -200,6 +218,9 @@ async def update_me(body: MeUpdateIn, subject: ProfileWrite, session: SessionDep
 async def change_password_endpoint(
     body: ChangePasswordIn, request: Request, subject: ProfileWrite, session: SessionDep
 ) -> Response:
+    """Change the signed-in user's password. Every session of the user ends and existing
+    access tokens stop working; a wrong current password fails with 400, a weak new one
+    with 422."""
     try:
         await change_password(
             session,
@@ -218,6 +239,8 @@ async def change_password_endpoint(
     "/verify", summary="Check the credential and show what it grants", response_model=VerifyOut
 )
 async def verify(subject: Authenticated) -> VerifyOut:
+    """Check the credential and show what it grants: actor, tenant, role, scopes and
+    environment. An invalid credential fails with 401."""
     return VerifyOut(
         actor_type=subject.actor_type,
         subject=subject.actor_id,
