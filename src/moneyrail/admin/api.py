@@ -15,9 +15,11 @@ from moneyrail.admin.schemas import (
     ClientOut,
     ClientUpdateIn,
     DashboardOut,
+    RoleChangeOut,
     RoleIn,
     UserCreateIn,
     UserOut,
+    UserStatusIn,
 )
 from moneyrail.admin.service import admin
 from moneyrail.audit.models import AuditLog
@@ -164,13 +166,39 @@ async def create_user(body: UserCreateIn, subject: AdminWrite, session: SessionD
 @router.patch(
     "/users/{user_id}/role",
     summary="Change a user's role",
+    response_model=RoleChangeOut,
+    responses=problem_responses(403, 404, 409, 422),
+)
+async def set_role(
+    user_id: str, body: RoleIn, subject: AdminWrite, session: SessionDep
+) -> RoleChangeOut:
+    """Change a user's role; it takes effect on the user's next request. A demotion ends the
+    user's sessions and lists the API keys they minted for review (revoked with
+    `revoke_api_keys`). 403 for a role above the caller's, 409 for the last owner."""
+    return await identity.set_user_role(
+        session,
+        subject=subject,
+        user_id=user_id,
+        role=body.role,
+        revoke_api_keys=body.revoke_api_keys,
+    )
+
+
+@router.patch(
+    "/users/{user_id}/status",
+    summary="Disable or enable a user",
     response_model=UserOut,
     responses=problem_responses(403, 404, 409, 422),
 )
-async def set_role(user_id: str, body: RoleIn, subject: AdminWrite, session: SessionDep) -> UserOut:
-    """Change a user's role; it takes effect on the user's next request. 403 for a role above
-    the caller's, 409 when the tenant would lose its last owner."""
-    return await identity.set_user_role(session, subject=subject, user_id=user_id, role=body.role)
+async def set_status(
+    user_id: str, body: UserStatusIn, subject: AdminWrite, session: SessionDep
+) -> UserOut:
+    """Disable or enable a user of the tenant (audited). Disabling takes effect on the next
+    request: the user's access and refresh tokens and the API keys they minted stop working.
+    403 for the caller's own account or a role above the caller's, 409 for the last owner."""
+    return await identity.set_user_status(
+        session, subject=subject, user_id=user_id, status=body.status
+    )
 
 
 @router.get("/audit-logs", summary="The audit log, newest first", response_model=Page[AuditLogOut])

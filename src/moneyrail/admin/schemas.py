@@ -19,6 +19,7 @@ from moneyrail.identity.schemas import (
     Mobile,
     NewPassword,
     PersonName,
+    RoleChangeOut,
     Scopes,
     UserOut,
 )
@@ -84,9 +85,21 @@ class UserCreateIn(BaseModel):
 
 
 class RoleIn(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"role": "operator"}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"role": "operator", "revoke_api_keys": False}]}
+    )
 
     role: Role
+    revoke_api_keys: bool = Field(
+        default=False,
+        description="On a demotion, also revoke the API keys the user minted.",
+    )
+
+
+class UserStatusIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "disabled"}]})
+
+    status: Literal["active", "disabled"]
 
 
 class AuditLogOut(BaseModel):
@@ -118,4 +131,4 @@ class DashboardOut(BaseModel):
     rate_limit_backend: str
 
 
-__all__ = ["ClientCreatedOut", "ClientOut", "UserOut"]
+__all__ = ["ClientCreatedOut", "ClientOut", "RoleChangeOut", "UserOut"]

@@ -13,8 +13,8 @@ from moneyrail.auth.subject import AuthSubject
 from moneyrail.core.ratelimit import close_rate_limiter
 from moneyrail.identity.keys import material
 from moneyrail.identity.keys.service import api_keys
+from moneyrail.identity.sessions.service import resolve_bearer
 from moneyrail.identity.tokens.config import auth_config
-from moneyrail.identity.tokens.service import resolve_jwt
 
 
 async def resolve_api_key(session: AsyncSession, token: str) -> AuthSubject:
@@ -24,7 +24,7 @@ async def resolve_api_key(session: AsyncSession, token: str) -> AuthSubject:
 def register() -> None:
     """Register identity's resolvers (again at start-up: registering twice is harmless)."""
     register_key_resolver(material.KEY_PREFIXES, resolve_api_key)
-    register_bearer_resolver(resolve_jwt)
+    register_bearer_resolver(resolve_bearer)
 
 
 async def startup(app: FastAPI) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from moneyrail.identity.clients.models import OAuthClient
 from moneyrail.identity.keys.models import ApiKey
-from moneyrail.identity.sessions.models import OtpCode, RefreshToken
+from moneyrail.identity.sessions.models import LoginFailure, OtpCode, RefreshToken
 from moneyrail.identity.tenants.models import Tenant
 from moneyrail.identity.users.models import User
 
-__all__ = ["ApiKey", "OAuthClient", "OtpCode", "RefreshToken", "Tenant", "User"]
+__all__ = ["ApiKey", "LoginFailure", "OAuthClient", "OtpCode", "RefreshToken", "Tenant", "User"]

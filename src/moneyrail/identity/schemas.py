@@ -18,6 +18,7 @@ from moneyrail.identity.users.schemas import (
     NewPassword,
     Password,
     PersonName,
+    RoleChangeOut,
     UserOut,
 )
 
@@ -33,6 +34,7 @@ __all__ = [
     "NewPassword",
     "Password",
     "PersonName",
+    "RoleChangeOut",
     "Scopes",
     "UserOut",
 ]

@@ -11,22 +11,23 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moneyrail.auth.roles import Role
+from moneyrail.auth.roles import Role, role_at_least
 from moneyrail.auth.subject import AuthSubject
 from moneyrail.core.pagination import PageParams
 from moneyrail.identity.clients.repository import repository as client_repository
 from moneyrail.identity.clients.schemas import ClientCreatedOut, ClientOut
 from moneyrail.identity.clients.service import clients
 from moneyrail.identity.clients.views import client_created_out, client_out
-from moneyrail.identity.keys.schemas import ApiKeyCreatedOut
+from moneyrail.identity.keys.schemas import ApiKeyCreatedOut, ApiKeyOut
 from moneyrail.identity.keys.service import IssuedKey, api_keys, check_expiry
-from moneyrail.identity.keys.views import api_key_created_out
+from moneyrail.identity.keys.views import api_key_created_out, api_key_out
+from moneyrail.identity.sessions.service import login
 from moneyrail.identity.tenants.models import Tenant
 from moneyrail.identity.tenants.repository import across_tenants
 from moneyrail.identity.tenants.service import tenants
 from moneyrail.identity.users.models import User
 from moneyrail.identity.users.repository import repository as user_repository
-from moneyrail.identity.users.schemas import UserOut
+from moneyrail.identity.users.schemas import RoleChangeOut, UserOut
 from moneyrail.identity.users.service import users
 from moneyrail.identity.users.views import user_out
 
@@ -135,10 +136,45 @@ class IdentityService:
         return user_out(user)
 
     async def set_user_role(
-        self, session: AsyncSession, *, subject: AuthSubject, user_id: str, role: Role
-    ) -> UserOut:
-        """Raises UserNotFound, Forbidden, LastOwner."""
+        self,
+        session: AsyncSession,
+        *,
+        subject: AuthSubject,
+        user_id: str,
+        role: Role,
+        revoke_api_keys: bool = False,
+    ) -> RoleChangeOut:
+        """Change a user's role: their access tokens stop working at once. A demotion also
+        ends their sessions and lists the API keys they minted (revoking them first when
+        `revoke_api_keys` is set), for review.
+
+        Raises:
+            UserNotFound, Forbidden, LastOwner.
+        """
+        before = await users.get(session, tenant_id=subject.tenant_id, user_id=user_id)
+        previous = Role(before.role)
         user = await users.set_role(session, subject=subject, user_id=user_id, role=role)
+        review: list[ApiKeyOut] = []
+        if not role_at_least(role, previous):
+            await login.end_user_sessions(session, user_id=user.id, reason="role_changed")
+            minted = await api_keys.minted_by(
+                session, subject=subject, user_id=user.id, revoke=revoke_api_keys
+            )
+            review = [api_key_out(k) for k in minted]
+        return RoleChangeOut(**user_out(user).model_dump(), api_keys_for_review=review)
+
+    async def set_user_status(
+        self, session: AsyncSession, *, subject: AuthSubject, user_id: str, status: str
+    ) -> UserOut:
+        """Disable or enable a user. Disabling ends their sessions and access tokens, and the
+        API keys they minted stop working, at once.
+
+        Raises:
+            UserNotFound, Forbidden, LastOwner.
+        """
+        user = await users.set_status(session, subject=subject, user_id=user_id, status=status)
+        if status != "active":
+            await login.end_user_sessions(session, user_id=user.id, reason="user_disabled")
         return user_out(user)
 
     async def list_clients(

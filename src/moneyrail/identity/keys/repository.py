@@ -72,6 +72,20 @@ class ApiKeyRepository:
             stmt = stmt.where(ApiKey.client_id == client_id)
         return stmt
 
+    async def live_keys_minted_by(
+        self, session: AsyncSession, *, tenant_id: str, user_id: str
+    ) -> list[ApiKey]:
+        stmt = (
+            select(ApiKey)
+            .where(
+                ApiKey.tenant_id == tenant_id,
+                ApiKey.created_by == user_id,
+                ApiKey.revoked_at.is_(None),
+            )
+            .order_by(ApiKey.id)
+        )
+        return list((await session.scalars(stmt)).all())
+
     async def count_active_keys(
         self, session: AsyncSession, tenant_id: str | None, now: datetime
     ) -> int:

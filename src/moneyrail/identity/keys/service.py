@@ -214,6 +214,30 @@ class ApiKeyService:
             client_id=record.client_id,
         )
 
+    async def minted_by(
+        self, session: AsyncSession, *, subject: AuthSubject, user_id: str, revoke: bool
+    ) -> list[ApiKey]:
+        """The unrevoked keys a user of the subject's tenant minted, revoked first (and
+        audited) when `revoke` is set."""
+        rows = await repository.live_keys_minted_by(
+            session, tenant_id=subject.tenant_id, user_id=user_id
+        )
+        if revoke:
+            now = datetime.now(UTC)
+            for record in rows:
+                record.revoked_at = now
+            await session.flush()
+            for record in rows:
+                await audit.record(
+                    session,
+                    subject=subject,
+                    action="identity.api_key.revoked",
+                    target_type="api_key",
+                    target_id=record.id,
+                    after={"name": record.name, "last4": record.last4, "reason": "role_changed"},
+                )
+        return rows
+
     async def count_active(self, session: AsyncSession, tenant_id: str | None) -> int:
         return await repository.count_active_keys(session, tenant_id, datetime.now(UTC))
 

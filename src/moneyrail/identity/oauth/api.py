@@ -15,7 +15,6 @@ from fastapi.security import HTTPAuthorizationCredentials
 from moneyrail.auth.deps import api_key_scheme, authenticate, bearer_scheme
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import AppError
-from moneyrail.core.request_context import bind_request
 from moneyrail.identity.clients.service import clients
 from moneyrail.identity.oauth import service as introspection
 from moneyrail.identity.sessions.service import login
@@ -29,6 +28,7 @@ from moneyrail.identity.tokens.errors import (
 from moneyrail.identity.tokens.responses import (
     NO_STORE,
     TOKEN_ERRORS,
+    bind_caller,
     is_client_id,
     oauth_error_response,
     tokens_response,
@@ -36,7 +36,7 @@ from moneyrail.identity.tokens.responses import (
 from moneyrail.identity.tokens.schemas import IntrospectionOut, TokenOut
 from moneyrail.identity.tokens.service import config_of
 
-router = APIRouter(prefix="/auth", tags=["identity"], dependencies=[Depends(bind_request)])
+router = APIRouter(prefix="/auth", tags=["identity"], dependencies=[Depends(bind_caller)])
 
 FormStr = Annotated[str | None, Form()]
 

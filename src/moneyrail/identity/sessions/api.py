@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from moneyrail.auth.deps import Authenticated
@@ -14,7 +15,6 @@ from moneyrail.auth.tenancy import tenant_scope
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import AppError, Forbidden, problem_responses
 from moneyrail.core.openapi import component_ref
-from moneyrail.core.request_context import bind_request
 from moneyrail.identity.clients.repository import repository as client_repository
 from moneyrail.identity.clients.service import clients
 from moneyrail.identity.sessions.auth import ProfileWrite
@@ -37,6 +37,7 @@ from moneyrail.identity.tokens.errors import InvalidRequest, OAuthError
 from moneyrail.identity.tokens.responses import (
     NO_STORE,
     TOKEN_ERRORS,
+    bind_caller,
     is_client_id,
     kept_response,
     oauth_error_response,
@@ -47,7 +48,7 @@ from moneyrail.identity.tokens.service import config_of
 from moneyrail.identity.users.repository import repository as user_repository
 from moneyrail.identity.users.service import users
 
-router = APIRouter(prefix="/auth", tags=["identity"], dependencies=[Depends(bind_request)])
+router = APIRouter(prefix="/auth", tags=["identity"], dependencies=[Depends(bind_caller)])
 
 
 @router.post(
@@ -100,6 +101,14 @@ async def signin(request: Request, session: SessionDep) -> JSONResponse:
     except ValueError:
         data = {}
     username, password = data.get("username") or data.get("email"), data.get("password")
+    wrong_types = [
+        {"type": "string_type", "loc": ("body", name), "msg": "Input should be a valid string"}
+        for name, value in (("username", username), ("password", password))
+        if value is not None and not isinstance(value, str)
+    ]
+    if wrong_types:
+        # A JSON body of the wrong shape is a validation error (problem+json) like any other.
+        raise RequestValidationError(wrong_types)
     if not isinstance(username, str) or not isinstance(password, str) or not username:
         return oauth_error_response(InvalidRequest("username and password are required"))
     config = config_of(request)

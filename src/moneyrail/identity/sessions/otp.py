@@ -116,7 +116,7 @@ class OtpService:
             raise InvalidOtp("the code is wrong, used or expired")
         await set_tenant(session, user.tenant_id)
         now = datetime.now(UTC)
-        if user.locked_until is not None and user.locked_until > now:
+        if await login.is_locked(session, user, now=now):
             await login.record_failed_login(session, user, reason="locked", now=now)
             raise InvalidOtp("the code is wrong, used or expired")
         record = await repository.latest_otp(session, user.id, for_update=True)

@@ -3,18 +3,35 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moneyrail.identity.sessions.models import OtpCode, RefreshToken
+from moneyrail.core.db import driver
+from moneyrail.identity.sessions.models import LoginFailure, OtpCode, RefreshToken
 from moneyrail.identity.tenants.repository import across_tenants, add
+
+# Every request with a user's access token, on the driver: binds the transaction to the
+# token's tenant (the statement such a request ran anyway) and reads, across tenants, the
+# user's credential version and status and whether the token's session is live (migration
+# identity_sessions).
+USER_SESSION_SQL = (
+    "SELECT session_version, status, role, session_live FROM user_session_bind($1, $2, $3)"
+)
+
+
+class UserSessionRow(NamedTuple):
+    session_version: int
+    status: str
+    role: str
+    session_live: bool
 
 
 class SessionRepository:
     across_tenants = staticmethod(across_tenants)
 
-    async def add(self, session: AsyncSession, row: RefreshToken | OtpCode) -> None:
+    async def add(self, session: AsyncSession, row: RefreshToken | OtpCode | LoginFailure) -> None:
         await add(session, row)
 
     # --- refresh tokens -----------------------------------------------------------------
@@ -48,6 +65,35 @@ class SessionRepository:
             .values(revoked_at=when, revoked_reason=reason)
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+    async def bind_user_session(
+        self, session: AsyncSession, *, user_id: str, tenant_id: str, session_id: str | None
+    ) -> UserSessionRow | None:
+        """Bind the tenant and read the user's credential state, in one statement."""
+        row = await (await driver(session)).fetchrow(
+            USER_SESSION_SQL, user_id, tenant_id, session_id
+        )
+        if row is None:
+            return None
+        return UserSessionRow(
+            row["session_version"], row["status"], row["role"], row["session_live"]
+        )
+
+    # --- failed sign-ins ------------------------------------------------------------------
+    async def login_failure(
+        self, session: AsyncSession, *, tenant_id: str, user_id: str, client_key: str
+    ) -> LoginFailure | None:
+        stmt = (
+            select(LoginFailure)
+            .where(
+                LoginFailure.tenant_id == tenant_id,
+                LoginFailure.user_id == user_id,
+                LoginFailure.client_key == client_key,
+            )
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return await session.scalar(stmt)
 
     # --- one-time codes -----------------------------------------------------------------
     async def latest_otp(

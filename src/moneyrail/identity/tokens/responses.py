@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from moneyrail.core.errors import AppError, problem_response
 from moneyrail.core.openapi import component_ref
+from moneyrail.core.request_context import bind_request
 from moneyrail.identity.tokens.errors import OAuthError, TokenPair
 from moneyrail.identity.tokens.schemas import OAuthErrorOut, TokenOut
 
@@ -62,3 +63,10 @@ def kept_response(request: Request, exc: AppError) -> JSONResponse:
 
 def is_client_id(username: str | None) -> bool:
     return bool(username) and str(username).startswith("cli_")
+
+
+async def bind_caller(request: Request) -> None:
+    """Bind where the request came from for the services (audit rows, failed sign-ins per
+    address). Async on purpose: a plain function dependency runs in a worker thread, whose
+    copy of the context would be dropped."""
+    bind_request(request)

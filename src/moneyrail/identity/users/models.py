@@ -24,6 +24,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     is_platform_admin: Mapped[bool] = mapped_column(server_default="false")
     status: Mapped[str] = mapped_column(String(16), server_default="active")
+    # Grows with every change that must end the user's outstanding access tokens.
+    session_version: Mapped[int] = mapped_column(Integer, server_default="1")
     failed_login_count: Mapped[int] = mapped_column(Integer, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

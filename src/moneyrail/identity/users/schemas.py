@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from moneyrail.auth.roles import Role
 from moneyrail.core import limits
+from moneyrail.identity.keys.schemas import ApiKeyOut
 
 Password = Field(min_length=1, max_length=limits.password_length_max)
 # A password being set: the policy's length bounds (check_password_policy adds the rest).
@@ -31,3 +32,11 @@ class UserOut(BaseModel):
     locked_until: datetime | None
     last_login_at: datetime | None
     created_at: datetime
+
+
+class RoleChangeOut(UserOut):
+    api_keys_for_review: list[ApiKeyOut] = Field(
+        default_factory=list,
+        description="On a demotion: the unrevoked API keys the user minted (already revoked "
+        "when `revoke_api_keys` was set), for review.",
+    )

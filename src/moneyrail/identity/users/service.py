@@ -134,7 +134,8 @@ class UserService:
     async def set_role(
         self, session: AsyncSession, *, subject: AuthSubject, user_id: str, role: Role
     ) -> User:
-        """Change a user's role; takes effect at the user's next token refresh or sign-in.
+        """Change a user's role; the user's access tokens stop working at once (their
+        credential version moves on).
 
         Raises:
             UserNotFound: not a user of the subject's tenant.
@@ -153,6 +154,7 @@ class UserService:
                 raise LastOwner("promote another owner before changing this one")
         if current is not role:
             user.role = role.value
+            user.session_version += 1
             await session.flush()
             await audit.record(
                 session,
@@ -162,6 +164,44 @@ class UserService:
                 target_id=user.id,
                 before={"role": current.value},
                 after={"role": role.value},
+            )
+        return user
+
+    async def set_status(
+        self, session: AsyncSession, *, subject: AuthSubject, user_id: str, status: str
+    ) -> User:
+        """Disable or enable a user; the user's access tokens stop working at once.
+
+        Raises:
+            UserNotFound: not a user of the subject's tenant.
+            Forbidden: the caller's own account, or a user with a role above the caller's.
+            LastOwner: disabling the tenant's only active owner.
+        """
+        user = await repository.user(session, user_id, tenant_id=subject.tenant_id, for_update=True)
+        if user is None:
+            raise UserNotFound(f"no user {user_id}")
+        if user.id == subject.actor_id:
+            raise Forbidden("you cannot disable or enable your own account")
+        if not role_at_least(subject.role, Role(user.role)):
+            raise Forbidden("a user with a role above yours cannot be changed by you")
+        if status != "active" and user.role == Role.owner.value and user.status == "active":
+            owners = await repository.count_users(session, subject.tenant_id, role="owner")
+            if owners <= 1:
+                raise LastOwner("promote another owner before disabling this one")
+        if user.status != status:
+            before = user.status
+            user.status = status
+            user.session_version += 1
+            await session.flush()
+            log.info("identity.user.status_changed", user_id=user.id, status=status)
+            await audit.record(
+                session,
+                subject=subject,
+                action="identity.user.disabled" if status != "active" else "identity.user.enabled",
+                target_type="user",
+                target_id=user.id,
+                before={"status": before},
+                after={"status": status},
             )
         return user
 
