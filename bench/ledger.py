@@ -54,8 +54,8 @@ from moneyrail.auth.roles import Role
 from moneyrail.core import idempotency, migrate, outbox
 from moneyrail.core.db import bypass_tenant_scope, create_engine, set_tenant
 from moneyrail.core.settings import Settings, normalize_database_url
-from moneyrail.identity import keys
-from moneyrail.identity import repository as identity_sql
+from moneyrail.identity.keys import material as keys
+from moneyrail.identity.keys import repository as identity_sql
 from moneyrail.identity.service import identity
 from moneyrail.ledger import repository as ledger_sql
 from moneyrail.ledger.repository import Delta, EntryRow, Leg

@@ -90,7 +90,7 @@ async def add_client(
     """An OAuth2 client of the tenant: returns (client_id, client_secret)."""
     from moneyrail.auth.roles import ROLE_SCOPES
     from moneyrail.auth.subject import AuthSubject
-    from moneyrail.identity.clients import clients
+    from moneyrail.identity.clients.service import clients
 
     await set_tenant(session, tenant.tenant_id)
     creator = AuthSubject(

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from moneyrail.audit.models import AuditLog
 from moneyrail.auth.roles import Role
 from moneyrail.core import limits
-from moneyrail.identity.models import RefreshToken, User
+from moneyrail.identity.models import LoginFailure, RefreshToken
+from moneyrail.identity.sessions.service import SIGN_IN_REFUSED
 from tests.conftest import problem
 from tests.factories import add_user, make_tenant
 
@@ -87,7 +88,7 @@ async def test_password_grant_and_signin_forms(
     unknown = await client.post("/auth/token", data={**form, "username": "ghost@example.com"})
     assert unknown.json() == {
         "error": "invalid_grant",
-        "error_description": "the e-mail or password is wrong",
+        "error_description": SIGN_IN_REFUSED,
     }
     unsupported = await client.post("/auth/token", data={"grant_type": "implicit"})
     assert unsupported.status_code == 400
@@ -203,7 +204,9 @@ async def test_ten_failures_lock_the_account_for_thirty_minutes(
     locked = await client.post("/auth/token", data=right)
     assert locked.status_code == 400 and locked.json()["error"] == "invalid_grant"
     row = await system_session.scalar(
-        select(User).where(User.id == user.user_id).execution_options(populate_existing=True)
+        select(LoginFailure)
+        .where(LoginFailure.user_id == user.user_id)
+        .execution_options(populate_existing=True)
     )
     assert row is not None and row.locked_until is not None
     remaining = row.locked_until - datetime.now(UTC)
@@ -219,8 +222,8 @@ async def test_ten_failures_lock_the_account_for_thirty_minutes(
     assert actions.count("identity.login.failed") >= limits.login_failures_max
     # Once the lockout is over the right password works again.
     await system_session.execute(
-        update(User)
-        .where(User.id == user.user_id)
+        update(LoginFailure)
+        .where(LoginFailure.user_id == user.user_id)
         .values(locked_until=datetime.now(UTC) - timedelta(seconds=1))
     )
     assert (await client.post("/auth/token", data=right)).status_code == 200

@@ -183,6 +183,7 @@ ID_ROUTES = {
     ("PUT", f"{API}/admin/clients/{{client_id}}"),
     ("POST", f"{API}/admin/clients/{{client_id}}/api-keys"),
     ("PATCH", f"{API}/admin/users/{{user_id}}/role"),
+    ("PATCH", f"{API}/admin/users/{{user_id}}/status"),
 }
 
 
@@ -218,6 +219,7 @@ async def test_tenant_b_gets_404_for_tenant_a_objects(
         ("PUT", f"{API}/admin/clients/{{client_id}}"): {"name": "stolen"},
         ("POST", f"{API}/admin/clients/{{client_id}}/api-keys"): {"name": "stolen"},
         ("PATCH", f"{API}/admin/users/{{user_id}}/role"): {"role": "viewer"},
+        ("PATCH", f"{API}/admin/users/{{user_id}}/status"): {"status": "disabled"},
     }
     calls = [
         (method, template.removeprefix(API).format(**objects), bodies.get((method, template)))

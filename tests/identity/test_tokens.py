@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.auth.roles import Role
 from moneyrail.core.settings import Settings
-from moneyrail.identity.config import AuthSettings, auth_config, build_auth_config
-from moneyrail.identity.tokens import InvalidToken, decode_access_token, issue_access_token
+from moneyrail.identity.tokens.config import AuthSettings, auth_config, build_auth_config
+from moneyrail.identity.tokens.service import InvalidToken, decode_access_token, issue_access_token
 from tests.conftest import problem
 from tests.factories import add_client, add_user, make_tenant
 
@@ -185,7 +185,7 @@ def test_scopes_are_capped_by_the_role(settings: Settings) -> None:
         role=Role.viewer,
         scopes=["ledger:read", "ledger:write", "admin:write"],
     )
-    from moneyrail.identity.tokens import subject_from_claims
+    from moneyrail.identity.tokens.service import subject_from_claims
 
     subject = subject_from_claims(decode_access_token(config, issued.token))
     assert subject.scopes == frozenset({"ledger:read"})

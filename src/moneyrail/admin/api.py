@@ -15,61 +15,27 @@ from moneyrail.admin.schemas import (
     ClientOut,
     ClientUpdateIn,
     DashboardOut,
+    RoleChangeOut,
     RoleIn,
     UserCreateIn,
     UserOut,
+    UserStatusIn,
 )
 from moneyrail.admin.service import admin
 from moneyrail.audit.models import AuditLog
 from moneyrail.audit.service import audit
-from moneyrail.auth.roles import Role
 from moneyrail.auth.tenancy import enter_tenant_scope, tenant_scope
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import problem_responses
 from moneyrail.core.idempotency import IdempotentRoute, idempotent
 from moneyrail.core.pagination import Page, PageParams, page_params
 from moneyrail.core.ratelimit import limiter_of
-from moneyrail.identity.api import check_expiry
-from moneyrail.identity.clients import clients
-from moneyrail.identity.models import OAuthClient, User
 from moneyrail.identity.schemas import ApiKeyCreatedOut, ApiKeyCreateIn
 from moneyrail.identity.service import identity
-from moneyrail.identity.views import api_key_created_out
 
 router = APIRouter(prefix="/admin", tags=["admin"], route_class=IdempotentRoute)
 
 Paging = Annotated[PageParams, Depends(page_params)]
-
-
-def client_out(row: OAuthClient) -> ClientOut:
-    return ClientOut(
-        client_id=row.id,
-        name=row.name,
-        description=row.description,
-        contact_email=row.contact_email,
-        role=Role(row.role),
-        scopes=list(row.scopes or []),
-        status=row.status,
-        secret_last4=row.secret_last4,
-        created_by=row.created_by,
-        last_used_at=row.last_used_at,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
-
-
-def user_out(row: User) -> UserOut:
-    return UserOut(
-        id=row.id,
-        email=row.email,
-        name=row.name,
-        mobile=row.mobile,
-        role=Role(row.role),
-        status=row.status,
-        locked_until=row.locked_until,
-        last_login_at=row.last_login_at,
-        created_at=row.created_at,
-    )
 
 
 def audit_out(row: AuditLog) -> AuditLogOut:
@@ -82,6 +48,8 @@ def audit_out(row: AuditLog) -> AuditLogOut:
     response_model=DashboardOut,
 )
 async def dashboard(request: Request, subject: AdminRead, session: SessionDep) -> DashboardOut:
+    """Counts of the tenant's active users, OAuth2 clients and API keys, today's requests
+    and audit events; platform administrators see every tenant."""
     limiter = limiter_of(request.app)
     tenant = tenant_scope(subject)
     try:
@@ -94,8 +62,9 @@ async def dashboard(request: Request, subject: AdminRead, session: SessionDep) -
 
 @router.get("/clients", summary="List OAuth2 clients", response_model=Page[ClientOut])
 async def list_clients(subject: AdminRead, session: SessionDep, params: Paging) -> Page[ClientOut]:
-    rows, cursor = await clients.list(session, tenant_id=subject.tenant_id, params=params)
-    return Page(data=[client_out(r) for r in rows], next_cursor=cursor)
+    """The tenant's OAuth2 clients (the secret is never shown)."""
+    rows, cursor = await identity.list_clients(session, tenant_id=subject.tenant_id, params=params)
+    return Page(data=rows, next_cursor=cursor)
 
 
 @router.post(
@@ -109,7 +78,10 @@ async def list_clients(subject: AdminRead, session: SessionDep, params: Paging) 
 async def create_client(
     body: ClientCreateIn, subject: AdminWrite, session: SessionDep
 ) -> ClientCreatedOut:
-    created = await clients.create(
+    """Create an OAuth2 client; its secret is in this response only (a replay with the same
+    Idempotency-Key returns it again, stored encrypted). 403 for a role above the caller's,
+    422 for scopes beyond the role."""
+    return await identity.create_client(
         session,
         subject=subject,
         name=body.name,
@@ -118,7 +90,6 @@ async def create_client(
         description=body.description,
         contact_email=str(body.contact_email) if body.contact_email else None,
     )
-    return ClientCreatedOut(**client_out(created.record).model_dump(), client_secret=created.secret)
 
 
 @router.put(
@@ -130,9 +101,12 @@ async def create_client(
 async def update_client(
     client_id: str, body: ClientUpdateIn, subject: AdminWrite, session: SessionDep
 ) -> ClientOut:
+    """Change a client's name, description, contact, role, scopes or status (disable it).
+    404 for an unknown client, 403 for a role above the caller's."""
     changes = body.model_dump(exclude_unset=True, mode="json")
-    row = await clients.update(session, subject=subject, client_id=client_id, changes=changes)
-    return client_out(row)
+    return await identity.update_client(
+        session, subject=subject, client_id=client_id, changes=changes
+    )
 
 
 @router.post(
@@ -146,8 +120,9 @@ async def update_client(
 async def create_client_key(
     client_id: str, body: ApiKeyCreateIn, subject: AdminWrite, session: SessionDep
 ) -> ApiKeyCreatedOut:
-    check_expiry(body.expires_at)
-    issued = await clients.issue_key(
+    """Create an API key that belongs to a client, never above its role; the key is in this
+    response only. 404 for an unknown client, 422 for an expiry in the past."""
+    return await identity.create_client_key(
         session,
         subject=subject,
         client_id=client_id,
@@ -157,13 +132,13 @@ async def create_client_key(
         scopes=body.scopes,
         expires_at=body.expires_at,
     )
-    return api_key_created_out(issued.record, issued.key)
 
 
 @router.get("/users", summary="List the tenant's users", response_model=Page[UserOut])
 async def list_users(subject: AdminRead, session: SessionDep, params: Paging) -> Page[UserOut]:
+    """The tenant's users, with their role, status and lockout."""
     rows, cursor = await identity.list_users(session, tenant_id=subject.tenant_id, params=params)
-    return Page(data=[user_out(r) for r in rows], next_cursor=cursor)
+    return Page(data=rows, next_cursor=cursor)
 
 
 @router.post(
@@ -175,28 +150,54 @@ async def list_users(subject: AdminRead, session: SessionDep, params: Paging) ->
 )
 @idempotent()
 async def create_user(body: UserCreateIn, subject: AdminWrite, session: SessionDep) -> UserOut:
-    user = await identity.create_user(
+    """Create a user of the tenant (employees, operators), never above the caller's role.
+    409 when the e-mail is registered already, 422 for a weak password."""
+    return await identity.add_user(
         session,
-        tenant_id=subject.tenant_id,
+        subject=subject,
         email=str(body.email),
         password=body.password,
         role=body.role,
         name=body.name,
         mobile=body.mobile,
-        creator=subject,
     )
-    return user_out(user)
 
 
 @router.patch(
     "/users/{user_id}/role",
     summary="Change a user's role",
+    response_model=RoleChangeOut,
+    responses=problem_responses(403, 404, 409, 422),
+)
+async def set_role(
+    user_id: str, body: RoleIn, subject: AdminWrite, session: SessionDep
+) -> RoleChangeOut:
+    """Change a user's role; it takes effect on the user's next request. A demotion ends the
+    user's sessions and lists the API keys they minted for review (revoked with
+    `revoke_api_keys`). 403 for a role above the caller's, 409 for the last owner."""
+    return await identity.set_user_role(
+        session,
+        subject=subject,
+        user_id=user_id,
+        role=body.role,
+        revoke_api_keys=body.revoke_api_keys,
+    )
+
+
+@router.patch(
+    "/users/{user_id}/status",
+    summary="Disable or enable a user",
     response_model=UserOut,
     responses=problem_responses(403, 404, 409, 422),
 )
-async def set_role(user_id: str, body: RoleIn, subject: AdminWrite, session: SessionDep) -> UserOut:
-    return user_out(
-        await identity.set_user_role(session, subject=subject, user_id=user_id, role=body.role)
+async def set_status(
+    user_id: str, body: UserStatusIn, subject: AdminWrite, session: SessionDep
+) -> UserOut:
+    """Disable or enable a user of the tenant (audited). Disabling takes effect on the next
+    request: the user's access and refresh tokens and the API keys they minted stop working.
+    403 for the caller's own account or a role above the caller's, 409 for the last owner."""
+    return await identity.set_user_status(
+        session, subject=subject, user_id=user_id, status=body.status
     )
 
 
@@ -217,6 +218,8 @@ async def audit_logs(
         str | None, Query(max_length=40, description="Platform administrators only")
     ] = None,
 ) -> Page[AuditLogOut]:
+    """The tenant's audit log, newest first, filtered by actor, action, target and time;
+    platform administrators may name a tenant."""
     scope_tenant = await enter_tenant_scope(session, subject, requested=tenant_id)
     rows, cursor = await audit.list_logs(
         session,

@@ -10,7 +10,19 @@ from pydantic import BaseModel, ConfigDict, Field
 from moneyrail.auth.roles import Role
 from moneyrail.core import limits
 from moneyrail.core.types import Email
-from moneyrail.identity.schemas import Description, Mobile, NewPassword, PersonName, Scopes
+
+# identity.schemas is identity's public schemas module: the field types and bodies it shares.
+from moneyrail.identity.schemas import (
+    ClientCreatedOut,
+    ClientOut,
+    Description,
+    Mobile,
+    NewPassword,
+    PersonName,
+    RoleChangeOut,
+    Scopes,
+    UserOut,
+)
 
 
 class ClientCreateIn(BaseModel):
@@ -50,27 +62,6 @@ class ClientUpdateIn(BaseModel):
     status: Literal["active", "disabled"] | None = None
 
 
-class ClientOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    client_id: str
-    name: str
-    description: str | None
-    contact_email: str | None
-    role: Role
-    scopes: list[str]
-    status: str
-    secret_last4: str
-    created_by: str | None
-    last_used_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-
-
-class ClientCreatedOut(ClientOut):
-    client_secret: str = Field(description="Shown only in this response.")
-
-
 class UserCreateIn(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -93,22 +84,22 @@ class UserCreateIn(BaseModel):
     mobile: Mobile | None = None
 
 
-class UserOut(BaseModel):
-    id: str
-    email: str
-    name: str | None
-    mobile: str | None
-    role: Role
-    status: str
-    locked_until: datetime | None
-    last_login_at: datetime | None
-    created_at: datetime
-
-
 class RoleIn(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"role": "operator"}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"role": "operator", "revoke_api_keys": False}]}
+    )
 
     role: Role
+    revoke_api_keys: bool = Field(
+        default=False,
+        description="On a demotion, also revoke the API keys the user minted.",
+    )
+
+
+class UserStatusIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "disabled"}]})
+
+    status: Literal["active", "disabled"]
 
 
 class AuditLogOut(BaseModel):
@@ -138,3 +129,6 @@ class DashboardOut(BaseModel):
     requests_today: int
     audit_events_today: int
     rate_limit_backend: str
+
+
+__all__ = ["ClientCreatedOut", "ClientOut", "RoleChangeOut", "UserOut"]

@@ -7,7 +7,8 @@ resolver for each kind at import (and again at start-up; registering twice is ha
   `Authorization: Bearer`. It binds the transaction to the key's tenant itself (in the
   statement that looks the key up);
 * *bearer* resolvers, for any other `Authorization: Bearer` token (JWT access tokens),
-  tried in turn; the kernel binds the transaction to the subject's tenant.
+  tried in turn; a resolver binds the transaction to its subject's tenant itself (in the
+  statement that checks the credential is still live).
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ def register_key_resolver(prefixes: tuple[str, ...], resolver: KeyResolver) -> N
 
 
 def register_bearer_resolver(resolver: BearerResolver) -> None:
-    """Resolve `Authorization: Bearer` tokens that no key resolver claims."""
+    """Resolve `Authorization: Bearer` tokens that no key resolver claims; `resolver` binds
+    the tenant itself."""
     if resolver not in _bearer_resolvers:
         _bearer_resolvers.append(resolver)
 

@@ -26,7 +26,7 @@ from moneyrail.auth.credentials import bearer_resolvers, key_resolver_for
 from moneyrail.auth.roles import Role, role_at_least
 from moneyrail.auth.subject import AuthSubject
 from moneyrail.core import pagination
-from moneyrail.core.db import SessionDep, set_tenant
+from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import Forbidden, Unauthorized
 from moneyrail.core.request_context import bind_request
 
@@ -68,8 +68,9 @@ async def authenticate(request: Request, session: SessionDep) -> AuthSubject:
         # Binds the transaction to the key's tenant in the same statement as the lookup.
         subject = await resolve_key(session, token)
     elif api_key is None:
+        # The resolver binds the transaction to the subject's tenant too, in the statement
+        # that checks the credential is still live.
         subject = await _resolve_bearer(request, session, token)
-        await set_tenant(session, subject.tenant_id)
     else:
         raise Unauthorized("the credential is not valid")
     request.state.subject = subject

@@ -45,8 +45,8 @@ async def _create(url: str, *, email: str, password: str, name: str | None) -> s
     from moneyrail.auth.roles import Role
     from moneyrail.core.db import bypass_tenant_scope, create_engine
     from moneyrail.core.settings import get_settings
-    from moneyrail.identity.config import auth_config
     from moneyrail.identity.service import identity
+    from moneyrail.identity.tokens.config import auth_config
 
     settings = get_settings()
     auth_config(settings)  # argon2 parameters for this environment

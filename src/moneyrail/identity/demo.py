@@ -66,9 +66,9 @@ async def _ensure(url: str) -> dict[str, Any] | None:
     from moneyrail.auth.roles import Role
     from moneyrail.core.db import bypass_tenant_scope, create_engine, set_tenant
     from moneyrail.core.settings import get_settings
-    from moneyrail.identity.config import auth_config
-    from moneyrail.identity.repository import repository
     from moneyrail.identity.service import identity
+    from moneyrail.identity.tokens.config import auth_config
+    from moneyrail.identity.users.repository import repository
 
     settings = get_settings()
     auth_config(settings)

@@ -1,5 +1,4 @@
-"""Identity's permissions: one typed alias per scope its endpoints demand (endpoints that
-only need a valid credential take the kernel's `Authenticated`)."""
+"""API keys' permissions: one typed alias per scope their endpoints demand."""
 
 from __future__ import annotations
 
@@ -12,4 +11,3 @@ from moneyrail.auth.subject import AuthSubject
 
 ApiKeysRead = Annotated[AuthSubject, Depends(require(scope="api_keys:read"))]
 ApiKeysWrite = Annotated[AuthSubject, Depends(require(scope="api_keys:write"))]
-ProfileWrite = Annotated[AuthSubject, Depends(require(scope="profile:write"))]

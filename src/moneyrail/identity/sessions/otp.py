@@ -16,12 +16,13 @@ from moneyrail.core.db import set_tenant
 from moneyrail.core.errors import Unauthorized
 from moneyrail.core.ids import new_id
 from moneyrail.core.outbox import emit
-from moneyrail.identity.config import AuthConfig
-from moneyrail.identity.login import login, role_scopes
-from moneyrail.identity.models import OtpCode
-from moneyrail.identity.oauth import TokenPair
-from moneyrail.identity.repository import repository
-from moneyrail.identity.service import normalize_email
+from moneyrail.identity.sessions.models import OtpCode
+from moneyrail.identity.sessions.repository import repository
+from moneyrail.identity.sessions.service import login, role_scopes
+from moneyrail.identity.tokens.config import AuthConfig
+from moneyrail.identity.tokens.errors import TokenPair
+from moneyrail.identity.users.repository import repository as user_repository
+from moneyrail.identity.users.service import normalize_email
 
 log = structlog.get_logger(__name__)
 
@@ -47,7 +48,7 @@ class OtpService:
         """
         email = normalize_email(email)
         async with repository.across_tenants(session):
-            user = await repository.user_by_email(session, email, for_update=True)
+            user = await user_repository.user_by_email(session, email, for_update=True)
         if user is None or user.status != "active" or user.tenant_id is None:
             return
         await set_tenant(session, user.tenant_id)
@@ -110,12 +111,12 @@ class OtpService:
         """
         email = normalize_email(email)
         async with repository.across_tenants(session):
-            user = await repository.user_by_email(session, email, for_update=True)
+            user = await user_repository.user_by_email(session, email, for_update=True)
         if user is None or user.tenant_id is None or user.status != "active":
             raise InvalidOtp("the code is wrong, used or expired")
         await set_tenant(session, user.tenant_id)
         now = datetime.now(UTC)
-        if user.locked_until is not None and user.locked_until > now:
+        if await login.is_locked(session, user, now=now):
             await login.record_failed_login(session, user, reason="locked", now=now)
             raise InvalidOtp("the code is wrong, used or expired")
         record = await repository.latest_otp(session, user.id, for_update=True)

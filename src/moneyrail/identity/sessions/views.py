@@ -1,34 +1,12 @@
-"""Turn identity rows into response bodies (never a secret or a digest)."""
+"""The current subject as a response body."""
 
 from __future__ import annotations
 
-from moneyrail.auth.roles import Role
 from moneyrail.auth.subject import AuthSubject
 from moneyrail.auth.tenancy import tenant_scope
-from moneyrail.identity.models import ApiKey, OAuthClient, User
-from moneyrail.identity.schemas import ApiKeyCreatedOut, ApiKeyOut, MeOut
-
-
-def api_key_out(record: ApiKey) -> ApiKeyOut:
-    return ApiKeyOut(
-        id=record.id,
-        name=record.name,
-        prefix=f"mr_{record.environment}_",
-        last4=record.last4,
-        environment="live" if record.environment == "live" else "test",
-        role=Role(record.role),
-        scopes=list(record.scopes or []),
-        client_id=record.client_id,
-        created_by=record.created_by,
-        expires_at=record.expires_at,
-        last_used_at=record.last_used_at,
-        revoked_at=record.revoked_at,
-        created_at=record.created_at,
-    )
-
-
-def api_key_created_out(record: ApiKey, key: str) -> ApiKeyCreatedOut:
-    return ApiKeyCreatedOut(**api_key_out(record).model_dump(), key=key)
+from moneyrail.identity.clients.models import OAuthClient
+from moneyrail.identity.sessions.schemas import MeOut
+from moneyrail.identity.users.models import User
 
 
 def me_out(

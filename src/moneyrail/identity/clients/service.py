@@ -16,9 +16,9 @@ from moneyrail.core import security
 from moneyrail.core.errors import Forbidden, NotFound
 from moneyrail.core.ids import new_id
 from moneyrail.core.pagination import PageParams, make_page, paginate_by_key
-from moneyrail.identity.models import OAuthClient
-from moneyrail.identity.repository import repository
-from moneyrail.identity.service import InvalidScopes, IssuedKey, identity
+from moneyrail.identity.clients.models import OAuthClient
+from moneyrail.identity.clients.repository import repository
+from moneyrail.identity.keys.service import InvalidScopes, IssuedKey, api_keys
 
 CLIENT_ID_PREFIX = "cli"
 CLIENT_SECRET_PREFIX = "mrcs_"  # noqa: S105 - a public marker, not a secret
@@ -104,7 +104,7 @@ class ClientService:
             raise ClientNotFound(f"no client {client_id}")
         return client
 
-    async def list(
+    async def list_clients(
         self, session: AsyncSession, *, tenant_id: str, params: PageParams
     ) -> tuple[list[OAuthClient], str | None]:
         stmt = paginate_by_key(repository.clients_of(tenant_id), OAuthClient.id.expression, params)
@@ -198,7 +198,7 @@ class ClientService:
         key_role = role or Role(client.role)
         if not role_at_least(Role(client.role), key_role):
             raise Forbidden("a client's key cannot carry a higher role than the client")
-        return await identity.create_api_key(
+        return await api_keys.create(
             session,
             subject=subject,
             name=name,

@@ -14,71 +14,42 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from moneyrail.auth.deps import api_key_scheme, authenticate, bearer_scheme
 from moneyrail.core.db import SessionDep
-from moneyrail.core.errors import AppError, problem_response
-from moneyrail.core.openapi import component_ref
-from moneyrail.core.request_context import bind_request
-from moneyrail.identity import introspection
-from moneyrail.identity.clients import clients
-from moneyrail.identity.login import login
-from moneyrail.identity.oauth import (
+from moneyrail.core.errors import AppError
+from moneyrail.identity.clients.service import clients
+from moneyrail.identity.oauth import service as introspection
+from moneyrail.identity.sessions.service import login
+from moneyrail.identity.tokens.errors import (
     InvalidClient,
     InvalidGrant,
     InvalidRequest,
     OAuthError,
-    TokenPair,
     UnsupportedGrantType,
 )
-from moneyrail.identity.schemas import IntrospectionOut, OAuthErrorOut, TokenOut
-from moneyrail.identity.tokens import config_of
+from moneyrail.identity.tokens.responses import (
+    NO_STORE,
+    TOKEN_ERRORS,
+    bind_caller,
+    is_client_id,
+    oauth_error_response,
+    tokens_response,
+)
+from moneyrail.identity.tokens.schemas import IntrospectionOut, TokenOut
+from moneyrail.identity.tokens.service import config_of
 
-router = APIRouter(prefix="/auth", tags=["identity"], dependencies=[Depends(bind_request)])
+router = APIRouter(prefix="/auth", tags=["identity"], dependencies=[Depends(bind_caller)])
 
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 FormStr = Annotated[str | None, Form()]
-TOKEN_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {
-        "description": "RFC 6749 error: invalid_request, invalid_grant, invalid_scope, …",
-        "content": {"application/json": {"schema": component_ref(OAuthErrorOut)}},
-    },
-    401: {
-        "description": "RFC 6749 error: invalid_client",
-        "content": {"application/json": {"schema": component_ref(OAuthErrorOut)}},
-    },
-}
 
 
-def tokens_response(pair: TokenPair, status_code: int = 200) -> JSONResponse:
-    body = TokenOut(
-        access_token=pair.access_token,
-        token_type=pair.token_type,
-        expires_in=pair.expires_in,
-        refresh_token=pair.refresh_token,
-        scope=pair.scope,
-    ).model_dump(exclude_none=True)
-    return JSONResponse(body, status_code=status_code, headers=NO_STORE)
-
-
-def oauth_error_response(exc: OAuthError, *, basic: bool = False) -> JSONResponse:
-    headers = dict(NO_STORE)
-    if exc.status == 401:
-        headers["WWW-Authenticate"] = 'Basic realm="moneyrail"' if basic else "Bearer"
-    return JSONResponse(
-        {"error": exc.code, "error_description": exc.detail},
-        status_code=exc.status,
-        headers=headers,
-    )
-
-
-def kept_response(request: Request, exc: AppError) -> JSONResponse:
-    """Answer a failure whose writes (counters, revocations, audit) must still commit."""
-    return problem_response(
-        request,
-        status=exc.status,
-        code=exc.code,
-        title=exc.title,
-        detail=exc.detail,
-        headers={**NO_STORE, **exc.headers},
-    )
+def form_example(example: dict[str, str]) -> dict[str, Any]:
+    """An example for a form body (merged into the generated request body)."""
+    return {
+        "requestBody": {
+            "content": {
+                "application/x-www-form-urlencoded": {"examples": {"default": {"value": example}}}
+            }
+        }
+    }
 
 
 def _basic_credentials(request: Request) -> tuple[str, str] | None:
@@ -129,6 +100,14 @@ def _environment(value: str | None) -> str:
     summary="OAuth 2.0 token endpoint (password, client_credentials, refresh_token)",
     response_model=TokenOut,
     responses=TOKEN_ERRORS,
+    openapi_extra=form_example(
+        {
+            "grant_type": "password",
+            "username": "founder@example.com",
+            "password": "correct horse battery staple",
+            "scope": "ledger:read payments:read",
+        }
+    ),
 )
 async def token(
     request: Request,
@@ -142,6 +121,9 @@ async def token(
     client_secret: FormStr = None,
     environment: FormStr = None,
 ) -> JSONResponse:
+    """The OAuth 2.0 token endpoint (RFC 6749) for the password, client_credentials and
+    refresh_token grants; clients authenticate with HTTP Basic or form fields. Failures are
+    RFC 6749 errors (400 invalid_grant, invalid_request, …; 401 invalid_client)."""
     config = config_of(request)
     basic = request.headers.get("authorization", "").lower().startswith("basic ")
     try:
@@ -187,11 +169,14 @@ def _as_invalid_grant(exc: AppError) -> OAuthError:
     return InvalidGrant(exc.detail)
 
 
-def is_client_id(username: str | None) -> bool:
-    return bool(username) and str(username).startswith("cli_")
-
-
-@router.post("/revoke", summary="RFC 7009 token revocation", responses=TOKEN_ERRORS)
+@router.post(
+    "/revoke",
+    summary="RFC 7009 token revocation",
+    responses=TOKEN_ERRORS,
+    openapi_extra=form_example(
+        {"token": "mrrt_4f9c2b7e1d8a4c3b9e6f0a1b2c3d4e5f", "token_type_hint": "refresh_token"}
+    ),
+)
 async def revoke(
     request: Request,
     session: SessionDep,
@@ -200,6 +185,9 @@ async def revoke(
     client_id: FormStr = None,
     client_secret: FormStr = None,
 ) -> Response:
+    """RFC 7009 token revocation: a refresh token ends its session, an access token the
+    session it came from, an API key is revoked. Unknown tokens are ignored (200); bad
+    client credentials fail with 401."""
     basic = request.headers.get("authorization", "").lower().startswith("basic ")
     try:
         if not token:
@@ -224,6 +212,9 @@ async def revoke(
     summary="RFC 7662 token introspection (client or bearer authenticated)",
     response_model=IntrospectionOut,
     responses=TOKEN_ERRORS,
+    openapi_extra=form_example(
+        {"token": "mrrt_4f9c2b7e1d8a4c3b9e6f0a1b2c3d4e5f", "token_type_hint": "refresh_token"}
+    ),
 )
 async def introspect(
     request: Request,
@@ -235,6 +226,8 @@ async def introspect(
     client_id: FormStr = None,
     client_secret: FormStr = None,
 ) -> JSONResponse:
+    """RFC 7662 token introspection for the authenticated client or bearer: what a token is
+    when it is live and belongs to the caller's tenant, else `{"active": false}`."""
     basic = request.headers.get("authorization", "").lower().startswith("basic ")
     try:
         credentials = _client_credentials(request, client_id, client_secret)

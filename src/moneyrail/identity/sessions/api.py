@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from moneyrail.auth.deps import Authenticated
@@ -14,22 +15,11 @@ from moneyrail.auth.tenancy import tenant_scope
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import AppError, Forbidden, problem_responses
 from moneyrail.core.openapi import component_ref
-from moneyrail.core.request_context import bind_request
-from moneyrail.identity.api_oauth import (
-    NO_STORE,
-    TOKEN_ERRORS,
-    is_client_id,
-    kept_response,
-    oauth_error_response,
-    tokens_response,
-)
-from moneyrail.identity.auth import ProfileWrite
-from moneyrail.identity.clients import clients
-from moneyrail.identity.login import change_password, login
-from moneyrail.identity.oauth import InvalidRequest, OAuthError
-from moneyrail.identity.otp import otp
-from moneyrail.identity.repository import repository
-from moneyrail.identity.schemas import (
+from moneyrail.identity.clients.repository import repository as client_repository
+from moneyrail.identity.clients.service import clients
+from moneyrail.identity.sessions.auth import ProfileWrite
+from moneyrail.identity.sessions.otp import otp
+from moneyrail.identity.sessions.schemas import (
     AcceptedOut,
     ChangePasswordIn,
     MeOut,
@@ -39,13 +29,26 @@ from moneyrail.identity.schemas import (
     RefreshIn,
     SigninJsonIn,
     SignupIn,
-    TokenOut,
     VerifyOut,
 )
-from moneyrail.identity.tokens import config_of
-from moneyrail.identity.views import me_out
+from moneyrail.identity.sessions.service import change_password, login
+from moneyrail.identity.sessions.views import me_out
+from moneyrail.identity.tokens.errors import InvalidRequest, OAuthError
+from moneyrail.identity.tokens.responses import (
+    NO_STORE,
+    TOKEN_ERRORS,
+    bind_caller,
+    is_client_id,
+    kept_response,
+    oauth_error_response,
+    tokens_response,
+)
+from moneyrail.identity.tokens.schemas import TokenOut
+from moneyrail.identity.tokens.service import config_of
+from moneyrail.identity.users.repository import repository as user_repository
+from moneyrail.identity.users.service import users
 
-router = APIRouter(prefix="/auth", tags=["identity"], dependencies=[Depends(bind_request)])
+router = APIRouter(prefix="/auth", tags=["identity"], dependencies=[Depends(bind_caller)])
 
 
 @router.post(
@@ -56,6 +59,8 @@ router = APIRouter(prefix="/auth", tags=["identity"], dependencies=[Depends(bind
     responses=problem_responses(409, 422),
 )
 async def signup(body: SignupIn, request: Request, session: SessionDep) -> JSONResponse:
+    """Create an organization (tenant) with the caller as its owner and sign the owner in.
+    Fails with 409 when the e-mail is registered already and 422 for a weak password."""
     pair = await login.signup(
         session,
         config_of(request),
@@ -82,6 +87,9 @@ async def signup(body: SignupIn, request: Request, session: SessionDep) -> JSONR
     },
 )
 async def signin(request: Request, session: SessionDep) -> JSONResponse:
+    """Sign in with `username` (e-mail, or an OAuth2 client id) and `password`, as form or
+    JSON. An unknown address, a wrong password and a locked account get the same 400
+    `invalid_grant` answer."""
     data: dict[str, Any] = {}
     content_type = request.headers.get("content-type", "")
     try:
@@ -93,6 +101,14 @@ async def signin(request: Request, session: SessionDep) -> JSONResponse:
     except ValueError:
         data = {}
     username, password = data.get("username") or data.get("email"), data.get("password")
+    wrong_types = [
+        {"type": "string_type", "loc": ("body", name), "msg": "Input should be a valid string"}
+        for name, value in (("username", username), ("password", password))
+        if value is not None and not isinstance(value, str)
+    ]
+    if wrong_types:
+        # A JSON body of the wrong shape is a validation error (problem+json) like any other.
+        raise RequestValidationError(wrong_types)
     if not isinstance(username, str) or not isinstance(password, str) or not username:
         return oauth_error_response(InvalidRequest("username and password are required"))
     config = config_of(request)
@@ -115,6 +131,8 @@ async def signin(request: Request, session: SessionDep) -> JSONResponse:
     responses=problem_responses(401, 422),
 )
 async def refresh(body: RefreshIn, request: Request, session: SessionDep) -> JSONResponse:
+    """Rotate a refresh token: new tokens, and the old refresh token stops working. Presenting
+    a rotated token again ends its whole session (401)."""
     try:
         pair = await login.refresh(session, config_of(request), refresh_token=body.refresh_token)
     except AppError as exc:
@@ -124,6 +142,8 @@ async def refresh(body: RefreshIn, request: Request, session: SessionDep) -> JSO
 
 @router.post("/logout", status_code=204, summary="End the session of a refresh token")
 async def logout(body: RefreshIn, session: SessionDep) -> Response:
+    """End the session the refresh token belongs to; access tokens of that session stop
+    working on the next request. Unknown tokens are ignored."""
     await login.revoke_refresh_token(session, token=body.refresh_token, reason="logout")
     return Response(status_code=204, headers=NO_STORE)
 
@@ -135,6 +155,9 @@ async def logout(body: RefreshIn, session: SessionDep) -> Response:
     response_model=AcceptedOut,
 )
 async def request_otp(body: OtpRequestIn, request: Request, session: SessionDep) -> AcceptedOut:
+    """E-mail a one-time sign-in code to an active account. The answer is the same whether
+    or not the address belongs to an account, and a new code is sent at most once per
+    resend interval."""
     await otp.request_otp(session, config_of(request), email=str(body.email))
     return AcceptedOut(detail="If the address belongs to an account, a code is on its way.")
 
@@ -146,6 +169,8 @@ async def request_otp(body: OtpRequestIn, request: Request, session: SessionDep)
     responses=problem_responses(401, 422),
 )
 async def otp_login(body: OtpLoginIn, request: Request, session: SessionDep) -> JSONResponse:
+    """Sign in with an e-mailed one-time code: single use, short-lived, a few tries per code.
+    A wrong, used or expired code fails with 401."""
     try:
         pair = await otp.otp_login(session, config_of(request), email=str(body.email), otp=body.otp)
     except AppError as exc:
@@ -155,17 +180,21 @@ async def otp_login(body: OtpLoginIn, request: Request, session: SessionDep) -> 
 
 async def _me(session: SessionDep, subject: AuthSubject) -> MeOut:
     if subject.actor_type == "user":
-        async with repository.across_tenants(session):
-            user = await repository.user(session, subject.actor_id)
+        async with user_repository.across_tenants(session):
+            user = await user_repository.user(session, subject.actor_id)
         return me_out(subject, user=user)
     if subject.actor_type == "client":
-        client = await repository.client(session, subject.actor_id, tenant_id=subject.tenant_id)
+        client = await client_repository.client(
+            session, subject.actor_id, tenant_id=subject.tenant_id
+        )
         return me_out(subject, client=client)
     return me_out(subject)
 
 
 @router.get("/me", summary="The signed-in user, client or API key", response_model=MeOut)
 async def me(subject: Authenticated, session: SessionDep) -> MeOut:
+    """The caller: the signed-in user, OAuth2 client or API key, with its tenant, role and
+    scopes."""
     return await _me(session, subject)
 
 
@@ -176,10 +205,10 @@ async def me(subject: Authenticated, session: SessionDep) -> MeOut:
     responses=problem_responses(403, 422),
 )
 async def update_me(body: MeUpdateIn, subject: ProfileWrite, session: SessionDep) -> MeOut:
-    from moneyrail.identity.service import identity
-
+    """Update the signed-in user's name and mobile, or a client's descriptive fields. An API
+    key has no profile (403)."""
     if subject.actor_type == "user":
-        await identity.update_profile(session, subject=subject, name=body.name, mobile=body.mobile)
+        await users.update_profile(session, subject=subject, name=body.name, mobile=body.mobile)
     elif subject.actor_type == "client":
         await clients.update_own_profile(
             session, subject=subject, changes=body.model_dump(exclude_unset=True, mode="json")
@@ -198,6 +227,9 @@ async def update_me(body: MeUpdateIn, subject: ProfileWrite, session: SessionDep
 async def change_password_endpoint(
     body: ChangePasswordIn, request: Request, subject: ProfileWrite, session: SessionDep
 ) -> Response:
+    """Change the signed-in user's password. Every session of the user ends and existing
+    access tokens stop working; a wrong current password fails with 400, a weak new one
+    with 422."""
     try:
         await change_password(
             session,
@@ -216,6 +248,8 @@ async def change_password_endpoint(
     "/verify", summary="Check the credential and show what it grants", response_model=VerifyOut
 )
 async def verify(subject: Authenticated) -> VerifyOut:
+    """Check the credential and show what it grants: actor, tenant, role, scopes and
+    environment. An invalid credential fails with 401."""
     return VerifyOut(
         actor_type=subject.actor_type,
         subject=subject.actor_id,

@@ -7,11 +7,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.core.errors import Unauthorized
-from moneyrail.identity import keys
-from moneyrail.identity.config import AuthConfig
-from moneyrail.identity.login import REFRESH_TOKEN_PREFIX, login
-from moneyrail.identity.service import identity
-from moneyrail.identity.tokens import decode_access_token
+from moneyrail.identity.keys import material
+from moneyrail.identity.keys.service import api_keys
+from moneyrail.identity.sessions.service import REFRESH_TOKEN_PREFIX, login
+from moneyrail.identity.tokens.config import AuthConfig
+from moneyrail.identity.tokens.service import decode_access_token
 
 INACTIVE: dict[str, Any] = {"active": False}
 
@@ -20,9 +20,9 @@ async def introspect(
     session: AsyncSession, config: AuthConfig, *, token: str, tenant_id: str
 ) -> dict[str, Any]:
     """What a token is, if it is live and belongs to `tenant_id`; `{"active": false}` otherwise."""
-    if keys.looks_like_key(token):
+    if material.looks_like_key(token):
         try:
-            subject = await identity.authenticate_api_key(session, key=token)
+            subject = await api_keys.authenticate(session, key=token)
         except Unauthorized:
             return INACTIVE
         if subject.tenant_id != tenant_id:
@@ -100,16 +100,16 @@ async def revoke(
             session, token=token, tenant_id=tenant_id, reason="revoked"
         )
         return
-    if keys.looks_like_key(token):
+    if material.looks_like_key(token):
         try:
-            subject = await identity.authenticate_api_key(session, key=token)
+            subject = await api_keys.authenticate(session, key=token)
         except Unauthorized:
             return
         if tenant_id is None or subject.tenant_id == tenant_id:
             from moneyrail.core.db import set_tenant
 
             await set_tenant(session, subject.tenant_id)
-            await identity.revoke_api_key(session, subject=subject, key_id=subject.actor_id)
+            await api_keys.revoke(session, subject=subject, key_id=subject.actor_id)
         return
     try:
         claims = decode_access_token(config, token)

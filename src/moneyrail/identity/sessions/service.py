@@ -3,39 +3,60 @@ logout and revocation, change of password. Lockout after repeated failures."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
+from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.audit.chain import PLATFORM_TENANT_ID
 from moneyrail.audit.service import audit
 from moneyrail.auth.roles import ROLE_SCOPES, Role
 from moneyrail.auth.subject import AuthSubject
-from moneyrail.core import limits, security
+from moneyrail.core import limits, request_context, security
 from moneyrail.core.db import set_tenant
 from moneyrail.core.errors import BadRequest, Unauthorized
 from moneyrail.core.ids import new_id
-from moneyrail.identity.clients import client_scopes, clients
-from moneyrail.identity.config import AuthConfig
-from moneyrail.identity.models import RefreshToken, User
-from moneyrail.identity.oauth import InvalidClient, InvalidGrant, InvalidScope, TokenPair
-from moneyrail.identity.repository import repository
-from moneyrail.identity.service import (
+from moneyrail.identity.clients.service import client_scopes, clients
+from moneyrail.identity.sessions.models import LoginFailure, RefreshToken
+from moneyrail.identity.sessions.repository import repository
+from moneyrail.identity.tenants.service import tenants
+from moneyrail.identity.tokens.config import AuthConfig
+from moneyrail.identity.tokens.errors import InvalidClient, InvalidGrant, InvalidScope, TokenPair
+from moneyrail.identity.tokens.service import (
+    PLATFORM_SCOPES,
+    InvalidToken,
+    issue_access_token,
+    subject_of_jwt,
+)
+from moneyrail.identity.users.models import User
+from moneyrail.identity.users.repository import repository as user_repository
+from moneyrail.identity.users.service import (
     UserNotFound,
     bind_to_user,
     check_password_policy,
-    identity,
     normalize_email,
+    users,
 )
-from moneyrail.identity.tokens import PLATFORM_SCOPES, issue_access_token
 
 log = structlog.get_logger(__name__)
 
 REFRESH_TOKEN_PREFIX = "mrrt_"  # noqa: S105 - a public marker, not a secret
 LOCKOUT = timedelta(minutes=limits.login_lockout_minutes)
+
+
+# One answer for an unknown address, a wrong password, a locked or a disabled account.
+SIGN_IN_REFUSED = "the e-mail or password is wrong, or the account cannot sign in"
+
+
+def _client_key() -> str:
+    """The calling client's address as a digest (failed sign-ins are counted per address)."""
+    ip = request_context.current().ip or "unknown"
+    return hashlib.sha256(ip.encode()).hexdigest()
 
 
 class InvalidRefreshToken(Unauthorized):
@@ -107,9 +128,9 @@ class LoginService:
         Raises:
             WeakPassword, EmailTaken.
         """
-        tenant = await identity.create_tenant(session, name=organization_name)
+        tenant = await tenants.create(session, name=organization_name)
         await set_tenant(session, tenant.id)
-        user = await identity.create_user(
+        user = await users.create(
             session, tenant_id=tenant.id, email=email, password=password, role=Role.owner, name=name
         )
         await audit.record(
@@ -143,20 +164,23 @@ class LoginService:
         """
         email = normalize_email(email)
         async with repository.across_tenants(session):
-            user = await repository.user_by_email(session, email, for_update=True)
+            user = await user_repository.user_by_email(session, email, for_update=True)
         if user is None:
+            # Hash as long as for a real account: the time taken must not tell them apart.
             await security.verify_password(None, password)
-            raise InvalidGrant("the e-mail or password is wrong")
+            raise InvalidGrant(SIGN_IN_REFUSED)
         await bind_to_user(session, user)
         now = datetime.now(UTC)
-        if user.locked_until is not None and user.locked_until > now:
+        # The password is checked even when the account is locked, for the same reason.
+        password_ok = await security.verify_password(user.password_hash, password)
+        if await self.is_locked(session, user, now=now):
             await self.record_failed_login(session, user, reason="locked", now=now)
-            raise InvalidGrant("the e-mail or password is wrong, or the account is locked")
-        if not await security.verify_password(user.password_hash, password):
+            raise InvalidGrant(SIGN_IN_REFUSED)
+        if not password_ok:
             await self.record_failed_login(session, user, reason="password", now=now)
-            raise InvalidGrant("the e-mail or password is wrong, or the account is locked")
+            raise InvalidGrant(SIGN_IN_REFUSED)
         if user.status != "active":
-            raise InvalidGrant("the account is disabled")
+            raise InvalidGrant(SIGN_IN_REFUSED)
         scopes = _requested(scope, role_scopes(user))
         if user.password_hash and security.password_needs_rehash(user.password_hash):
             user.password_hash = await security.hash_password(password)
@@ -165,25 +189,52 @@ class LoginService:
             session, config, user, scopes=scopes, environment=environment
         )
 
+    async def _failures(self, session: AsyncSession, user: User) -> LoginFailure | None:
+        return await repository.login_failure(
+            session, tenant_id=_tenant_key(user), user_id=user.id, client_key=_client_key()
+        )
+
+    async def is_locked(self, session: AsyncSession, user: User, *, now: datetime) -> bool:
+        """Whether sign-in to `user` is locked for the calling client address."""
+        failures = await self._failures(session, user)
+        return (
+            failures is not None
+            and failures.locked_until is not None
+            and failures.locked_until > now
+        )
+
     async def record_failed_login(
         self, session: AsyncSession, user: User, *, reason: str, now: datetime
     ) -> None:
+        """Count a failure for (account, client address); the tenth in a row locks that
+        address out for the lockout period. The caller holds the user's row lock."""
+        failures = await self._failures(session, user)
+        if failures is None:
+            failures = LoginFailure(
+                tenant_id=_tenant_key(user),
+                user_id=user.id,
+                client_key=_client_key(),
+                failed_count=0,
+            )
+            await repository.add(session, failures)
+        locked = False
         if reason != "locked":
-            if user.locked_until is not None and user.locked_until <= now:
-                user.failed_login_count = 0  # the previous lockout is over: count afresh
-                user.locked_until = None
-            user.failed_login_count += 1
-        locked = reason != "locked" and user.failed_login_count >= limits.login_failures_max
-        if locked:
-            user.locked_until = now + LOCKOUT
-            user.failed_login_count = 0
+            if failures.locked_until is not None and failures.locked_until <= now:
+                failures.failed_count = 0  # the previous lockout is over: count afresh
+                failures.locked_until = None
+            failures.failed_count += 1
+            locked = failures.failed_count >= limits.login_failures_max
+            if locked:
+                failures.locked_until = now + LOCKOUT
+                failures.failed_count = 0
+        failures.updated_at = now
         await session.flush()
         log.info("identity.login_failed", user_id=user.id, reason=reason, locked=locked)
         await _audit_user(
             session,
             user,
             action="identity.login.failed",
-            after={"reason": reason, "failed_logins": user.failed_login_count},
+            after={"reason": reason, "failed_logins": failures.failed_count},
         )
         if locked:
             await _audit_user(
@@ -191,15 +242,19 @@ class LoginService:
                 user,
                 action="identity.user.locked",
                 after={
-                    "locked_until": user.locked_until.isoformat() if user.locked_until else None
+                    "locked_until": failures.locked_until.isoformat()
+                    if failures.locked_until
+                    else None
                 },
             )
 
     async def record_login(
         self, session: AsyncSession, user: User, *, method: str, now: datetime
     ) -> None:
-        user.failed_login_count = 0
-        user.locked_until = None
+        failures = await self._failures(session, user)
+        if failures is not None:
+            failures.failed_count = 0
+            failures.locked_until = None
         user.last_login_at = now
         await session.flush()
         await _audit_user(
@@ -240,6 +295,7 @@ class LoginService:
             environment=environment,
             session_id=record.family_id,
             platform_admin=user.is_platform_admin,
+            session_version=user.session_version,
             now=now,
         )
         return TokenPair(
@@ -308,14 +364,10 @@ class LoginService:
             await _audit_family(session, record, action="identity.refresh_token.reused")
             raise InvalidRefreshToken("the refresh token was used already; sign in again")
         async with repository.across_tenants(session):
-            user = await repository.user(session, record.user_id, for_update=True)
+            user = await user_repository.user(session, record.user_id, for_update=True)
         if user is not None:
             await bind_to_user(session, user)
-        if (
-            user is None
-            or user.status != "active"
-            or (user.locked_until is not None and user.locked_until > now)
-        ):
+        if user is None or user.status != "active":
             await repository.revoke_family(
                 session, family_id=record.family_id, reason="user_inactive", when=now
             )
@@ -365,11 +417,48 @@ class LoginService:
             session, family_id=family_id, reason=reason, when=datetime.now(UTC)
         )
 
+    async def end_user_sessions(self, session: AsyncSession, *, user_id: str, reason: str) -> int:
+        """Revoke every refresh token of a user (their sessions end at once)."""
+        return await repository.revoke_user_tokens(
+            session, user_id=user_id, reason=reason, when=datetime.now(UTC)
+        )
+
     async def refresh_token_info(self, session: AsyncSession, *, token: str) -> RefreshToken | None:
         return await self._find_refresh(session, token)
 
 
 login = LoginService()
+
+
+async def resolve_bearer(request: Request, session: AsyncSession, token: str) -> AuthSubject:
+    """The bearer resolver: verify the JWT, then bind the transaction to its tenant. For a
+    user's token the same statement reads the user's credential version, status, role and
+    session, so on the very next request a role change narrows the token to the current
+    role, and disabling, logout or a password change end it.
+
+    Raises:
+        InvalidToken: a bad token, or one whose user, version or session is no longer live.
+    """
+    subject = subject_of_jwt(request, token)
+    if subject.actor_type != "user":
+        await set_tenant(session, subject.tenant_id)
+        return subject
+    state = await repository.bind_user_session(
+        session,
+        user_id=subject.actor_id,
+        tenant_id=subject.tenant_id,
+        session_id=subject.extra.get("session_id"),
+    )
+    if state is None or state.status != "active" or not state.session_live:
+        raise InvalidToken("the access token is no longer valid; sign in again")
+    current = Role(state.role)
+    if current is not subject.role and not subject.is_platform_admin:
+        # The role changed since the token was issued: the token keeps working with the
+        # current role's permissions only, so a demotion is refused (403) at once.
+        return replace(subject, role=current, scopes=subject.scopes & ROLE_SCOPES[current])
+    if str(state.session_version) != subject.extra.get("session_version"):
+        raise InvalidToken("the access token is no longer valid; sign in again")
+    return subject
 
 
 class WrongPassword(BadRequest):
@@ -388,7 +477,7 @@ async def change_password(
         WeakPassword: the new one is refused by the policy.
     """
     async with repository.across_tenants(session):
-        user = await repository.user(session, subject.actor_id, for_update=True)
+        user = await user_repository.user(session, subject.actor_id, for_update=True)
     if user is None or subject.actor_type != "user":
         raise UserNotFound("only users have passwords")
     await bind_to_user(session, user)
@@ -398,6 +487,7 @@ async def change_password(
         raise WrongPassword("the current password is wrong")
     check_password_policy(new_password, email=user.email)
     user.password_hash = await security.hash_password(new_password)
+    user.session_version += 1
     await session.flush()
     await repository.revoke_user_tokens(
         session, user_id=user.id, reason="password_changed", when=now

@@ -2,7 +2,8 @@
 
 Verification pins the configured algorithm, requires the `at+jwt` type and a known key id,
 and checks signature, issuer, audience, expiry and every claim the subject is built from.
-No database round trip: the token carries tenant, role and scopes.
+The token carries tenant, role and scopes; the sessions resolver adds the one statement
+that binds the tenant and checks the user's credential version and session.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from moneyrail.core import limits
 from moneyrail.core.errors import Unauthorized
 from moneyrail.core.ratelimit import credential_digest, register_credential_identifier
 from moneyrail.core.settings import Settings
-from moneyrail.identity.config import JWT_TYPE, AuthConfig, auth_config
+from moneyrail.identity.tokens.config import JWT_TYPE, AuthConfig, auth_config
 
 REQUIRED_CLAIMS = ("iss", "aud", "sub", "exp", "iat", "jti", "role", "scope", "act")
 PLATFORM_SCOPES = frozenset({"monitoring:read", "admin:read", "audit:read", "profile:read"})
@@ -54,6 +55,7 @@ def issue_access_token(
     session_id: str | None = None,
     client_id: str | None = None,
     platform_admin: bool = False,
+    session_version: int | None = None,
     now: datetime | None = None,
 ) -> IssuedAccessToken:
     issued_at = now or datetime.now(UTC)
@@ -80,6 +82,8 @@ def issue_access_token(
         claims["client_id"] = client_id
     if platform_admin:
         claims["platform_admin"] = True
+    if session_version is not None:
+        claims["ver"] = session_version
     token = jwt.encode(
         claims,
         config.signing_key,
@@ -147,6 +151,11 @@ def subject_from_claims(claims: dict[str, Any]) -> AuthSubject:
     extra: dict[str, str] = {}
     if isinstance(claims.get("sid"), str):
         extra["session_id"] = claims["sid"]
+    version = claims.get("ver", 1)
+    if isinstance(version, int) and not isinstance(version, bool):
+        extra["session_version"] = str(version)
+    else:
+        raise InvalidToken("the access token is not valid")
     return AuthSubject(
         tenant_id=str(tenant) if tenant else PLATFORM_TENANT_ID,
         actor_type=actor_type,
@@ -167,16 +176,16 @@ def config_of(request: Request) -> AuthConfig:
     return auth_config(settings)
 
 
-async def resolve_jwt(request: Request, session: object, token: str) -> AuthSubject:
-    claims = decode_access_token(config_of(request), token)
-    return subject_from_claims(claims)
+def subject_of_jwt(request: Request, token: str) -> AuthSubject:
+    """The subject a verified access token names (no database; see sessions' resolver)."""
+    return subject_from_claims(decode_access_token(config_of(request), token))
 
 
 def identify_credential(credential: str, app: Any) -> str | None:
     """Who a credential belongs to, for rate limits: no database, JWTs fully verified."""
-    from moneyrail.identity import keys
+    from moneyrail.identity.keys import material
 
-    if keys.looks_like_key(credential):
+    if material.looks_like_key(credential):
         return "key:" + credential_digest(credential)
     if app is None:
         return None
