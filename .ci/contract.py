@@ -34,12 +34,12 @@ RUN_SECONDS_MAX = 270
 MAX_EXAMPLES = 12
 SERVER_START_SECONDS_MAX = 60
 CREDENTIAL_ENDING = (
+    "identity_revoke",
     "identity_revoke_key",
     "identity_logout",
     "identity_change_password",
     "admin_set_role",
-    "admin_set_user_status",
-    "admin_disable_user",
+    "admin_set_status",
 )
 
 

@@ -172,7 +172,12 @@ def _as_invalid_grant(exc: AppError) -> OAuthError:
 @router.post(
     "/revoke",
     summary="RFC 7009 token revocation",
-    responses=TOKEN_ERRORS,
+    response_class=Response,
+    # RFC 7009 §2.2: success is a 200 with an empty body, whether or not the token existed.
+    responses={
+        200: {"description": "Revoked (or unknown): an empty body", "content": {}},
+        **TOKEN_ERRORS,
+    },
     openapi_extra=form_example(
         {"token": "mrrt_4f9c2b7e1d8a4c3b9e6f0a1b2c3d4e5f", "token_type_hint": "refresh_token"}
     ),

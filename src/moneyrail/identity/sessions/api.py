@@ -31,7 +31,8 @@ from moneyrail.identity.sessions.schemas import (
     SignupIn,
     VerifyOut,
 )
-from moneyrail.identity.sessions.service import change_password, login
+from moneyrail.identity.sessions.service import change_password as password_change
+from moneyrail.identity.sessions.service import login
 from moneyrail.identity.sessions.views import me_out
 from moneyrail.identity.tokens.errors import InvalidRequest, OAuthError
 from moneyrail.identity.tokens.responses import (
@@ -224,14 +225,14 @@ async def update_me(body: MeUpdateIn, subject: ProfileWrite, session: SessionDep
     summary="Change the password (other sessions are signed out)",
     responses=problem_responses(400, 404, 422),
 )
-async def change_password_endpoint(
+async def change_password(
     body: ChangePasswordIn, request: Request, subject: ProfileWrite, session: SessionDep
 ) -> Response:
     """Change the signed-in user's password. Every session of the user ends and existing
     access tokens stop working; a wrong current password fails with 400, a weak new one
     with 422."""
     try:
-        await change_password(
+        await password_change(
             session,
             subject=subject,
             current_password=body.current_password,
