@@ -184,3 +184,38 @@ def test_only_transient_errors_are_retryable() -> None:
 async def test_every_connection_has_a_statement_timeout(session: AsyncSession) -> None:
     value = (await session.execute(text("SHOW statement_timeout"))).scalar_one()
     assert value == "15s"
+
+
+@pytest.mark.parametrize(
+    ("location", "raw"),
+    [
+        ("form", b"username=m%00x&password=secret"),
+        ("form", b"username=%ED%A0%80&password=secret"),
+        ("form", b"username=%FF&password=secret"),
+        ("query", b"q=%00"),
+        ("query", b"q=%ed%a0%80"),
+    ],
+)
+async def test_forms_and_queries_refuse_unstorable_text(
+    client: httpx.AsyncClient, location: str, raw: bytes
+) -> None:
+    """Text PostgreSQL cannot store is refused in form bodies and query strings as in JSON."""
+    if location == "form":
+        response = await client.post(
+            "/auth/signin",
+            content=raw,
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+    else:
+        response = await client.get(f"/customers?{raw.decode()}")
+    body = problem(response, 422, "validation_error")
+    assert body["errors"][0]["location"] == ("body" if location == "form" else "query")
+
+
+async def test_plain_forms_and_queries_pass(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/auth/signin",
+        content=b"username=nobody%40example.com&password=%C3%BCber+secret",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code in (400, 401), response.text

@@ -22,6 +22,7 @@ import json
 import math
 import re
 from typing import Any
+from urllib.parse import parse_qsl, unquote_to_bytes
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -146,6 +147,40 @@ def check_json_body(body: bytes, *, depth_max: int = limits.json_depth_max) -> P
     )
 
 
+def check_urlencoded(data: bytes, *, location: str) -> Problem | None:
+    """The problem with a query string or a form body: a NUL character or bytes that are not
+    UTF-8 (an encoded surrogate among them) cannot be stored, so they are refused here, as
+    in JSON, before any database work."""
+    if b"%" not in data and b"\x00" not in data:
+        return None
+    raw = unquote_to_bytes(data.replace(b"+", b" "))
+    reason: str | None = None
+    if b"\x00" in raw:
+        reason = "text must not contain the NUL character (U+0000)"
+    else:
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            reason = "text must be UTF-8 (no unpaired surrogates or stray bytes)"
+    if reason is None:
+        return None
+    fields = sorted(
+        {
+            name
+            for name, value in parse_qsl(data.decode("latin-1"), keep_blank_values=True)
+            if _text_problem(value) or _text_problem(name)
+        }
+    )
+    field = ", ".join(fields) or location
+    return Problem(
+        422,
+        "validation_error",
+        "Request validation failed",
+        f"Invalid fields: {field}",
+        [{"field": field, "location": location, "message": reason, "type": "string_unstorable"}],
+    )
+
+
 class Problem:
     __slots__ = ("code", "detail", "errors", "status", "title")
 
@@ -177,13 +212,17 @@ class Problem:
         return json.dumps(content).encode()
 
 
-def _json_body_expected(scope: Scope) -> bool:
+def _body_kind(scope: Scope) -> str | None:
+    """ "json" or "form" for a body this guard checks, None for none (or multipart)."""
     if scope["method"] not in _BODY_METHODS:
-        return False
+        return None
     for name, value in scope.get("headers", ()):
         if name == b"content-type":
-            return not value.lower().startswith(_FORM_TYPES)
-    return True
+            lowered = value.lower()
+            if lowered.startswith(b"application/x-www-form-urlencoded"):
+                return "form"
+            return None if lowered.startswith(_FORM_TYPES) else "json"
+    return "json"
 
 
 class JSONGuardMiddleware:
@@ -195,7 +234,16 @@ class JSONGuardMiddleware:
         self.depth_max = depth_max
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _json_body_expected(scope):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        query = scope.get("query_string", b"")
+        refused = check_urlencoded(query, location="query") if query else None
+        if refused is not None:
+            await _refuse(scope, send, refused)
+            return
+        kind = _body_kind(scope)
+        if kind is None:
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []
@@ -209,23 +257,32 @@ class JSONGuardMiddleware:
             if not message.get("more_body", False):
                 break
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        problem = check_json_body(body, depth_max=self.depth_max) if body else None
-        if problem is not None:
-            request_id = scope.get("state", {}).get("request_id")
-            content = problem.body(request_id)
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": problem.status,
-                    "headers": [
-                        (b"content-type", b"application/problem+json"),
-                        (b"content-length", str(len(content)).encode()),
-                    ],
-                }
+        problem: Problem | None = None
+        if body:
+            problem = (
+                check_json_body(body, depth_max=self.depth_max)
+                if kind == "json"
+                else check_urlencoded(body, location="body")
             )
-            await send({"type": "http.response.body", "body": content})
+        if problem is not None:
+            await _refuse(scope, send, problem)
             return
         await self.app(scope, _replay([body], None, receive), send)
+
+
+async def _refuse(scope: Scope, send: Send, problem: Problem) -> None:
+    content = problem.body(scope.get("state", {}).get("request_id"))
+    await send(
+        {
+            "type": "http.response.start",
+            "status": problem.status,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(content)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": content})
 
 
 def _replay(bodies: list[bytes], pending: Message | None, receive: Receive) -> Receive:

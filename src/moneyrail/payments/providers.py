@@ -39,6 +39,12 @@ from moneyrail.payments.credentials.service import credentials as credential_sto
 T = TypeVar("T")
 
 
+# What a call to a provider can answer besides success: no such object (404), a state that
+# refuses it (409), a request it refuses (422), a bad or no answer (502, 504), unavailable
+# (503). Operations that call a provider document these.
+PROVIDER_ERRORS = (404, 409, 422, 502, 503, 504)
+
+
 class ProviderNotConfigured(Unprocessable):
     code = "provider_not_configured"
     title = "The provider has no live credentials"

@@ -22,13 +22,10 @@ from moneyrail.payments.intents.schemas import (
     PaymentOut,
 )
 from moneyrail.payments.intents.service import payment as payment_service
+from moneyrail.payments.providers import PROVIDER_ERRORS
 from moneyrail.payments.schemas import ProviderName
 
 router = APIRouter(tags=["payments"], route_class=IdempotentRoute)
-PROVIDER_ERRORS = (404, 409, 422, 502, 503, 504)
-
-router = APIRouter(tags=["payments"], route_class=IdempotentRoute)
-PROVIDER_ERRORS = (404, 409, 422, 502, 503, 504)
 
 
 @router.post(

@@ -16,10 +16,6 @@ from moneyrail.payments.intents.schemas import (
 from moneyrail.payments.reconcile.service import reconcile
 
 router = APIRouter(tags=["payments"], route_class=IdempotentRoute)
-PROVIDER_ERRORS = (404, 409, 422, 502, 503, 504)
-
-router = APIRouter(tags=["payments"], route_class=IdempotentRoute)
-PROVIDER_ERRORS = (404, 409, 422, 502, 503, 504)
 
 
 @router.post(

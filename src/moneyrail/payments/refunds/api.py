@@ -9,6 +9,7 @@ from moneyrail.core.errors import problem_responses
 from moneyrail.core.idempotency import IdempotencyKey, IdempotentRoute, idempotent
 from moneyrail.payments.auth import PaymentsRead, PaymentsWrite
 from moneyrail.payments.deps import Runtime
+from moneyrail.payments.providers import PROVIDER_ERRORS
 from moneyrail.payments.refunds import views
 from moneyrail.payments.refunds.schemas import (
     CreateRefundIn,
@@ -17,10 +18,6 @@ from moneyrail.payments.refunds.schemas import (
 from moneyrail.payments.refunds.service import refunds as refund_service
 
 router = APIRouter(tags=["payments"], route_class=IdempotentRoute)
-PROVIDER_ERRORS = (404, 409, 422, 502, 503, 504)
-
-router = APIRouter(tags=["payments"], route_class=IdempotentRoute)
-PROVIDER_ERRORS = (404, 409, 422, 502, 503, 504)
 
 
 @router.post(

@@ -19,10 +19,6 @@ from moneyrail.payments.routing.schemas import (
 from moneyrail.payments.routing.service import routing_rules
 
 router = APIRouter(tags=["payments"], route_class=IdempotentRoute)
-PROVIDER_ERRORS = (404, 409, 422, 502, 503, 504)
-
-router = APIRouter(tags=["payments"], route_class=IdempotentRoute)
-PROVIDER_ERRORS = (404, 409, 422, 502, 503, 504)
 
 
 @router.get("/routing/rules", response_model=RoutingRulesOut, summary="Payment routing rules")

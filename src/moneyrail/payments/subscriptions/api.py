@@ -15,12 +15,13 @@ from moneyrail.core.idempotency import (
 )
 from moneyrail.payments.auth import PaymentsRead, PaymentsWrite
 from moneyrail.payments.deps import Runtime
+from moneyrail.payments.providers import PROVIDER_ERRORS
 from moneyrail.payments.subscriptions import views
 from moneyrail.payments.subscriptions.schemas import CreateSubscriptionIn, SubscriptionOut
 from moneyrail.payments.subscriptions.service import subscriptions as subscription_service
 
 router = APIRouter(tags=["payments"], route_class=IdempotentRoute)
-ERRORS = problem_responses(404, 409, 422, 502, 503, 504)
+ERRORS = problem_responses(*PROVIDER_ERRORS)
 
 
 @router.post(
@@ -28,7 +29,7 @@ ERRORS = problem_responses(404, 409, 422, 502, 503, 504)
     status_code=201,
     response_model=SubscriptionOut,
     summary="Create a subscription",
-    responses=problem_responses(400, 422, 502, 503, 504),
+    responses=problem_responses(400, *PROVIDER_ERRORS),
 )
 @idempotent(required=True)
 async def create_subscription(
