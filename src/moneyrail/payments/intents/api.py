@@ -13,7 +13,7 @@ from moneyrail.core.errors import problem_responses
 from moneyrail.core.idempotency import IdempotencyKey, IdempotentRoute, idempotent
 from moneyrail.core.pagination import Page, PageParams, page_params
 from moneyrail.payments.auth import PaymentsRead, PaymentsWrite
-from moneyrail.payments.deps import Runtime
+from moneyrail.payments.deps import CallRecorder, Runtime
 from moneyrail.payments.intents import views
 from moneyrail.payments.intents.repository import PaymentFilters
 from moneyrail.payments.intents.schemas import (
@@ -36,7 +36,7 @@ PROVIDER_ERRORS = (404, 409, 422, 502, 503, 504)
     status_code=201,
     response_model=PaymentOut,
     summary="Create a payment",
-    responses=problem_responses(400, 422, 502, 503),
+    responses=problem_responses(400, 409, 422, 502, 503),
 )
 @idempotent(required=True)
 async def create_payment(
@@ -45,11 +45,20 @@ async def create_payment(
     session: SessionDep,
     runtime: Runtime,
     key: IdempotencyKey,
+    recorder: CallRecorder,
 ) -> PaymentOut:
     """Routes the payment to a provider (falling back past providers that refuse before
-    accepting). `next_action` carries the URL to send the customer to when one is needed."""
+    accepting). `next_action` carries the URL to send the customer to when one is needed.
+    The payment is recorded before the provider is called: while its outcome is unresolved
+    (a failure after the provider acted), a retry with the same key answers 409
+    `payment_in_flight` until the recovery job has looked it up at the provider."""
     view = await payment_service.create(
-        session, subject=subject, runtime=runtime, body=body, idempotency_key=key
+        session,
+        subject=subject,
+        runtime=runtime,
+        body=body,
+        idempotency_key=key,
+        recorder=recorder,
     )
     return views.payment_out(view)
 
