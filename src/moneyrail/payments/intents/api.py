@@ -5,16 +5,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from moneyrail.connectors.base import PaymentStatus
-from moneyrail.core.db import SessionDep
+from moneyrail.core.db import SessionDep, database_of
 from moneyrail.core.errors import problem_responses
-from moneyrail.core.idempotency import IdempotencyKey, IdempotentRoute, idempotent
+from moneyrail.core.idempotency import (
+    HEADER,
+    IdempotencyKey,
+    IdempotentRoute,
+    idempotent,
+    request_fingerprint,
+)
 from moneyrail.core.pagination import Page, PageParams, page_params
 from moneyrail.payments.auth import PaymentsRead, PaymentsWrite
-from moneyrail.payments.deps import CallRecorder, Runtime
+from moneyrail.payments.deps import Runtime
 from moneyrail.payments.intents import views
+from moneyrail.payments.intents.inflight import Recorder
 from moneyrail.payments.intents.repository import PaymentFilters
 from moneyrail.payments.intents.schemas import (
     CaptureIn,
@@ -27,8 +34,23 @@ from moneyrail.payments.schemas import ProviderName
 router = APIRouter(tags=["payments"], route_class=IdempotentRoute)
 PROVIDER_ERRORS = (404, 409, 422, 502, 503, 504)
 
-router = APIRouter(tags=["payments"], route_class=IdempotentRoute)
-PROVIDER_ERRORS = (404, 409, 422, 502, 503, 504)
+
+async def recorder_of(request: Request) -> Recorder:
+    """What a create needs to commit its record before the provider call (design rule 6):
+    sessions of its own — the test's factory when one is substituted, else the app's
+    database — and the client's key and request hash, as `core.idempotency` computes them."""
+    factory = getattr(request.app.state, "session_factory", None)
+    path = request.url.path
+    return Recorder(
+        sessions=factory or database_of(request).sessionmaker,
+        key=request.headers.get(HEADER, ""),
+        request_hash=request_fingerprint(request.method, path, await request.body()),
+        method=request.method,
+        path=path,
+    )
+
+
+CallRecorder = Annotated[Recorder, Depends(recorder_of)]
 
 
 @router.post(
