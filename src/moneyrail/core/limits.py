@@ -104,6 +104,12 @@ payment_metadata_value_length_max: Final = 500
 payment_text_length_max: Final = 500
 payment_poll_batch_size_max: Final = 100
 payment_poll_min_age_seconds: Final = 5
+# Record before you call (design rule 6): an attempt still in flight after this long is
+# resolved by the recovery job, by looking the payment up at its provider.
+payment_in_flight_min_age_seconds: Final = 60
+# An in-flight attempt the provider has no trace of after this long was never made there
+# (longer than any provider's lookup lag, e.g. Stripe search's); it is marked failed.
+payment_in_flight_lookup_seconds: Final = 900
 payment_webhook_body_bytes_max: Final = 262_144
 provider_credential_fields_max: Final = 10
 provider_credential_value_length_max: Final = 4_096

@@ -59,7 +59,9 @@ def poll(
         float, typer.Option(min=0, help="Only payments waiting at least this many seconds.")
     ] = limits.payment_poll_min_age_seconds,
 ) -> None:
-    """Ask the providers about payments still `processing` and apply their answers."""
+    """Resolve payment creates left in flight (looked up at their provider after
+    `payment_in_flight_min_age_seconds`), then ask the providers about payments still
+    `processing`, and apply their answers."""
     from moneyrail.cli import resolve_database_url
     from moneyrail.core.settings import get_settings
 
@@ -72,11 +74,14 @@ async def _poll(url: str, limit: int, min_age: float) -> tuple[int, int, int]:
     from moneyrail.core.db import create_engine
     from moneyrail.core.settings import get_settings
     from moneyrail.payments.providers import ProviderRuntime
-    from moneyrail.payments.tasks import poll_processing_payments
+    from moneyrail.payments.tasks import poll_processing_payments, recover_in_flight
 
     settings = get_settings()
     engine = create_engine(settings, url=url)
     try:
+        recovered = await recover_in_flight(
+            engine, runtime=ProviderRuntime.from_settings(settings), limit=limit
+        )
         result = await poll_processing_payments(
             engine,
             runtime=ProviderRuntime.from_settings(settings),
@@ -85,7 +90,11 @@ async def _poll(url: str, limit: int, min_age: float) -> tuple[int, int, int]:
         )
     finally:
         await engine.dispose()
-    return result.checked, len(result.resolved), result.errors
+    return (
+        result.checked + recovered.checked,
+        len(result.resolved) + len(recovered.resolved),
+        result.errors + recovered.errors,
+    )
 
 
 def register(root: typer.Typer) -> None:

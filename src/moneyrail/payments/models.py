@@ -127,14 +127,26 @@ class PaymentAttempt(Base):
     """One try of a payment at one provider, in routing order (what fell back, and why)."""
 
     __tablename__ = "payment_attempts"
-    __table_args__ = (PrimaryKeyConstraint("tenant_id", "payment_id", "seq"),)
+    __table_args__ = (
+        PrimaryKeyConstraint("tenant_id", "payment_id", "seq"),
+        Index(
+            "ix_payment_attempts_in_flight",
+            "created_at",
+            postgresql_where=text("outcome = 'in_flight'"),
+        ),
+    )
 
     tenant_id: Mapped[str] = mapped_column(String(40))
     payment_id: Mapped[str] = mapped_column(String(40))
     seq: Mapped[int] = mapped_column(Integer)
     provider: Mapped[str] = mapped_column(String(32))
+    # `in_flight` from the commit before the provider call until its outcome is applied.
     outcome: Mapped[str] = mapped_column(String(16))
     error_code: Mapped[str | None] = mapped_column(String(64))
+    # What recovery asks the provider by: the key the create carried, and our reference
+    # (the payment id) sent with it.
+    provider_idempotency_key: Mapped[str | None] = mapped_column(String(64))
+    reference: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=_now, server_default=func.now()
     )

@@ -1,11 +1,21 @@
-"""Resolving what waits on a provider: the status poller.
+"""Resolving what waits on a provider: in-flight recovery and the status poller.
 
-A payment is left `processing` when a provider took the create but did not answer, or
-reports it still in flight; a refund is left `pending` until the provider settles it. The
-poller asks the same provider again — by the provider's id, or by re-sending the original
-create with the same idempotency key, which the provider answers with the payment it
-already made — and applies the answer. It never tries another provider, so a payment is
-charged at most once.
+Recovery (design rule 6): a payment create is recorded, committed, before its provider call
+(`payments.intents.inflight`). An attempt still `in_flight` after
+`limits.payment_in_flight_min_age_seconds` lost its outcome (a crash, or a failure after
+the provider acted); `recover_in_flight` looks the payment up at that provider by our
+reference and the provider idempotency key (`find_payment`) — never by sending the create
+again — and applies what it finds exactly as the request would have (`apply_created`: under
+the payment's row lock, only while the attempt is in flight, so the ledger entry is written
+once). When the provider has no trace of it after `limits.payment_in_flight_lookup_seconds`,
+it never made it: the payment is `failed`. Either way the client's stored 409 is replaced
+by the outcome, so a retry with the same key replays it.
+
+The poller: a payment is left `processing` when a provider took the create but did not
+answer, or reports it still in flight; a refund is left `pending` until the provider
+settles it. The poller asks the same provider again — by the provider's id, or by looking
+the payment up by our reference — and applies the answer. It never tries another provider,
+so a payment is charged at most once.
 
 Each payment is handled in its own short transaction (its row locked with SKIP LOCKED, so
 two workers never poll one payment at once). The worker runs `poll_payments` on its
@@ -23,10 +33,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from moneyrail.connectors.base import PaymentStatus
 from moneyrail.core import limits
-from moneyrail.core.db import bypass_tenant_scope, run_before_commit, set_tenant
+from moneyrail.core.db import bypass_tenant_scope, driver, run_before_commit, set_tenant
 from moneyrail.core.errors import AppError
 from moneyrail.core.jobs import schedule
 from moneyrail.core.settings import get_settings
+from moneyrail.payments.intents import views
+from moneyrail.payments.intents.attempts import PaymentNeverMade
+from moneyrail.payments.intents.inflight import REPLACE_SQL
 from moneyrail.payments.intents.repository import repository
 from moneyrail.payments.intents.service import payment as payment_service
 from moneyrail.payments.models import Payment
@@ -120,6 +133,103 @@ async def _one(
     except AppError as exc:
         result.errors += 1
         log.warning("payments.poll_failed", payment_id=payment_id, error=exc.code)
+
+
+@dataclass
+class RecoveryResult:
+    checked: int = 0
+    resolved: list[str] = field(default_factory=list)
+    still_waiting: int = 0
+    errors: int = 0
+
+
+async def recover_in_flight(
+    engine: AsyncEngine,
+    *,
+    runtime: ProviderRuntime,
+    limit: int = limits.payment_poll_batch_size_max,
+    min_age_seconds: float = limits.payment_in_flight_min_age_seconds,
+    lookup_seconds: float = limits.payment_in_flight_lookup_seconds,
+) -> RecoveryResult:
+    """One pass over the oldest payment creates left in flight: each looked up at its
+    provider and resolved in its own transaction (payment row locked, SKIP LOCKED)."""
+    factory = async_sessionmaker(engine, expire_on_commit=False)
+    now = datetime.now(UTC)
+    async with factory() as session, session.begin():
+        await bypass_tenant_scope(session)
+        due = await repository.in_flight_due(
+            session,
+            before=now - timedelta(seconds=min_age_seconds),
+            limit=min(limit, limits.payment_poll_batch_size_max),
+        )
+    result = RecoveryResult()
+    give_up_before = now - timedelta(seconds=lookup_seconds)
+    for tenant_id, payment_id in due:
+        try:
+            async with factory() as session, session.begin():
+                await set_tenant(session, tenant_id)
+                if await _recover(session, tenant_id, payment_id, runtime, give_up_before, result):
+                    await run_before_commit(session)
+        except AppError as exc:
+            result.errors += 1
+            log.warning("payments.in_flight_unresolved", payment_id=payment_id, error=exc.code)
+    if result.checked or result.errors:
+        log.info(
+            "payments.in_flight_recovered",
+            checked=result.checked,
+            resolved=len(result.resolved),
+            waiting=result.still_waiting,
+            errors=result.errors,
+        )
+    return result
+
+
+async def _recover(
+    session: AsyncSession,
+    tenant_id: str,
+    payment_id: str,
+    runtime: ProviderRuntime,
+    give_up_before: datetime,
+    result: RecoveryResult,
+) -> bool:
+    payment = await repository.lock_for_polling(session, tenant_id=tenant_id, payment_id=payment_id)
+    if payment is None:
+        return False
+    attempt = await repository.in_flight_attempt(
+        session, tenant_id=tenant_id, payment_id=payment_id
+    )
+    if attempt is None:
+        return False
+    result.checked += 1
+    found = await payment_service.look_up(session, payment=payment, runtime=runtime)
+    if found is None and attempt.created_at >= give_up_before:
+        result.still_waiting += 1
+        return False
+    outcome = found or PaymentNeverMade(
+        f"{payment.provider} has no payment for {payment.id}; nothing was charged"
+    )
+    resolved = await payment_service.apply_created(
+        session, tenant_id=tenant_id, payment_id=payment_id, outcome=outcome, subject=None
+    )
+    if resolved is None:
+        return False
+    if resolved.idempotency_key is not None:
+        view = await payment_service.get(session, tenant_id=tenant_id, payment_id=payment_id)
+        body = views.payment_out(view).model_dump_json(by_alias=True)
+        await (await driver(session)).execute(
+            REPLACE_SQL, tenant_id, resolved.idempotency_key, 201, body
+        )
+    result.resolved.append(payment_id)
+    log.info("payments.in_flight_resolved", payment_id=payment_id, status=resolved.status)
+    return True
+
+
+@schedule(every_seconds=limits.payment_in_flight_min_age_seconds, name="payments.recover")
+async def recover_payments(session: AsyncSession) -> None:
+    """The worker's job: one pass of in-flight recovery."""
+    engine = session.bind
+    assert isinstance(engine, AsyncEngine)
+    await recover_in_flight(engine, runtime=ProviderRuntime.from_settings(get_settings()))
 
 
 @schedule(every_seconds=limits.payment_poll_min_age_seconds * 6, name="payments.poll")

@@ -165,6 +165,17 @@ class ChapaConnector(HostedCheckoutConnector):
             raw=data if isinstance(data, dict) else {},
         )
 
+    async def find_payment(self, *, reference: str, idempotency_key: str) -> ProviderPayment | None:
+        """The payment a create with this `reference` (our payment id) and idempotency key
+        made, looked up without sending the create again; None when the provider has none.
+
+        `GET /v1/transaction/verify/{tx_ref}`: our idempotency key is the `tx_ref`.
+        """
+        try:
+            return await self.get_payment(provider_reference(idempotency_key))
+        except ProviderObjectNotFound:
+            return None
+
     async def get_payment(self, provider_payment_id: str) -> ProviderPayment:
         """Raises: ProviderObjectNotFound, ProviderUnavailable, ProviderTimeout."""
         data = await self._call("GET", f"/v1/transaction/verify/{provider_payment_id}", retry=True)

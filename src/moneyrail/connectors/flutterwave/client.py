@@ -159,6 +159,19 @@ class FlutterwaveConnector(HostedCheckoutConnector):
             raise ProviderError("flutterwave answered without a transaction")
         return data
 
+    async def find_payment(self, *, reference: str, idempotency_key: str) -> ProviderPayment | None:
+        """The payment a create with this `reference` (our payment id) and idempotency key
+        made, looked up without sending the create again; None when the provider has none.
+
+        `GET /v3/transactions/verify_by_reference?tx_ref=`: our idempotency key is the
+        `tx_ref`. A payment link nobody paid has no transaction, hence None (the link was in
+        the lost answer, so nobody can pay it).
+        """
+        try:
+            return await self.get_payment(idempotency_key)
+        except ProviderObjectNotFound:
+            return None
+
     async def get_payment(self, provider_payment_id: str) -> ProviderPayment:
         """Raises: ProviderObjectNotFound (the customer has not paid on the link yet, or an
         unknown tx_ref), ProviderUnavailable, ProviderTimeout."""

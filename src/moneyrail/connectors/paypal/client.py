@@ -77,6 +77,18 @@ class PayPalConnector(PayPalSubscriptions, PayPalWebhooks):
     async def get_payment(self, provider_payment_id: str) -> ProviderPayment:
         return self._payment(await self._call("GET", f"/v2/checkout/orders/{provider_payment_id}"))
 
+    async def find_payment(self, *, reference: str, idempotency_key: str) -> ProviderPayment | None:
+        """The payment a create with this `reference` (our payment id) and idempotency key
+        made, looked up without sending the create again; None when the provider has none.
+
+        PayPal's Orders API v2 has no search or list of orders (only `GET /v2/checkout/
+        orders/{id}`, and the id was in the lost answer); its only way back to a lost create
+        is sending the create again under the same `PayPal-Request-Id`, which recovery must not
+        do. An order whose create answer was lost cannot have been paid: the buyer approves it
+        at the approval link, which was in that same answer. So there is nothing to find.
+        """
+        return None
+
     async def capture(
         self, provider_payment_id: str, *, amount: Money | None, idempotency_key: str
     ) -> ProviderPayment:

@@ -32,6 +32,7 @@ from moneyrail.connectors.base import (
     RefundStatus,
     WebhookEvent,
 )
+from moneyrail.connectors.http import ProviderObjectNotFound
 from moneyrail.connectors.paystack.api import CURRENCIES, provider_reference
 from moneyrail.connectors.paystack.subscriptions import PaystackSubscriptions
 from moneyrail.connectors.paystack.webhooks import SIGNATURE_HEADER, event_of, verify_signature
@@ -110,6 +111,17 @@ class PaystackConnector(PaystackSubscriptions):
             next_action_url=data.get("authorization_url"),
             raw=data,
         )
+
+    async def find_payment(self, *, reference: str, idempotency_key: str) -> ProviderPayment | None:
+        """The payment a create with this `reference` (our payment id) and idempotency key
+        made, looked up without sending the create again; None when the provider has none.
+
+        `GET /transaction/verify/{reference}`: our idempotency key is the transaction's `reference`.
+        """
+        try:
+            return await self.get_payment(provider_reference(idempotency_key))
+        except ProviderObjectNotFound:
+            return None
 
     async def get_payment(self, provider_payment_id: str) -> ProviderPayment:
         """Raises: ProviderObjectNotFound (unknown reference), ProviderUnavailable, ProviderTimeout."""

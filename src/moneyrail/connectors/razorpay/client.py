@@ -199,6 +199,18 @@ class RazorpayConnector(HttpConnector):
         order = await self._call("GET", f"/v1/orders/{provider_payment_id}")
         return self._payment(order, await self._order_payments(provider_payment_id))
 
+    async def find_payment(self, *, reference: str, idempotency_key: str) -> ProviderPayment | None:
+        """The payment a create with this `reference` (our payment id) and idempotency key
+        made, looked up without sending the create again; None when the provider has none.
+
+        The order is found by its `receipt` (`GET /v1/orders?receipt=`), which carries our
+        idempotency key, then read with its payments like `get_payment`.
+        """
+        order = await self._order_by_receipt(receipt_for(idempotency_key))
+        if order is None:
+            return None
+        return self._payment(order, await self._order_payments(str(order["id"])))
+
     async def _payment_in(self, order_id: str, statuses: set[str]) -> dict[str, Any]:
         for payment in await self._order_payments(order_id):
             if payment.get("status") in statuses:

@@ -185,6 +185,26 @@ class StripeConnector(HttpConnector):
         )
         return self._payment(intent)
 
+    async def find_payment(self, *, reference: str, idempotency_key: str) -> ProviderPayment | None:
+        """The payment a create with this `reference` (our payment id) and idempotency key
+        made, looked up without sending the create again; None when the provider has none.
+
+        Stripe's Search API (`GET /v1/payment_intents/search`) by the `metadata[reference]`
+        every create carries. Search is eventually consistent (Stripe: under a minute), so
+        callers treat "none" as final only after `limits.payment_in_flight_lookup_seconds`.
+        """
+        if "'" in reference or "\\" in reference:
+            return None
+        found = await self._call(
+            "GET",
+            "/v1/payment_intents/search",
+            {"query": f"metadata['reference']:'{reference}'", "expand": ["data.latest_charge"]},
+        )
+        intents = [i for i in found.get("data") or [] if isinstance(i, dict)]
+        if not intents:
+            return None
+        return self._payment(intents[0])
+
     async def capture(
         self, provider_payment_id: str, *, amount: Money | None, idempotency_key: str
     ) -> ProviderPayment:

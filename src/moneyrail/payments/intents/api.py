@@ -5,16 +5,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from moneyrail.connectors.base import PaymentStatus
-from moneyrail.core.db import SessionDep
+from moneyrail.core.db import SessionDep, database_of
 from moneyrail.core.errors import problem_responses
-from moneyrail.core.idempotency import IdempotencyKey, IdempotentRoute, idempotent
+from moneyrail.core.idempotency import (
+    HEADER,
+    IdempotencyKey,
+    IdempotentRoute,
+    idempotent,
+    request_fingerprint,
+)
 from moneyrail.core.pagination import Page, PageParams, page_params
 from moneyrail.payments.auth import PaymentsRead, PaymentsWrite
 from moneyrail.payments.deps import Runtime
 from moneyrail.payments.intents import views
+from moneyrail.payments.intents.inflight import Recorder
 from moneyrail.payments.intents.repository import PaymentFilters
 from moneyrail.payments.intents.schemas import (
     CaptureIn,
@@ -28,12 +35,30 @@ from moneyrail.payments.schemas import ProviderName
 router = APIRouter(tags=["payments"], route_class=IdempotentRoute)
 
 
+async def recorder_of(request: Request) -> Recorder:
+    """What a create needs to commit its record before the provider call (design rule 6):
+    sessions of its own — the test's factory when one is substituted, else the app's
+    database — and the client's key and request hash, as `core.idempotency` computes them."""
+    factory = getattr(request.app.state, "session_factory", None)
+    path = request.url.path
+    return Recorder(
+        sessions=factory or database_of(request).sessionmaker,
+        key=request.headers.get(HEADER, ""),
+        request_hash=request_fingerprint(request.method, path, await request.body()),
+        method=request.method,
+        path=path,
+    )
+
+
+CallRecorder = Annotated[Recorder, Depends(recorder_of)]
+
+
 @router.post(
     "/payments",
     status_code=201,
     response_model=PaymentOut,
     summary="Create a payment",
-    responses=problem_responses(400, 422, 502, 503),
+    responses=problem_responses(400, 409, 422, 502, 503),
 )
 @idempotent(required=True)
 async def create_payment(
@@ -42,11 +67,20 @@ async def create_payment(
     session: SessionDep,
     runtime: Runtime,
     key: IdempotencyKey,
+    recorder: CallRecorder,
 ) -> PaymentOut:
     """Routes the payment to a provider (falling back past providers that refuse before
-    accepting). `next_action` carries the URL to send the customer to when one is needed."""
+    accepting). `next_action` carries the URL to send the customer to when one is needed.
+    The payment is recorded before the provider is called: while its outcome is unresolved
+    (a failure after the provider acted), a retry with the same key answers 409
+    `payment_in_flight` until the recovery job has looked it up at the provider."""
     view = await payment_service.create(
-        session, subject=subject, runtime=runtime, body=body, idempotency_key=key
+        session,
+        subject=subject,
+        runtime=runtime,
+        body=body,
+        idempotency_key=key,
+        recorder=recorder,
     )
     return views.payment_out(view)
 

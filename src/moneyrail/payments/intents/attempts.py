@@ -1,7 +1,8 @@
-"""Offering a new payment to one provider, and recording how that ended.
+"""Offering a new payment to one provider, and applying how that ended.
 
-`offer` makes no database writes: the caller writes the payment once a provider answered
-(see `payments.intents.service`). Only refusals before acceptance (`ProviderUnavailable`,
+`prepare` makes the attempt (in flight), which the caller commits before the call
+(`payments.intents.inflight`); `offer` makes the call and no database writes; `settle`
+applies the outcome. Only refusals before acceptance (`ProviderUnavailable`,
 `ProviderNotSupported`) let the caller fall back to the next provider.
 """
 
@@ -25,10 +26,14 @@ from moneyrail.connectors.base import (
 from moneyrail.core.errors import AppError
 from moneyrail.core.money import Money
 from moneyrail.payments import transitions
+from moneyrail.payments.intents.inflight import IN_FLIGHT, NOT_FOUND
 from moneyrail.payments.models import Payment, PaymentAttempt
 from moneyrail.payments.providers import ProviderRuntime, Route, call, provider_key
 
 log = structlog.get_logger(__name__)
+
+# Outcomes of a provider that refused before accepting: nothing made, the next one is tried.
+REFUSED = ("unavailable", "unsupported")
 
 
 def create_request(payment: Payment) -> CreatePayment:
@@ -50,38 +55,73 @@ def create_request(payment: Payment) -> CreatePayment:
     )
 
 
-async def offer(
-    *,
-    runtime: ProviderRuntime,
-    payment: Payment,
-    provider: str,
-    route: Route,
-    idempotency_key: str,
-    seq: int,
-) -> tuple[PaymentAttempt, ProviderPayment | AppError]:
-    """Offer the payment to one provider; no database work happens here."""
+class PaymentNeverMade(ProviderDeclined):
+    """A create whose answer was lost, and the provider has no trace of it past the lookup
+    bound: it never made the payment, so nothing was charged."""
+
+    code = "provider_has_no_payment"
+    title = "The provider never made the payment"
+
+
+def prepare(
+    payment: Payment, *, provider: str, route: Route, idempotency_key: str, seq: int
+) -> PaymentAttempt:
+    """Point the payment at one provider and make its attempt, in flight until the call's
+    outcome is applied. The provider idempotency key is derived from the client's key, so
+    it is the same for every retry of this request."""
     payment.provider = provider
     payment.environment = route.environment.value
     payment.provider_idempotency_key = provider_key(payment.tenant_id, idempotency_key, provider)
-    attempt = PaymentAttempt(
-        tenant_id=payment.tenant_id, payment_id=payment.id, seq=seq, provider=provider
+    return PaymentAttempt(
+        tenant_id=payment.tenant_id,
+        payment_id=payment.id,
+        seq=seq,
+        provider=provider,
+        outcome=IN_FLIGHT,
+        provider_idempotency_key=payment.provider_idempotency_key,
+        reference=payment.id,
     )
-    connector = runtime.connectors.get(runtime, provider, route.credentials)
+
+
+def outcome_of(outcome: ProviderPayment | AppError) -> str:
+    """The attempt outcome a create's result stands for."""
+    if isinstance(outcome, ProviderPayment):
+        return "accepted"
+    if isinstance(outcome, PaymentNeverMade):
+        return NOT_FOUND
+    if isinstance(outcome, ProviderTimeout):
+        return "timeout"
+    if isinstance(outcome, ProviderNotSupported):
+        return "unsupported"
+    if isinstance(outcome, ProviderUnavailable):
+        return "unavailable"
+    return "declined"
+
+
+async def offer(
+    *, runtime: ProviderRuntime, payment: Payment, attempt: PaymentAttempt, route: Route
+) -> ProviderPayment | AppError:
+    """Send the payment's create to the attempt's provider; no database work happens here.
+
+    Refusals before acceptance, declines and timeouts are returned (and set on the attempt);
+    anything else (e.g. rejected credentials) raises.
+    """
+    connector = runtime.connectors.get(runtime, attempt.provider, route.credentials)
     try:
         result = await call(runtime, connector.create_payment(create_request(payment)))
-    except (ProviderUnavailable, ProviderNotSupported) as exc:
-        unsupported = isinstance(exc, ProviderNotSupported)
-        attempt.outcome = "unsupported" if unsupported else "unavailable"
+    except (ProviderUnavailable, ProviderNotSupported, ProviderTimeout, ProviderDeclined) as exc:
+        attempt.outcome = outcome_of(exc)
         attempt.error_code = exc.code
-        payment.provider = payment.provider_idempotency_key = None
-        log.info("payments.fallback", payment_id=payment.id, provider=provider, error=exc.code)
-        return attempt, exc
-    except (ProviderTimeout, ProviderDeclined) as exc:
-        attempt.outcome = "timeout" if isinstance(exc, ProviderTimeout) else "declined"
-        attempt.error_code = exc.code
-        return attempt, exc
+        if attempt.outcome in REFUSED:
+            log.info(
+                "payments.fallback",
+                payment_id=payment.id,
+                provider=attempt.provider,
+                error=exc.code,
+            )
+        return exc
     attempt.outcome = "accepted"
-    return attempt, result
+    return result
 
 
 async def settle(
@@ -89,7 +129,7 @@ async def settle(
     payment: Payment,
     outcome: ProviderPayment | AppError,
     *,
-    subject: AuthSubject,
+    subject: AuthSubject | None,
 ) -> None:
     if isinstance(outcome, ProviderPayment):
         await transitions.apply_provider_payment(

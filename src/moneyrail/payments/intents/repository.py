@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Column, Select, Table, func, select
+from sqlalchemy import Column, Select, Table, func, insert, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
@@ -55,6 +55,8 @@ _ATTEMPT_ARRAY_TYPES = {
     "outcome": "text[]",
     "error_code": "text[]",
     "created_at": "timestamptz[]",
+    "provider_idempotency_key": "text[]",
+    "reference": "text[]",
 }
 
 
@@ -224,6 +226,102 @@ class PaymentsRepository:
         if statuses is not None:
             stmt = stmt.where(Payment.status.in_(statuses))
         stmt = stmt.with_for_update(skip_locked=True).execution_options(populate_existing=True)
+        return await session.scalar(stmt)
+
+    # --- record before you call (payments.intents.inflight) ---------------------------------
+
+    async def record_fallback(
+        self, session: AsyncSession, payment: Payment, attempts: Sequence[PaymentAttempt]
+    ) -> None:
+        """The payment moved on to the last attempt's provider; the attempts before it ended."""
+        now = datetime.now(UTC)
+        await session.execute(
+            update(Payment)
+            .where(Payment.tenant_id == payment.tenant_id, Payment.id == payment.id)
+            .values(
+                provider=payment.provider,
+                environment=payment.environment,
+                provider_idempotency_key=payment.provider_idempotency_key,
+                updated_at=now,
+            )
+        )
+        await self._attempt_outcomes(session, attempts[:-1])
+        last = attempts[-1]
+        await session.execute(
+            insert(PaymentAttempt).values(
+                tenant_id=last.tenant_id,
+                payment_id=last.payment_id,
+                seq=last.seq,
+                provider=last.provider,
+                outcome=last.outcome,
+                error_code=last.error_code,
+                provider_idempotency_key=last.provider_idempotency_key,
+                reference=last.reference,
+                created_at=now,
+            )
+        )
+
+    async def record_released(
+        self,
+        session: AsyncSession,
+        payment: Payment,
+        attempts: Sequence[PaymentAttempt],
+        *,
+        failure_code: str,
+        failure_message: str,
+    ) -> None:
+        await self._attempt_outcomes(session, attempts)
+        await session.execute(
+            update(Payment)
+            .where(Payment.tenant_id == payment.tenant_id, Payment.id == payment.id)
+            .values(
+                status="failed",
+                failure_code=failure_code[:64],
+                failure_message=failure_message[:500],
+                updated_at=datetime.now(UTC),
+            )
+        )
+
+    async def _attempt_outcomes(
+        self, session: AsyncSession, attempts: Sequence[PaymentAttempt]
+    ) -> None:
+        for attempt in attempts:
+            await session.execute(
+                update(PaymentAttempt)
+                .where(
+                    PaymentAttempt.tenant_id == attempt.tenant_id,
+                    PaymentAttempt.payment_id == attempt.payment_id,
+                    PaymentAttempt.seq == attempt.seq,
+                )
+                .values(outcome=attempt.outcome, error_code=attempt.error_code)
+            )
+
+    async def in_flight_due(
+        self, session: AsyncSession, *, before: datetime, limit: int
+    ) -> Sequence[tuple[str, str]]:
+        """(tenant, payment) of attempts in flight since before `before`, oldest first
+        (caller bypasses RLS)."""
+        stmt = (
+            select(PaymentAttempt.tenant_id, PaymentAttempt.payment_id)
+            .where(PaymentAttempt.outcome == "in_flight", PaymentAttempt.created_at < before)
+            .order_by(PaymentAttempt.created_at)
+            .limit(limit)
+        )
+        return [(row[0], row[1]) for row in (await session.execute(stmt)).all()]
+
+    async def in_flight_attempt(
+        self, session: AsyncSession, *, tenant_id: str, payment_id: str
+    ) -> PaymentAttempt | None:
+        """The payment's attempt in flight, if any (read under the payment's row lock)."""
+        stmt = (
+            select(PaymentAttempt)
+            .where(
+                PaymentAttempt.tenant_id == tenant_id,
+                PaymentAttempt.payment_id == payment_id,
+                PaymentAttempt.outcome == "in_flight",
+            )
+            .execution_options(populate_existing=True)
+        )
         return await session.scalar(stmt)
 
 

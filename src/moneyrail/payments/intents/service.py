@@ -1,25 +1,27 @@
 """Payments: create with routing and fallback, read, list, capture, cancel, verify.
 
-Provider calls and the request's transaction: the request owns one transaction, and a
-provider call happens inside it. The payment row (status `created`, with the client's
-idempotency key) and the provider's answer are written in that transaction; the row is
-added once the provider answered, so a payment costs one insert instead of an insert and
-updates — nobody can see the row before the commit anyway, and the idempotency key's lock,
-taken first, already keeps a concurrent duplicate out. The commit then publishes the
-payment, its ledger entry, audit rows and events together, or nothing. The price is a
-transaction held open for the duration of the provider call, so that call is bounded
-(`limits.payment_provider_call_deadline_seconds`, connector retries included) and nothing
-is locked meanwhile but the idempotency key. The gain: no state exists that the client did
-not get an answer for. A crash after the provider acted but before our commit leaves no
-row, and the client's retry (same Idempotency-Key) sends the provider the same derived key,
-so the provider returns the payment it already made instead of charging again.
+Creating a payment records before it calls (design rule 6). Before each provider call a
+short transaction of its own commits the payment (status `created`), the attempt `in_flight`
+with the provider idempotency key it carries and our reference (the payment id), and maps
+the client's Idempotency-Key to a stored 409 `payment_in_flight` answer
+(`payments.intents.inflight`). The call runs outside any transaction the payment rows are
+written in; its outcome is applied in the request's transaction, under the payment's row
+lock and only while the attempt is still in flight (`apply_created`), and the request's
+idempotency record then replaces the 409 with the real response. If that transaction fails
+after the provider acted, the record remains: a retry with the same key answers 409 without
+reaching the provider, and the recovery job (`payments.tasks.recover_in_flight`) looks the
+payment up at the provider by our reference or key and applies what it finds the same way —
+it never sends the create again. The provider call is bounded
+(`limits.payment_provider_call_deadline_seconds`, connector retries included).
 
 Fallback: a provider that refuses before accepting (`ProviderUnavailable`: connection
-refused, 429/5xx; or `ProviderNotSupported`) is recorded as an attempt and the next one in
-the routing order is tried. A provider that took the request but did not answer
+refused, 429/5xx; or `ProviderNotSupported`) is recorded as such and the next one in the
+routing order is tried, each after its own record. When every provider refused (or one
+rejected our credentials), the record is released: the payment is `failed`, and the client
+may retry with the same key. A provider that took the request but did not answer
 (`ProviderTimeout`) may have charged: the payment stays with it as `processing`, and
-`verify` or the poller (`payments.tasks`) resolves it by asking that provider again with the
-same key — never by trying another provider.
+`verify` or the poller (`payments.tasks`) resolves it by looking it up at that provider —
+never by trying another provider.
 """
 
 from __future__ import annotations
@@ -33,14 +35,17 @@ from moneyrail.auth.subject import AuthSubject
 from moneyrail.connectors.base import (
     Environment,
     PaymentStatus,
+    ProviderPayment,
     ProviderUnavailable,
 )
-from moneyrail.core.errors import Conflict, NotFound, Unprocessable
+from moneyrail.connectors.http import ProviderCredentialsRejected
+from moneyrail.core.errors import AppError, Conflict, NotFound, Unprocessable
 from moneyrail.core.ids import new_id
 from moneyrail.core.money import CurrencyMismatch, Money
 from moneyrail.core.pagination import PageParams
 from moneyrail.payments import state, transitions
-from moneyrail.payments.intents import attempts
+from moneyrail.payments.intents import attempts, inflight
+from moneyrail.payments.intents.inflight import Recorder
 from moneyrail.payments.intents.repository import PaymentFilters, repository
 from moneyrail.payments.intents.schemas import CaptureIn, CreatePaymentIn
 from moneyrail.payments.models import Payment, PaymentAttempt
@@ -110,6 +115,7 @@ class PaymentService:
         runtime: ProviderRuntime,
         body: CreatePaymentIn,
         idempotency_key: str,
+        recorder: Recorder,
         subscription_id: str | None = None,
     ) -> PaymentView:
         """Create a payment at the first provider of the routing order that accepts it.
@@ -117,7 +123,9 @@ class PaymentService:
         Raises:
             NoProviderAvailable: routing leaves no usable provider.
             AllProvidersUnavailable: every provider refused before accepting (nothing made).
-            ProviderError: a provider answered in a way that is neither (e.g. bad credentials).
+            ProviderCredentialsRejected: the provider refused our credentials (nothing made).
+            ProviderError: a provider answered in a way that is neither; the attempt stays in
+                flight and the recovery job resolves it (a retry answers 409 until then).
         """
         tenant_id = subject.tenant_id
         money = body.amount.to_money()
@@ -169,30 +177,56 @@ class PaymentService:
         )
         tried: list[PaymentAttempt] = []
         for provider, route in usable.items():
-            attempt, outcome = await attempts.offer(
-                runtime=runtime,
-                payment=payment,
+            attempt = attempts.prepare(
+                payment,
                 provider=provider,
                 route=route,
                 idempotency_key=idempotency_key,
                 seq=len(tried) + 1,
             )
             tried.append(attempt)
-            if attempt.outcome in ("unavailable", "unsupported"):
+            # Committed before the call: whatever happens next, the attempt is on record.
+            await inflight.record(recorder, payment, tried)
+            try:
+                outcome = await attempts.offer(
+                    runtime=runtime, payment=payment, attempt=attempt, route=route
+                )
+            except ProviderCredentialsRejected as exc:
+                # Refused before anything was made: nothing to resolve, the key is free.
+                attempt.outcome, attempt.error_code = "declined", exc.code
+                await inflight.release(
+                    recorder, payment, tried, failure_code=exc.code, failure_message=exc.detail
+                )
+                raise
+            if attempt.outcome in attempts.REFUSED:
                 continue
-            # Written once the provider answered, in this same transaction (see above), in
-            # the state the answer left it: one statement for the payment and its attempts.
-            await transitions.record_created(session, payment, subject=subject)
-            await attempts.settle(session, payment, outcome, subject=subject)
-            await repository.insert_new_payment(session, payment, tried)
-            return PaymentView(payment, tried)
+            resolved = await self.apply_created(
+                session,
+                tenant_id=tenant_id,
+                payment_id=payment.id,
+                outcome=outcome,
+                subject=subject,
+            )
+            if resolved is None:
+                # The recovery job resolved it meanwhile (a call slower than its bound).
+                resolved = await self._payment(session, tenant_id=tenant_id, payment_id=payment.id)
+            return await self._view(session, resolved)
         log.warning(
             "payments.all_providers_unavailable",
             payment_id=payment.id,
             providers=[a.provider for a in tried],
         )
         refused = {"attempts": [{"provider": a.provider, "outcome": a.outcome} for a in tried]}
-        if tried and all(a.outcome == "unsupported" for a in tried):
+        unsupported = bool(tried) and all(a.outcome == "unsupported" for a in tried)
+        failure: type[AppError] = NoProviderSupports if unsupported else AllProvidersUnavailable
+        await inflight.release(
+            recorder,
+            payment,
+            tried,
+            failure_code=failure.code,
+            failure_message="every provider refused before accepting; nothing was charged",
+        )
+        if unsupported:
             raise NoProviderSupports(
                 "no provider tried supports this currency, country or method; nothing was charged",
                 extra=refused,
@@ -201,6 +235,45 @@ class PaymentService:
             "every provider refused before accepting; nothing was charged — retry later",
             extra=refused,
         )
+
+    async def apply_created(
+        self,
+        session: AsyncSession,
+        *,
+        tenant_id: str,
+        payment_id: str,
+        outcome: ProviderPayment | AppError,
+        subject: AuthSubject | None,
+        skip_locked: bool = False,
+    ) -> Payment | None:
+        """Apply a create call's outcome to its recorded payment, once: under the payment's row
+        lock, and only while its attempt is in flight. None when there is nothing to apply
+        (resolved already, or — with `skip_locked` — someone else holds the payment).
+
+        The request applies the outcome it was answered; the recovery job applies what it
+        looked up. Whichever comes second finds the attempt resolved and changes nothing, so
+        the ledger entry and the events are written once.
+        """
+        if skip_locked:
+            payment = await repository.lock_for_polling(
+                session, tenant_id=tenant_id, payment_id=payment_id
+            )
+        else:
+            payment = await repository.payment(
+                session, tenant_id=tenant_id, payment_id=payment_id, lock=True
+            )
+        if payment is None:
+            return None
+        attempt = await repository.in_flight_attempt(
+            session, tenant_id=tenant_id, payment_id=payment_id
+        )
+        if attempt is None:
+            return None
+        attempt.outcome = attempts.outcome_of(outcome)
+        attempt.error_code = outcome.code if isinstance(outcome, AppError) else None
+        await transitions.record_created(session, payment, subject=subject)
+        await attempts.settle(session, payment, outcome, subject=subject)
+        return payment
 
     async def get(self, session: AsyncSession, *, tenant_id: str, payment_id: str) -> PaymentView:
         """Raises: PaymentNotFound."""
@@ -337,9 +410,9 @@ class PaymentService:
     ) -> None:
         """Fetch the provider's view of a locked payment and apply it.
 
-        A payment whose create timed out has no provider id yet: the original request is
-        sent again with the same idempotency key, which the provider answers with the
-        payment it already made (or makes it now, once).
+        A payment whose create timed out has no provider id yet: it is looked up at the
+        provider by our reference and its idempotency key (`find_payment`), never created
+        again; when the provider has none yet, the payment stays as it is.
         """
         if payment.provider is None:
             return
@@ -351,14 +424,45 @@ class PaymentService:
             environment=Environment(payment.environment),
         ) as connector:
             if payment.provider_payment_id is None:
-                result = await call(
-                    runtime, connector.create_payment(attempts.create_request(payment))
+                assert payment.provider_idempotency_key is not None
+                found = await call(
+                    runtime,
+                    connector.find_payment(
+                        reference=payment.id, idempotency_key=payment.provider_idempotency_key
+                    ),
                 )
+                if found is None:
+                    return
+                result = found
             else:
                 result = await call(runtime, connector.get_payment(payment.provider_payment_id))
         await transitions.apply_provider_payment(
             session, payment, result, subject=subject, reason=reason
         )
+
+    async def look_up(
+        self, session: AsyncSession, *, payment: Payment, runtime: ProviderRuntime
+    ) -> ProviderPayment | None:
+        """The provider's payment for a recorded create, looked up by our reference and the
+        provider idempotency key it carried (never by sending it again); None when the
+        provider has none.
+
+        Raises: ProviderUnavailable, ProviderTimeout, ProviderError.
+        """
+        assert payment.provider is not None and payment.provider_idempotency_key is not None
+        async with open_connector(
+            session,
+            runtime=runtime,
+            tenant_id=payment.tenant_id,
+            provider=payment.provider,
+            environment=Environment(payment.environment),
+        ) as connector:
+            return await call(
+                runtime,
+                connector.find_payment(
+                    reference=payment.id, idempotency_key=payment.provider_idempotency_key
+                ),
+            )
 
     async def locked(self, session: AsyncSession, *, tenant_id: str, payment_id: str) -> Payment:
         """The payment, its row locked until the transaction ends.

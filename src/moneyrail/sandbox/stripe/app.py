@@ -12,6 +12,7 @@ from moneyrail.sandbox.stripe.billing import billing_routes
 from moneyrail.sandbox.stripe.hooks import stripe_hook_routes
 from moneyrail.sandbox.stripe.refunds import refund_routes
 from moneyrail.sandbox.stripe.routes import StripeSandbox
+from moneyrail.sandbox.stripe.search import search_routes
 from moneyrail.sandbox.stripe.wire import error
 
 
@@ -21,6 +22,7 @@ def create_app() -> Starlette:
     e = s.endpoint
     routes = [
         Route("/v1/payment_intents", e(s.create_intent), methods=["POST"]),
+        *search_routes(s),
         Route("/v1/payment_intents/{id}", e(s.get_intent), methods=["GET"]),
         Route("/v1/payment_intents/{id}/confirm", e(s.confirm), methods=["POST"]),
         Route("/v1/payment_intents/{id}/capture", e(s.capture), methods=["POST"]),

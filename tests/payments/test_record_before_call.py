@@ -1,0 +1,251 @@
+"""Record before you call (design rule 6) for payment creation, on a database that commits.
+
+A failure after the provider acted is injected for real: a test-only trigger, created by the
+schema owner, makes PostgreSQL refuse the request's update of the tenant's payment (phase 2),
+so the request's transaction rolls back after the provider made the payment. The record
+committed before the call must survive it, a retry must neither reach the provider nor
+answer anything but 409, and the recovery job must resolve the payment by looking it up at
+the provider — one provider object, at most one ledger entry.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from moneyrail.core.db import bypass_tenant_scope
+from moneyrail.payments.providers import ProviderRuntime
+from moneyrail.payments.tasks import recover_in_flight
+from tests.factories import TenantContext, make_live_tenant
+from tests.payments.helpers import (
+    PROVIDERS,
+    objects_mentioning,
+    payment_body,
+    root_client,
+    sandbox_state,
+    set_faults,
+)
+
+# What each provider's sandbox calls the object a create makes (None: its objects carry no
+# kind; every object mentioning the payment id counts).
+KIND: dict[str, str | None] = {
+    "stripe": "payment_intent",
+    "paypal": "order",
+    "razorpay": "order",
+    "paystack": None,
+    "flutterwave": None,
+    "chapa": None,
+}
+
+
+def made_at_provider(app: FastAPI, provider: str, payment_id: str) -> int:
+    """How many objects the provider's sandbox holds for our payment."""
+    kind = KIND[provider]
+    if kind is not None:
+        return objects_mentioning(app, provider, payment_id, kind=kind)
+    state = sandbox_state(app, provider)
+    return sum(1 for obj in state.objects.values() if payment_id in json.dumps(obj, default=str))
+
+
+@asynccontextmanager
+async def failing_payment_updates(owner_engine: AsyncEngine, tenant_id: str) -> AsyncIterator[None]:
+    """A trigger refusing every update of this tenant's payments (phase 2), dropped after."""
+    name = f"test_fail_{uuid.uuid4().hex[:12]}"
+    async with owner_engine.begin() as conn:
+        await conn.execute(
+            text(
+                f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+                f" IF NEW.tenant_id = '{tenant_id}' THEN"
+                "  RAISE EXCEPTION 'injected failure after the provider call';"
+                " END IF; RETURN NEW; END $$"
+            )
+        )
+        await conn.execute(
+            text(
+                f"CREATE TRIGGER {name} BEFORE UPDATE ON payments"
+                f" FOR EACH ROW EXECUTE FUNCTION {name}()"
+            )
+        )
+    try:
+        yield
+    finally:
+        async with owner_engine.begin() as conn:
+            await conn.execute(text(f"DROP TRIGGER IF EXISTS {name} ON payments"))
+            await conn.execute(text(f"DROP FUNCTION IF EXISTS {name}()"))
+
+
+async def _rows(engine: AsyncEngine, sql: str, **params: Any) -> list[Any]:
+    async with AsyncSession(engine) as session, session.begin():
+        await bypass_tenant_scope(session)
+        return list((await session.execute(text(sql), params)).all())
+
+
+async def _payments_of(engine: AsyncEngine, tenant_id: str) -> list[Any]:
+    return await _rows(
+        engine,
+        "SELECT id, status, provider_payment_id FROM payments WHERE tenant_id = :t",
+        t=tenant_id,
+    )
+
+
+async def _attempts_of(engine: AsyncEngine, tenant_id: str) -> list[Any]:
+    return await _rows(
+        engine,
+        "SELECT payment_id, outcome, provider_idempotency_key, reference FROM payment_attempts"
+        " WHERE tenant_id = :t ORDER BY seq",
+        t=tenant_id,
+    )
+
+
+async def _capture_entries(engine: AsyncEngine, tenant_id: str, payment_id: str) -> int:
+    rows = await _rows(
+        engine,
+        "SELECT count(*) FROM ledger_entries WHERE tenant_id = :t"
+        " AND metadata ->> 'payment_id' = :p AND description LIKE '%captured by%'",
+        t=tenant_id,
+        p=payment_id,
+    )
+    return int(rows[0][0])
+
+
+def _runtime(app: FastAPI) -> ProviderRuntime:
+    """The worker's runtime, reaching the sandboxes mounted in the app."""
+    return ProviderRuntime.from_settings(
+        app.state.settings, sandbox_transport=app.state.provider_transport
+    )
+
+
+def _client(app: FastAPI) -> httpx.AsyncClient:
+    # A failing request answers 500 instead of raising out of the transport.
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app, raise_app_exceptions=False),
+        base_url="http://testserver/api/v1",
+    )
+
+
+# After recovery, with the provider's real state: a Stripe intent confirmed with a card is
+# captured; Razorpay's order and Paystack's and Chapa's initialized transactions await the
+# customer; PayPal has no order lookup and Flutterwave no transaction before the link is
+# paid — and nobody holds the approval link or payment link (it was in the lost answer), so
+# nothing can be charged: failed.
+RECOVERED_STATUS = {
+    "stripe": "captured",
+    "razorpay": "requires_action",
+    "paystack": "requires_action",
+    "chapa": "requires_action",
+    "paypal": "failed",
+    "flutterwave": "failed",
+}
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_a_failure_after_the_provider_acted_is_recovered_by_lookup(
+    provider: str, live_app: FastAPI, engine: AsyncEngine, owner_engine: AsyncEngine
+) -> None:
+    tenant: TenantContext = await make_live_tenant(engine)
+    body = payment_body(provider)
+    headers = tenant.with_idempotency()
+    async with _client(live_app) as client:
+        async with failing_payment_updates(owner_engine, tenant.tenant_id):
+            failed = await client.post("/payments", json=body, headers=headers)
+            assert failed.status_code >= 500, failed.text
+            # The record committed before the call survived the request's rollback.
+            [(payment_id, status, provider_payment_id)] = await _payments_of(
+                engine, tenant.tenant_id
+            )
+            assert (status, provider_payment_id) == ("created", None)
+            [attempt] = await _attempts_of(engine, tenant.tenant_id)
+            assert attempt.outcome == "in_flight"
+            assert attempt.reference == payment_id and attempt.provider_idempotency_key
+            assert made_at_provider(live_app, provider, payment_id) == 1
+            # A retry with the same key is answered 409 and never reaches the provider.
+            retried = await client.post("/payments", json=body, headers=headers)
+            assert retried.status_code == 409, retried.text
+            assert retried.json()["code"] == "payment_in_flight"
+            assert retried.json()["payment_id"] == payment_id
+            assert made_at_provider(live_app, provider, payment_id) == 1
+
+        result = await recover_in_flight(
+            engine, runtime=_runtime(live_app), min_age_seconds=0, lookup_seconds=0
+        )
+        assert payment_id in result.resolved
+
+        [(_, status, provider_payment_id)] = await _payments_of(engine, tenant.tenant_id)
+        assert status == RECOVERED_STATUS[provider]
+        [attempt] = await _attempts_of(engine, tenant.tenant_id)
+        assert attempt.outcome == ("not_found" if status == "failed" else "accepted")
+        assert await _capture_entries(engine, tenant.tenant_id, payment_id) == (
+            1 if status == "captured" else 0
+        )
+        # The client's key now replays the outcome; still one object at the provider.
+        replayed = await client.post("/payments", json=body, headers=headers)
+        assert replayed.status_code == 201, replayed.text
+        assert replayed.headers["Idempotency-Replayed"] == "true"
+        assert (replayed.json()["id"], replayed.json()["status"]) == (payment_id, status)
+        shown = (await client.get(f"/payments/{payment_id}", headers=tenant.headers)).json()
+        assert shown["status"] == status
+        assert made_at_provider(live_app, provider, payment_id) == 1
+        # A second pass finds nothing left in flight: the ledger entry stays single.
+        again = await recover_in_flight(
+            engine, runtime=_runtime(live_app), min_age_seconds=0, lookup_seconds=0
+        )
+        assert payment_id not in again.resolved
+        assert await _capture_entries(engine, tenant.tenant_id, payment_id) == (
+            1 if status == "captured" else 0
+        )
+
+
+async def test_recovery_waits_while_the_lookup_bound_has_not_passed(
+    live_app: FastAPI, engine: AsyncEngine, owner_engine: AsyncEngine
+) -> None:
+    """A provider without a trace of the payment yet is asked again later, not failed."""
+    tenant = await make_live_tenant(engine)
+    body = payment_body("flutterwave")
+    headers = tenant.with_idempotency()
+    async with _client(live_app) as client:
+        async with failing_payment_updates(owner_engine, tenant.tenant_id):
+            assert (await client.post("/payments", json=body, headers=headers)).status_code >= 500
+        result = await recover_in_flight(engine, runtime=_runtime(live_app), min_age_seconds=0)
+    [(payment_id, status, _)] = await _payments_of(engine, tenant.tenant_id)
+    assert payment_id not in result.resolved
+    assert status == "created"
+    [attempt] = await _attempts_of(engine, tenant.tenant_id)
+    assert attempt.outcome == "in_flight"
+
+
+async def test_a_refusal_before_acceptance_leaves_the_key_free(
+    live_app: FastAPI, engine: AsyncEngine
+) -> None:
+    tenant = await make_live_tenant(engine)
+    body = payment_body("stripe")
+    headers = tenant.with_idempotency()
+    async with _client(live_app) as client, root_client(live_app, tenant) as root:
+        await set_faults(root, "stripe", unavailable=20)
+        try:
+            refused = await client.post("/payments", json=body, headers=headers)
+        finally:
+            await set_faults(root, "stripe")
+        assert refused.status_code == 503, refused.text
+        assert refused.json()["code"] == "all_providers_unavailable"
+        [(refused_id, status, _)] = await _payments_of(engine, tenant.tenant_id)
+        assert status == "failed"
+        assert [a.outcome for a in await _attempts_of(engine, tenant.tenant_id)] == ["unavailable"]
+
+        retried = await client.post("/payments", json=body, headers=headers)
+    assert retried.status_code == 201, retried.text
+    assert "Idempotency-Replayed" not in retried.headers
+    payment = retried.json()
+    assert payment["id"] != refused_id
+    assert payment["status"] == "captured"
+    assert objects_mentioning(live_app, "stripe", payment["id"], kind="payment_intent") == 1
+    assert objects_mentioning(live_app, "stripe", refused_id, kind="payment_intent") == 0
+    assert await _capture_entries(engine, tenant.tenant_id, payment["id"]) == 1
