@@ -37,7 +37,7 @@ from moneyrail.core.db import bypass_tenant_scope, driver, run_before_commit, se
 from moneyrail.core.errors import AppError
 from moneyrail.core.jobs import schedule
 from moneyrail.core.settings import get_settings
-from moneyrail.payments.intents import views
+from moneyrail.payments.intents import provider_state, views
 from moneyrail.payments.intents.attempts import PaymentNeverMade
 from moneyrail.payments.intents.inflight import REPLACE_SQL
 from moneyrail.payments.intents.repository import repository
@@ -83,7 +83,7 @@ async def poll_processing_payments(
 
     async def check_payment(session: AsyncSession, payment: Payment) -> None:
         result.checked += 1
-        await payment_service.sync(
+        await provider_state.sync(
             session, payment=payment, subject=None, runtime=runtime, reason="polled"
         )
         if payment.status in POLLED_STATUSES:
@@ -201,14 +201,14 @@ async def _recover(
     if attempt is None:
         return False
     result.checked += 1
-    found = await payment_service.look_up(session, payment=payment, runtime=runtime)
+    found = await provider_state.look_up(session, payment=payment, runtime=runtime)
     if found is None and attempt.created_at >= give_up_before:
         result.still_waiting += 1
         return False
     outcome = found or PaymentNeverMade(
         f"{payment.provider} has no payment for {payment.id}; nothing was charged"
     )
-    resolved = await payment_service.apply_created(
+    resolved = await provider_state.apply_created(
         session, tenant_id=tenant_id, payment_id=payment_id, outcome=outcome, subject=None
     )
     if resolved is None:

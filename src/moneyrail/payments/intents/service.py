@@ -35,16 +35,35 @@ from moneyrail.auth.subject import AuthSubject
 from moneyrail.connectors.base import (
     Environment,
     PaymentStatus,
-    ProviderPayment,
-    ProviderUnavailable,
 )
 from moneyrail.connectors.http import ProviderCredentialsRejected
-from moneyrail.core.errors import AppError, Conflict, NotFound, Unprocessable
+from moneyrail.core.errors import AppError
 from moneyrail.core.ids import new_id
 from moneyrail.core.money import CurrencyMismatch, Money
 from moneyrail.core.pagination import PageParams
 from moneyrail.payments import state, transitions
-from moneyrail.payments.intents import attempts, inflight
+from moneyrail.payments.intents import attempts, inflight, provider_state
+from moneyrail.payments.intents.errors import (
+    AllProvidersUnavailable as AllProvidersUnavailable,
+)
+from moneyrail.payments.intents.errors import (
+    CaptureExceedsAuthorized as CaptureExceedsAuthorized,
+)
+from moneyrail.payments.intents.errors import (
+    NoProviderAvailable as NoProviderAvailable,
+)
+from moneyrail.payments.intents.errors import (
+    NoProviderSupports as NoProviderSupports,
+)
+from moneyrail.payments.intents.errors import (
+    PaymentNotCancellable as PaymentNotCancellable,
+)
+from moneyrail.payments.intents.errors import (
+    PaymentNotCapturable as PaymentNotCapturable,
+)
+from moneyrail.payments.intents.errors import (
+    PaymentNotFound as PaymentNotFound,
+)
 from moneyrail.payments.intents.inflight import Recorder
 from moneyrail.payments.intents.repository import PaymentFilters, repository
 from moneyrail.payments.intents.schemas import CaptureIn, CreatePaymentIn
@@ -60,44 +79,6 @@ from moneyrail.payments.routing import rules as routing
 from moneyrail.payments.routing.service import routing_rules
 
 log = structlog.get_logger(__name__)
-
-
-class PaymentNotFound(NotFound):
-    code = "payment_not_found"
-    title = "Payment not found"
-
-
-class NoProviderAvailable(Unprocessable):
-    code = "no_provider_available"
-    title = "No payment provider can take this payment"
-
-
-class AllProvidersUnavailable(ProviderUnavailable):
-    code = "all_providers_unavailable"
-    title = "Every payment provider refused the payment"
-
-
-class NoProviderSupports(Unprocessable):
-    """Every provider tried refused the payment as something it does not do (a currency,
-    country or method it does not support): retrying cannot help, so a 4xx."""
-
-    code = "no_provider_supports_payment"
-    title = "No payment provider supports this payment"
-
-
-class PaymentNotCapturable(Conflict):
-    code = "payment_not_capturable"
-    title = "Only an authorized payment can be captured"
-
-
-class PaymentNotCancellable(Conflict):
-    code = "payment_not_cancellable"
-    title = "The payment can no longer be cancelled"
-
-
-class CaptureExceedsAuthorized(Unprocessable):
-    code = "capture_exceeds_authorized"
-    title = "Capture amount exceeds the authorized amount"
 
 
 @dataclass(frozen=True)
@@ -200,7 +181,7 @@ class PaymentService:
                 raise
             if attempt.outcome in attempts.REFUSED:
                 continue
-            resolved = await self.apply_created(
+            resolved = await provider_state.apply_created(
                 session,
                 tenant_id=tenant_id,
                 payment_id=payment.id,
@@ -235,45 +216,6 @@ class PaymentService:
             "every provider refused before accepting; nothing was charged — retry later",
             extra=refused,
         )
-
-    async def apply_created(
-        self,
-        session: AsyncSession,
-        *,
-        tenant_id: str,
-        payment_id: str,
-        outcome: ProviderPayment | AppError,
-        subject: AuthSubject | None,
-        skip_locked: bool = False,
-    ) -> Payment | None:
-        """Apply a create call's outcome to its recorded payment, once: under the payment's row
-        lock, and only while its attempt is in flight. None when there is nothing to apply
-        (resolved already, or — with `skip_locked` — someone else holds the payment).
-
-        The request applies the outcome it was answered; the recovery job applies what it
-        looked up. Whichever comes second finds the attempt resolved and changes nothing, so
-        the ledger entry and the events are written once.
-        """
-        if skip_locked:
-            payment = await repository.lock_for_polling(
-                session, tenant_id=tenant_id, payment_id=payment_id
-            )
-        else:
-            payment = await repository.payment(
-                session, tenant_id=tenant_id, payment_id=payment_id, lock=True
-            )
-        if payment is None:
-            return None
-        attempt = await repository.in_flight_attempt(
-            session, tenant_id=tenant_id, payment_id=payment_id
-        )
-        if attempt is None:
-            return None
-        attempt.outcome = attempts.outcome_of(outcome)
-        attempt.error_code = outcome.code if isinstance(outcome, AppError) else None
-        await transitions.record_created(session, payment, subject=subject)
-        await attempts.settle(session, payment, outcome, subject=subject)
-        return payment
 
     async def get(self, session: AsyncSession, *, tenant_id: str, payment_id: str) -> PaymentView:
         """Raises: PaymentNotFound."""
@@ -398,71 +340,6 @@ class PaymentService:
                 session, payment, PaymentStatus.cancelled, subject=subject, reason="cancelled"
             )
         return await self._view(session, payment)
-
-    async def sync(
-        self,
-        session: AsyncSession,
-        *,
-        payment: Payment,
-        subject: AuthSubject | None,
-        runtime: ProviderRuntime,
-        reason: str = "verified with the provider",
-    ) -> None:
-        """Fetch the provider's view of a locked payment and apply it.
-
-        A payment whose create timed out has no provider id yet: it is looked up at the
-        provider by our reference and its idempotency key (`find_payment`), never created
-        again; when the provider has none yet, the payment stays as it is.
-        """
-        if payment.provider is None:
-            return
-        async with open_connector(
-            session,
-            runtime=runtime,
-            tenant_id=payment.tenant_id,
-            provider=payment.provider,
-            environment=Environment(payment.environment),
-        ) as connector:
-            if payment.provider_payment_id is None:
-                assert payment.provider_idempotency_key is not None
-                found = await call(
-                    runtime,
-                    connector.find_payment(
-                        reference=payment.id, idempotency_key=payment.provider_idempotency_key
-                    ),
-                )
-                if found is None:
-                    return
-                result = found
-            else:
-                result = await call(runtime, connector.get_payment(payment.provider_payment_id))
-        await transitions.apply_provider_payment(
-            session, payment, result, subject=subject, reason=reason
-        )
-
-    async def look_up(
-        self, session: AsyncSession, *, payment: Payment, runtime: ProviderRuntime
-    ) -> ProviderPayment | None:
-        """The provider's payment for a recorded create, looked up by our reference and the
-        provider idempotency key it carried (never by sending it again); None when the
-        provider has none.
-
-        Raises: ProviderUnavailable, ProviderTimeout, ProviderError.
-        """
-        assert payment.provider is not None and payment.provider_idempotency_key is not None
-        async with open_connector(
-            session,
-            runtime=runtime,
-            tenant_id=payment.tenant_id,
-            provider=payment.provider,
-            environment=Environment(payment.environment),
-        ) as connector:
-            return await call(
-                runtime,
-                connector.find_payment(
-                    reference=payment.id, idempotency_key=payment.provider_idempotency_key
-                ),
-            )
 
     async def locked(self, session: AsyncSession, *, tenant_id: str, payment_id: str) -> Payment:
         """The payment, its row locked until the transaction ends.

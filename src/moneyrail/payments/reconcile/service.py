@@ -9,6 +9,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.auth.subject import AuthSubject
+from moneyrail.payments.intents import provider_state
 from moneyrail.payments.intents.service import PaymentView
 from moneyrail.payments.intents.service import payment as payment_service
 from moneyrail.payments.providers import ProviderRuntime
@@ -31,7 +32,7 @@ class ReconcileService:
         Raises: PaymentNotFound, ProviderUnavailable, ProviderTimeout.
         """
         payment = await payment_service.locked(session, tenant_id=tenant_id, payment_id=payment_id)
-        await payment_service.sync(session, payment=payment, subject=subject, runtime=runtime)
+        await provider_state.sync(session, payment=payment, subject=subject, runtime=runtime)
         await refund_service.refresh_pending(session, runtime=runtime, payment=payment)
         return await payment_service.get(session, tenant_id=tenant_id, payment_id=payment_id)
 

@@ -17,6 +17,7 @@ from moneyrail.core.errors import Conflict, NotFound, Unprocessable
 from moneyrail.core.ids import new_id
 from moneyrail.core.money import CurrencyMismatch, Money
 from moneyrail.payments import state, transitions
+from moneyrail.payments.intents import provider_state
 from moneyrail.payments.intents.service import payment as payment_service
 from moneyrail.payments.models import Payment, Refund
 from moneyrail.payments.providers import ProviderRuntime, call, open_connector, provider_key
@@ -196,7 +197,7 @@ class RefundService:
             return None
         if PaymentStatus(payment.status) not in state.CAPTURED_STATES:
             # News of the refund came before news of the capture: catch the payment up first.
-            await payment_service.sync(
+            await provider_state.sync(
                 session, payment=payment, subject=None, runtime=runtime, reason="refund event"
             )
             if PaymentStatus(payment.status) not in state.CAPTURED_STATES:

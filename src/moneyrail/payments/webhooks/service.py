@@ -37,6 +37,7 @@ from moneyrail.connectors.base import (
 from moneyrail.core.db import set_tenant
 from moneyrail.core.ids import has_prefix
 from moneyrail.payments.credentials.service import credentials as credential_store
+from moneyrail.payments.intents import provider_state
 from moneyrail.payments.intents.service import payment as payment_service
 from moneyrail.payments.models import Payment
 from moneyrail.payments.providers import ProviderRuntime, call, connector_for
@@ -207,7 +208,7 @@ class InboundWebhookService:
             )
             if payment is None:
                 return None
-            await payment_service.sync(
+            await provider_state.sync(
                 session, payment=payment, subject=None, runtime=runtime, reason=event.event_type
             )
             return payment.id
