@@ -13,7 +13,7 @@ from moneyrail import __version__
 from moneyrail.core import pagination
 from moneyrail.core.browser import (
     CORSMiddleware,
-    SecurityHeadersMiddleware,
+    SecurityHeaders,
     cors_options,
     security_headers,
 )
@@ -94,8 +94,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     cors = cors_options(settings)
     if cors is not None:
         app.add_middleware(CORSMiddleware, **cors)
-    app.add_middleware(RequestContextMiddleware)
-    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.is_production)
+    # Outermost: request ids and the security headers on every response, 413s included.
+    security = SecurityHeaders(hsts=settings.is_production)
+    app.add_middleware(RequestContextMiddleware, headers_for=security.headers_for)
 
     for domain in DOMAINS:
         module = optional_module(f"{domain}.api")

@@ -60,11 +60,10 @@ def _encoded(pairs: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
     return [(name.lower().encode(), value.encode()) for name, value in pairs]
 
 
-class SecurityHeadersMiddleware:
-    """Adds the security headers to every HTTP response (a header the app set itself wins)."""
+class SecurityHeaders:
+    """Which security headers a response carries, by its path."""
 
-    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
-        self.app = app
+    def __init__(self, *, hsts: bool = False) -> None:
         common = self._common(hsts=hsts)
         self.plain = _encoded(common)
         self.api = self.api_headers(hsts=hsts)
@@ -85,18 +84,30 @@ class SecurityHeadersMiddleware:
     def api_headers(cls, *, hsts: bool) -> list[tuple[bytes, bytes]]:
         return _encoded([*cls._common(hsts=hsts), ("Content-Security-Policy", API_CSP)])
 
-    def _headers_for(self, path: str) -> list[tuple[bytes, bytes]]:
+    def headers_for(self, path: str) -> list[tuple[bytes, bytes]]:
         if path.startswith(UNPOLICED_PREFIXES):
             return self.plain
         if path in DOCS_PATHS or path == "/docs/oauth2-redirect":
             return self.docs
         return self.api
 
+
+class SecurityHeadersMiddleware:
+    """Adds the security headers to every HTTP response (a header the app set itself wins).
+
+    The application adds them in its request-context middleware instead (one layer fewer);
+    this stands alone for ASGI apps without it.
+    """
+
+    def __init__(self, app: ASGIApp, *, hsts: bool = False) -> None:
+        self.app = app
+        self.policy = SecurityHeaders(hsts=hsts)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = self._headers_for(scope.get("path", ""))
+        extra = self.policy.headers_for(scope.get("path", ""))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -114,7 +125,7 @@ def security_headers(settings: Settings) -> dict[str, str]:
     (the last-resort 500 handler)."""
     return {
         name.decode(): value.decode()
-        for name, value in SecurityHeadersMiddleware.api_headers(hsts=settings.is_production)
+        for name, value in SecurityHeaders.api_headers(hsts=settings.is_production)
     }
 
 
@@ -135,6 +146,7 @@ def cors_options(settings: Settings) -> dict[str, Any] | None:
 
 __all__ = [
     "CORSMiddleware",
+    "SecurityHeaders",
     "SecurityHeadersMiddleware",
     "cors_options",
     "security_headers",

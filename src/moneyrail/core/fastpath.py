@@ -4,13 +4,15 @@ itself costs).
 
 This is the one module that reaches below SQLAlchemy's public API. It uses the public
 `AsyncConnection.sync_connection.connection.driver_connection` chain to reach the driver,
-and two private details of SQLAlchemy's asyncpg adapter that have no public equivalent:
+and private details of SQLAlchemy that have no public equivalent as cheap:
 
 * `AsyncAdapt_asyncpg_connection._transaction` / `._start_transaction()`: the adapter sends
   BEGIN lazily with its first statement, so a statement sent straight to the driver would
   otherwise run outside the transaction;
 * `AsyncAdapt_asyncpg_dbapi._asyncpg_error_translate`: the map from asyncpg's errors to the
-  DB-API exceptions SQLAlchemy raises, so callers handle one family of errors.
+  DB-API exceptions SQLAlchemy raises, so callers handle one family of errors;
+* `Session._is_clean()`: whether pending ORM changes must be flushed first (the public
+  collections would build three sets per statement).
 
 `check_compatible()` runs at import and fails loudly, naming what changed, if an upgrade
 removes any of them (a test also runs it), rather than letting a transaction silently split.
@@ -23,12 +25,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.dialects.postgresql import asyncpg as sa_asyncpg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
     import asyncpg
 
 _DRIVER_KEY = "moneyrail.driver"
 _ADAPTER_ATTRIBUTES = ("_transaction", "_start_transaction", "isolation_level")
+_SESSION_ATTRIBUTES = ("_is_clean",)
 _DBAPI_ATTRIBUTES = ("_asyncpg_error_translate", "Error")
 
 
@@ -48,6 +52,7 @@ def check_compatible() -> None:
     missing += [
         f"AsyncAdapt_asyncpg_dbapi.{name}" for name in _DBAPI_ATTRIBUTES if not hasattr(dbapi, name)
     ]
+    missing += [f"Session.{name}" for name in _SESSION_ATTRIBUTES if not hasattr(Session, name)]
     if missing:
         raise FastPathUnavailable(
             "this SQLAlchemy release changed what moneyrail's fast database path uses ("
@@ -112,7 +117,9 @@ async def driver(session: AsyncSession) -> Driver:
     driver sees (and runs after) everything the session was told before it.
     """
     sync = session.sync_session
-    if sync.autoflush and (sync.new or sync.deleted or sync.identity_map.check_modified()):
+    # `_is_clean` is the check `session.execute` makes before it autoflushes; the public
+    # `new`/`dirty`/`deleted` collections would build three sets on every call.
+    if sync.autoflush and not sync._is_clean():
         await session.flush()
     # Keyed by the innermost transaction: a new savepoint (`begin_nested`) is only sent when
     # the session next uses its connection, so that happens here first.
