@@ -172,6 +172,14 @@ def check_urlencoded(data: bytes, *, location: str) -> Problem | None:
         }
     )
     field = ", ".join(fields) or location
+    if location == "query" and fields == ["cursor"]:
+        # A cursor is an opaque token of ours: anything else in its place is a bad cursor.
+        return Problem(
+            400,
+            "invalid_cursor",
+            "Invalid cursor",
+            "the cursor is malformed; use next_cursor from a previous page",
+        )
     return Problem(
         422,
         "validation_error",
