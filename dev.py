@@ -40,7 +40,7 @@ def _ensure_env(extras: str) -> None:
         venv.EnvBuilder(with_pip=True).create(VENV)
     pinned = CONSTRAINTS.read_bytes() if CONSTRAINTS.exists() else b""
     digest = hashlib.sha256(
-        (ROOT / "pyproject.toml").read_bytes() + pinned + extras.encode()
+        (ROOT / "pyproject.toml").read_bytes() + pinned + extras.encode() + str(ROOT).encode()
     ).hexdigest()
     stamp = VENV / ".moneyrail-installed"
     if stamp.exists() and stamp.read_text() == digest:
