@@ -12,11 +12,23 @@ from babel.numbers import get_currency_precision
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from moneyrail.core import limits
-from moneyrail.core.errors import Unprocessable
+from moneyrail.core.errors import Unprocessable, invariant
 from moneyrail.core.types import EnumString, str_enum
 
 # Minor-unit exponents from ISO 4217 where CLDR's cash/accounting precision differs.
 _ISO_EXPONENT_OVERRIDES = {"CLP": 0, "ISK": 0, "UGX": 0, "TWD": 2, "HUF": 2, "IDR": 2, "COP": 2}
+# The precious metals of ISO 4217 (gold, silver, platinum, palladium: one troy ounce each).
+# ISO 4217 gives them no minor unit and CLDR only its default of 2 (0.01 oz of gold is worth
+# tens of dollars), so moneyrail fixes one scale: 3 decimals, a thousandth of a troy ounce
+# (about 31 mg), the precision LBMA Good Delivery states fine weights in. Only the ledger
+# takes them, and only for a tenant that has enabled them (`ledger_settings`).
+PRECIOUS_METALS = frozenset({"XAU", "XAG", "XPT", "XPD"})
+PRECIOUS_METAL_EXPONENT = 3
+# ISO 4217 codes that are not money anyone holds: bond-market units, SDR, SUCRE, ADB unit,
+# testing, no currency. None is legal tender in CLDR; listed to check that stays so.
+_NOT_CURRENCIES = frozenset(
+    {"XBA", "XBB", "XBC", "XBD", "XDR", "XSU", "XUA", "XAD", "XTS", "XXX", "XFU", "XRE", "XFO"}
+)
 AMOUNT_ABS_MAX = limits.amount_minor_max  # fits BIGINT with headroom for sums of many postings
 
 
@@ -36,22 +48,41 @@ class InvalidAmount(Unprocessable):
 
 
 @lru_cache(maxsize=1)
-def _known_currencies() -> frozenset[str]:
-    # Babel's currency_fractions covers non-default exponents; the territory map lists active codes.
-    territory_currencies = get_global("territory_currencies")
+def _legal_tender() -> frozenset[str]:
+    """ISO 4217 codes in use as legal tender today: CLDR's territory data (Babel) lists each
+    territory's currencies with their dates and a tender flag; a current one has no end date.
+
+    That leaves out historical codes (DEM, ANG, SLL), funds codes (BOV, CHE, CLF, USN…), the
+    metals and every non-currency X-code; the X-codes left are real currencies (XAF, XCD,
+    XCG, XOF, XPF).
+    """
     codes: set[str] = set()
-    for entries in territory_currencies.values():
-        for entry in entries:
-            codes.add(entry[0])
-    return frozenset(code for code in codes if len(code) == 3 and code.isalpha())
+    for entries in get_global("territory_currencies").values():
+        for code, _start, end, tender in entries:
+            if tender and end is None and len(code) == 3 and code.isalpha():
+                codes.add(code)
+    invariant(not codes & (_NOT_CURRENCIES | PRECIOUS_METALS), "CLDR lists a non-currency")
+    return frozenset(codes)
 
 
 def is_currency(code: str) -> bool:
-    return code in _known_currencies()
+    """A current ISO 4217 legal-tender currency (not a metal)."""
+    return code in _legal_tender()
+
+
+def is_precious_metal(code: str) -> bool:
+    return code in PRECIOUS_METALS
+
+
+def is_ledger_currency(code: str) -> bool:
+    """A currency the ledger can hold: legal tender, or a precious metal."""
+    return code in _legal_tender() or code in PRECIOUS_METALS
 
 
 def exponent(currency: str) -> int:
-    """Number of minor-unit digits (INR 2, JPY 0, KWD 3)."""
+    """Number of minor-unit digits (INR 2, JPY 0, KWD 3, the metals 3)."""
+    if currency in PRECIOUS_METALS:
+        return PRECIOUS_METAL_EXPONENT
     if not is_currency(currency):
         raise UnknownCurrency(f"{currency!r} is not an ISO 4217 currency code")
     if currency in _ISO_EXPONENT_OVERRIDES:
@@ -62,14 +93,28 @@ def exponent(currency: str) -> int:
 # Every code the server accepts, and nothing else: the one `Currency` schema component.
 Currency = str_enum(
     "Currency",
-    _known_currencies(),
-    "An ISO 4217 currency code (upper case; lower case is accepted and normalised).",
+    _legal_tender(),
+    "A current ISO 4217 currency code (upper case; lower case is accepted and normalised).",
+)
+# The ledger's accounts and amounts also take the precious metals (a tenant enables them).
+LedgerCurrency = str_enum(
+    "LedgerCurrency",
+    _legal_tender() | PRECIOUS_METALS,
+    "A current ISO 4217 currency code, or a precious metal (XAU, XAG, XPT, XPD: troy ounces,"
+    " 3 decimals) once the tenant has enabled metals in its ledger settings. Upper case;"
+    " lower case is accepted and normalised.",
 )
 
+_CURRENCY_MESSAGE = "{value!r} is not a current ISO 4217 currency code"
 
-CurrencyCode = Annotated[
+CurrencyCode = Annotated[str, EnumString(Currency, normalize=str.upper, message=_CURRENCY_MESSAGE)]
+LedgerCurrencyCode = Annotated[
     str,
-    EnumString(Currency, normalize=str.upper, message="{value!r} is not an ISO 4217 currency code"),
+    EnumString(
+        LedgerCurrency,
+        normalize=str.upper,
+        message="{value!r} is not a current ISO 4217 currency code or precious metal",
+    ),
 ]
 
 
@@ -191,3 +236,15 @@ class NonNegativeMoneyModel(MoneyModel):
     """An amount that may be zero but never negative."""
 
     amount: NonNegativeMinorUnits
+
+
+class LedgerMoneyModel(MoneyModel):
+    """A ledger amount: as `MoneyModel`, in any currency the ledger holds (metals too)."""
+
+    currency: LedgerCurrencyCode
+
+
+class LedgerPositiveMoneyModel(PositiveMoneyModel):
+    """A ledger movement's amount: at least one minor unit, metals too."""
+
+    currency: LedgerCurrencyCode

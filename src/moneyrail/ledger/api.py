@@ -1,12 +1,12 @@
 """`/api/v1/ledger`: accounts, transfers, holds, entries, batches, reversals and reports.
 
 Permissions: reads need `ledger:read`; opening accounts, transfers, entries, batches and
-posting or voiding holds need `ledger:write`; reversals need `ledger:admin`.
+posting or voiding holds need `ledger:write`; reversals and the settings need `ledger:admin`.
 
 Money-moving POSTs are exactly-once through the body's `id` (the ledger's own key) or an
 `Idempotency-Key` header; one of the two is required.
 
-Audited: opening accounts, manual multi-leg entries, reversals and hold posts/voids. Plain
+Audited: settings changes, opening accounts, manual multi-leg entries, reversals and hold posts/voids. Plain
 transfers are not audited separately: the append-only ledger is their record, and an audit
 row per transfer would serialise a tenant's transfers on its audit chain.
 """
@@ -23,7 +23,7 @@ from moneyrail.auth.subject import AuthSubject
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import problem_responses
 from moneyrail.core.idempotency import IdempotentRoute, idempotent
-from moneyrail.core.money import CurrencyCode
+from moneyrail.core.money import LedgerCurrencyCode
 from moneyrail.core.pagination import Page, PageParams, page_params
 from moneyrail.ledger.auth import LedgerAdmin, LedgerRead, LedgerWrite
 from moneyrail.ledger.schemas import (
@@ -34,6 +34,8 @@ from moneyrail.ledger.schemas import (
     EntryCreate,
     EntryOut,
     LedgerAccountOut,
+    LedgerSettingsOut,
+    LedgerSettingsUpdate,
     PostPendingIn,
     ReverseIn,
     TransferCreate,
@@ -70,6 +72,48 @@ async def _audit_transfer(
     )
 
 
+# --- settings -------------------------------------------------------------------------------
+
+
+@router.get("/settings", response_model=LedgerSettingsOut)
+async def get_settings(subject: LedgerAdmin, session: SessionDep) -> Any:
+    """The tenant's ledger settings. Needs `ledger:admin`.
+
+    `precious_metals_enabled` (default false) decides whether accounts may be opened in the
+    precious metals XAU, XAG, XPT and XPD (amounts in thousandths of a troy ounce).
+    """
+    return await ledger.get_settings(session, tenant_id=subject.tenant_id)
+
+
+@router.put("/settings", response_model=LedgerSettingsOut, responses=problem_responses(422))
+async def update_settings(
+    body: LedgerSettingsUpdate, subject: LedgerAdmin, session: SessionDep
+) -> Any:
+    """Change the tenant's ledger settings. Needs `ledger:admin`. Audited.
+
+    With `precious_metals_enabled` true, `POST /ledger/accounts` accepts XAU, XAG, XPT and
+    XPD (amounts in thousandths of a troy ounce); while it is false such an account is
+    refused with 422 `currency_not_enabled`. Turning it off leaves existing metal accounts
+    working.
+    """
+    before = await ledger.get_settings(session, tenant_id=subject.tenant_id)
+    out = await ledger.update_settings(
+        session,
+        tenant_id=subject.tenant_id,
+        precious_metals_enabled=body.precious_metals_enabled,
+    )
+    await audit.record(
+        session,
+        subject=subject,
+        action="ledger.settings.updated",
+        target_type="ledger_settings",
+        target_id=subject.tenant_id,
+        before={"precious_metals_enabled": before.precious_metals_enabled},
+        after={"precious_metals_enabled": out.precious_metals_enabled},
+    )
+    return out
+
+
 # --- accounts -------------------------------------------------------------------------------
 
 
@@ -81,7 +125,11 @@ async def _audit_transfer(
 )
 @idempotent()
 async def create_account(body: AccountCreate, subject: LedgerWrite, session: SessionDep) -> Any:
-    """Open a ledger account. Needs `ledger:write`. 409 `account_code_exists`."""
+    """Open a ledger account. Needs `ledger:write`. 409 `account_code_exists`.
+
+    A precious-metal account (XAU, XAG, XPT, XPD) needs the tenant's ledger setting
+    `precious_metals_enabled`; without it, 422 `currency_not_enabled`.
+    """
     account = await ledger.create_account(
         session,
         tenant_id=subject.tenant_id,
@@ -324,7 +372,7 @@ async def get_entry(entry_id: TransferId, subject: LedgerRead, session: SessionD
     "/reports/trial-balance", response_model=TrialBalanceOut, responses=problem_responses(422)
 )
 async def trial_balance(
-    subject: LedgerRead, session: SessionDep, currency: Annotated[CurrencyCode, Query()]
+    subject: LedgerRead, session: SessionDep, currency: Annotated[LedgerCurrencyCode, Query()]
 ) -> Any:
     """Every account in a currency with its debits and credits; Σ debits = Σ credits."""
     return await ledger.trial_balance(session, tenant_id=subject.tenant_id, currency=currency)

@@ -103,3 +103,8 @@ class TransferAlreadyReversed(Conflict):
 class LedgerContention(Conflict):
     code = "ledger_contention"
     title = "The ledger is busy; retry the request"
+
+
+class CurrencyNotEnabled(Unprocessable):
+    code = "currency_not_enabled"
+    title = "Currency not enabled for this tenant"

@@ -185,3 +185,13 @@ class LedgerHold(Base):
     tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     transfer_id: Mapped[str] = mapped_column(String(ENTRY_ID_LENGTH), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LedgerSettings(Base):
+    """A tenant's ledger options; no row means every option at its default (off)."""
+
+    __tablename__ = "ledger_settings"
+
+    tenant_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    precious_metals_enabled: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moneyrail.core.money import Money, MoneyModel
+from moneyrail.core.money import LedgerMoneyModel, Money
 from moneyrail.core.pagination import InvalidCursor, PageParams, decode_cursor, encode_cursor
 from moneyrail.ledger.errors import AccountNotFound
 from moneyrail.ledger.repository import repository
@@ -36,7 +36,7 @@ async def account_entries(
             leg=posting.leg,
             direction=Direction(posting.direction),
             effect=posting.effect,
-            amount=MoneyModel(amount=posting.amount, currency=posting.currency),
+            amount=LedgerMoneyModel(amount=posting.amount, currency=posting.currency),
             balance_after=posting.balance_after,
             description=description,
             created_at=posting.created_at,

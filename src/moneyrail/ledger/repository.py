@@ -23,7 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from moneyrail.core import limits
 from moneyrail.core.db import driver, json_column, json_rows
-from moneyrail.ledger.models import LedgerAccount, LedgerEntry, LedgerHold, LedgerPosting
+from moneyrail.ledger.models import (
+    LedgerAccount,
+    LedgerEntry,
+    LedgerHold,
+    LedgerPosting,
+    LedgerSettings,
+)
 
 # The available balance of a locked row `l` after deltas `d`, and the change to it.
 # Computed in numeric: a BIGINT sum past the bound would abort the statement before the bound
@@ -473,6 +479,28 @@ class LedgerRepository:
             LedgerAccount.tenant_id == tenant_id, LedgerAccount.id.in_(list(account_ids))
         )
         return {row.id: row for row in (await session.execute(stmt)).scalars()}
+
+    # --- settings -----------------------------------------------------------------------------
+
+    async def settings(self, session: AsyncSession, *, tenant_id: str) -> LedgerSettings | None:
+        stmt = select(LedgerSettings).where(LedgerSettings.tenant_id == tenant_id)
+        return (await session.execute(stmt)).scalar_one_or_none()
+
+    async def save_settings(
+        self, session: AsyncSession, *, tenant_id: str, precious_metals_enabled: bool
+    ) -> LedgerSettings:
+        """Insert or update the tenant's settings row; returns it as stored."""
+        stmt = (
+            pg_insert(LedgerSettings)
+            .values(tenant_id=tenant_id, precious_metals_enabled=precious_metals_enabled)
+            .on_conflict_do_update(
+                index_elements=["tenant_id"],
+                set_={"precious_metals_enabled": precious_metals_enabled, "updated_at": func.now()},
+            )
+            .returning(LedgerSettings)
+            .execution_options(populate_existing=True)
+        )
+        return (await session.execute(stmt)).scalar_one()
 
     # --- posting ------------------------------------------------------------------------------
 

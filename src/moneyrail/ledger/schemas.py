@@ -11,7 +11,12 @@ from pydantic.config import JsonDict
 from typing_extensions import TypedDict
 
 from moneyrail.core import limits
-from moneyrail.core.money import CurrencyCode, MoneyModel, PositiveMinorUnits, PositiveMoneyModel
+from moneyrail.core.money import (
+    LedgerCurrencyCode,
+    LedgerMoneyModel,
+    LedgerPositiveMoneyModel,
+    PositiveMinorUnits,
+)
 from moneyrail.core.types import MetadataKey
 from moneyrail.ledger.types import AccountKind, BalanceLimit, Balances, Direction
 
@@ -108,7 +113,7 @@ class BalanceLimitModel(BaseModel):
 class BalancesOut(BaseModel):
     """Minor units on the account's normal side."""
 
-    currency: CurrencyCode
+    currency: LedgerCurrencyCode
     posted: int
     pending: int
     available: int
@@ -135,7 +140,7 @@ class LedgerAccountOut(BaseModel):
     id: str
     code: str
     name: str
-    currency: CurrencyCode
+    currency: LedgerCurrencyCode
     kind: AccountKind
     balance_limit: BalanceLimitModel
     posted: int
@@ -154,8 +159,8 @@ class TransferOut(BaseModel):
     status: TransferStatus
     debit_account_id: str
     credit_account_id: str
-    amount: MoneyModel
-    posted_amount: MoneyModel | None = Field(
+    amount: LedgerMoneyModel
+    posted_amount: LedgerMoneyModel | None = Field(
         default=None, description="For a posted hold: the amount actually posted."
     )
     pending: bool
@@ -174,7 +179,7 @@ class PostingOut(BaseModel):
     account_id: str
     direction: Direction
     effect: Literal["posted", "pending", "release"]
-    amount: MoneyModel
+    amount: LedgerMoneyModel
 
 
 class EntryOut(BaseModel):
@@ -194,7 +199,7 @@ class AccountEntryOut(BaseModel):
     leg: int
     direction: Direction
     effect: Literal["posted", "pending", "release"]
-    amount: MoneyModel
+    amount: LedgerMoneyModel
     balance_after: int
     description: str | None = None
     created_at: datetime
@@ -211,7 +216,7 @@ class TrialBalanceLine(BaseModel):
 
 
 class TrialBalanceOut(BaseModel):
-    currency: CurrencyCode
+    currency: LedgerCurrencyCode
     lines: list[TrialBalanceLine]
     total_debits: int
     total_credits: int
@@ -240,7 +245,7 @@ class AccountCreate(BaseModel):
 
     code: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-/]+$")
     name: str = Field(min_length=1, max_length=limits.person_name_length_max)
-    currency: CurrencyCode
+    currency: LedgerCurrencyCode
     kind: AccountKind
     balance_limit: BalanceLimitModel = BalanceLimitModel()
     metadata: Metadata | None = None
@@ -262,7 +267,7 @@ class TransferCreate(BaseModel):
     id: ClientId | None = None
     debit_account_id: AccountRef
     credit_account_id: AccountRef
-    amount: PositiveMoneyModel
+    amount: LedgerPositiveMoneyModel
     description: Description | None = None
     metadata: Metadata | None = None
     pending: bool = False
@@ -276,7 +281,7 @@ class PostingIn(BaseModel):
 
     account_id: AccountRef
     direction: Direction
-    amount: PositiveMoneyModel
+    amount: LedgerPositiveMoneyModel
 
 
 class EntryCreate(BaseModel):
@@ -321,7 +326,7 @@ class PostPendingIn(BaseModel):
         json_schema_extra={"examples": [{"amount": {"amount": 150000, "currency": "INR"}}]},
     )
 
-    amount: PositiveMoneyModel | None = Field(
+    amount: LedgerPositiveMoneyModel | None = Field(
         default=None, description="Post part of the hold; the rest is released. Default: all."
     )
 
@@ -339,10 +344,10 @@ class ReverseIn(BaseModel):
 
 
 class BatchAmountIn(TypedDict):
-    """`PositiveMoneyModel` as a batch item's `amount`."""
+    """`LedgerPositiveMoneyModel` as a batch item's `amount`."""
 
     amount: PositiveMinorUnits
-    currency: CurrencyCode
+    currency: LedgerCurrencyCode
 
 
 @with_config(ConfigDict(extra="forbid"))
@@ -414,3 +419,28 @@ class BatchOut(BaseModel):
     created: int
     failed: int
     results: list[BatchItemOut]
+
+
+# --- settings -----------------------------------------------------------------------------------
+
+
+class LedgerSettingsOut(BaseModel):
+    """The tenant's ledger options."""
+
+    precious_metals_enabled: bool = Field(
+        description="Whether new ledger accounts may be opened in XAU, XAG, XPT or XPD."
+    )
+    updated_at: datetime | None = Field(
+        default=None, description="Last change; null while every option is at its default."
+    )
+
+
+class LedgerSettingsUpdate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"precious_metals_enabled": True}]}
+    )
+
+    precious_metals_enabled: bool = Field(
+        description="Allow new ledger accounts in the precious metals (XAU, XAG, XPT, XPD)."
+        " Turning it off refuses new metal accounts; existing ones keep working."
+    )

@@ -28,11 +28,12 @@ from moneyrail.core.money import Money
 from moneyrail.core.outbox import emit
 from moneyrail.core.pagination import PageParams
 from moneyrail.ledger import batch as batch_ops
-from moneyrail.ledger import entries, holds, reports, views
+from moneyrail.ledger import entries, holds, reports, tenant_settings, views
 from moneyrail.ledger.errors import (
     AccountCodeExists,
     AccountNotFound,
     CurrencyMismatch,
+    CurrencyNotEnabled,
     EntryUnbalanced,
     InsufficientFunds,
     InvalidAmount,
@@ -60,6 +61,7 @@ from moneyrail.ledger.schemas import (
     BatchTransferIn,
     EntryOut,
     LedgerAccountOut,
+    LedgerSettingsOut,
     TransferCreate,
     TransferOut,
     TrialBalanceOut,
@@ -70,6 +72,7 @@ __all__ = [
     "AccountCodeExists",
     "AccountNotFound",
     "CurrencyMismatch",
+    "CurrencyNotEnabled",
     "EntryUnbalanced",
     "InsufficientFunds",
     "InvalidAmount",
@@ -130,9 +133,11 @@ class LedgerService:
         Raises:
             AccountCodeExists: the tenant has an account with this code.
             UnknownCurrency: not an ISO 4217 currency.
+            CurrencyNotEnabled: a precious metal, and the tenant has not enabled metals.
             InvalidBalanceLimit: an overdraft below zero or past the ledger's bound.
         """
         Money(0, currency)  # validates the currency
+        await tenant_settings.check_currency(session, tenant_id=tenant_id, currency=currency)
         if balance_limit.type == "overdraft" and not (
             0 <= (balance_limit.limit or 0) <= limits.ledger_overdraft_limit_minor_max
         ):
@@ -157,6 +162,20 @@ class LedgerService:
         log.info("ledger.account_opened", tenant_id=tenant_id, account_id=account_id)
         return await self.get_account(session, tenant_id=tenant_id, account_id=account_id)
 
+    # --- settings -----------------------------------------------------------------------------
+
+    async def get_settings(self, session: AsyncSession, *, tenant_id: str) -> LedgerSettingsOut:
+        """The tenant's ledger options (defaults when never set)."""
+        return await tenant_settings.get(session, tenant_id=tenant_id)
+
+    async def update_settings(
+        self, session: AsyncSession, *, tenant_id: str, precious_metals_enabled: bool
+    ) -> LedgerSettingsOut:
+        """Set the tenant's ledger options."""
+        return await tenant_settings.update(
+            session, tenant_id=tenant_id, precious_metals_enabled=precious_metals_enabled
+        )
+
     async def system_account(
         self,
         session: AsyncSession,
@@ -171,10 +190,12 @@ class LedgerService:
 
         Raises:
             CurrencyMismatch: the code exists with another currency or kind.
+            CurrencyNotEnabled: a precious metal, and the tenant has not enabled metals.
         """
         existing = await repository.account_by_code(session, tenant_id=tenant_id, code=code)
         if existing is None:
             Money(0, currency)
+            await tenant_settings.check_currency(session, tenant_id=tenant_id, currency=currency)
             await repository.insert_account(
                 session,
                 {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from moneyrail.core.money import MoneyModel
+from moneyrail.core.money import LedgerMoneyModel
 from moneyrail.ledger.models import LedgerAccount, LedgerEntry, LedgerPosting
 from moneyrail.ledger.repository import EntryRow
 from moneyrail.ledger.schemas import (
@@ -74,14 +74,14 @@ def transfer_view(
     posted_amount = None
     if resolution is not None and resolution.kind == "post_pending":
         assert resolution.amount is not None
-        posted_amount = MoneyModel(amount=resolution.amount, currency=entry.currency)
+        posted_amount = LedgerMoneyModel(amount=resolution.amount, currency=entry.currency)
     return TransferOut(
         id=entry.id,
         kind=entry.kind,
         status=status_of(entry, resolution),
         debit_account_id=entry.debit_account_id,
         credit_account_id=entry.credit_account_id,
-        amount=MoneyModel(amount=entry.amount, currency=entry.currency),
+        amount=LedgerMoneyModel(amount=entry.amount, currency=entry.currency),
         posted_amount=posted_amount,
         pending=entry.pending,
         timeout_seconds=entry.timeout_seconds,
@@ -105,7 +105,7 @@ def entry_view(entry: LedgerEntry, postings: list[LedgerPosting]) -> EntryOut:
                 account_id=p.account_id,
                 direction=Direction(p.direction),
                 effect=p.effect,
-                amount=MoneyModel(amount=p.amount, currency=p.currency),
+                amount=LedgerMoneyModel(amount=p.amount, currency=p.currency),
             )
             for p in postings
         ],
