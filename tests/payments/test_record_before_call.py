@@ -29,8 +29,11 @@ from tests.factories import TenantContext, make_live_tenant
 from tests.payments.helpers import (
     PROVIDERS,
     objects_mentioning,
+    pay_at_checkout,
     payment_body,
+    provider_side,
     root_client,
+    sandbox_creds,
     sandbox_state,
     set_faults,
 )
@@ -57,8 +60,11 @@ def made_at_provider(app: FastAPI, provider: str, payment_id: str) -> int:
 
 
 @asynccontextmanager
-async def failing_payment_updates(owner_engine: AsyncEngine, tenant_id: str) -> AsyncIterator[None]:
-    """A trigger refusing every update of this tenant's payments (phase 2), dropped after."""
+async def failing_payment_updates(
+    owner_engine: AsyncEngine, tenant_id: str, table: str = "payments"
+) -> AsyncIterator[None]:
+    """A trigger refusing every update of this tenant's rows of `table` (phase 2), dropped
+    after."""
     name = f"test_fail_{uuid.uuid4().hex[:12]}"
     async with owner_engine.begin() as conn:
         await conn.execute(
@@ -71,7 +77,7 @@ async def failing_payment_updates(owner_engine: AsyncEngine, tenant_id: str) -> 
         )
         await conn.execute(
             text(
-                f"CREATE TRIGGER {name} BEFORE UPDATE ON payments"
+                f"CREATE TRIGGER {name} BEFORE UPDATE ON {table}"
                 f" FOR EACH ROW EXECUTE FUNCTION {name}()"
             )
         )
@@ -79,7 +85,7 @@ async def failing_payment_updates(owner_engine: AsyncEngine, tenant_id: str) -> 
         yield
     finally:
         async with owner_engine.begin() as conn:
-            await conn.execute(text(f"DROP TRIGGER IF EXISTS {name} ON payments"))
+            await conn.execute(text(f"DROP TRIGGER IF EXISTS {name} ON {table}"))
             await conn.execute(text(f"DROP FUNCTION IF EXISTS {name}()"))
 
 
@@ -249,3 +255,145 @@ async def test_a_refusal_before_acceptance_leaves_the_key_free(
     assert objects_mentioning(live_app, "stripe", payment["id"], kind="payment_intent") == 1
     assert objects_mentioning(live_app, "stripe", refused_id, kind="payment_intent") == 0
     assert await _capture_entries(engine, tenant.tenant_id, payment["id"]) == 1
+
+
+# --- captures ---------------------------------------------------------------------------------
+
+# The sandboxes whose payments can be authorized and captured later; the hosted checkouts
+# (Paystack, Flutterwave, Chapa) capture when the customer pays.
+CAPTURING = ("stripe", "razorpay", "paypal")
+
+
+async def _authorized(
+    client: httpx.AsyncClient, root: httpx.AsyncClient, tenant: TenantContext, provider: str
+) -> dict[str, Any]:
+    response = await client.post(
+        "/payments",
+        json=payment_body(provider, capture="manual"),
+        headers=tenant.with_idempotency(),
+    )
+    assert response.status_code == 201, response.text
+    payment: dict[str, Any] = response.json()
+    if payment["status"] == "requires_action":
+        await pay_at_checkout(root, provider, payment["next_action"]["url"])
+        response = await client.post(
+            f"/payments/{payment['id']}/verify", headers=tenant.with_idempotency()
+        )
+        assert response.status_code == 200, response.text
+        payment = response.json()
+    assert payment["status"] == "authorized", payment
+    return payment
+
+
+async def _captures_of(engine: AsyncEngine, tenant_id: str) -> list[Any]:
+    return await _rows(
+        engine,
+        "SELECT payment_id, status, provider_idempotency_key, idempotency_key"
+        " FROM payment_captures WHERE tenant_id = :t ORDER BY created_at",
+        t=tenant_id,
+    )
+
+
+async def _at_provider(app: FastAPI, tenant: TenantContext, provider: str, ppid: str) -> Any:
+    connector = provider_side(app, sandbox_creds(app, tenant, provider))
+    try:
+        return await connector.get_payment(ppid)
+    finally:
+        await connector.aclose()
+
+
+@pytest.mark.parametrize("provider", CAPTURING)
+async def test_a_capture_failing_after_the_provider_acted_is_recovered_by_lookup(
+    provider: str, live_app: FastAPI, engine: AsyncEngine, owner_engine: AsyncEngine
+) -> None:
+    tenant: TenantContext = await make_live_tenant(engine)
+    async with _client(live_app) as client, root_client(live_app, tenant) as root:
+        payment = await _authorized(client, root, tenant, provider)
+        payment_id, ppid = payment["id"], payment["provider_payment_id"]
+        headers = tenant.with_idempotency()
+        path = f"/payments/{payment_id}/capture"
+        async with failing_payment_updates(owner_engine, tenant.tenant_id):
+            failed = await client.post(path, headers=headers)
+            assert failed.status_code >= 500, failed.text
+            # The capture committed before the call survived the request's rollback...
+            [capture] = await _captures_of(engine, tenant.tenant_id)
+            assert (capture.payment_id, capture.status) == (payment_id, "in_flight")
+            assert capture.provider_idempotency_key and capture.idempotency_key
+            [(_, status, _)] = await _payments_of(engine, tenant.tenant_id)
+            assert status == "authorized"
+            # ...while the provider captured.
+            at_provider = await _at_provider(live_app, tenant, provider, ppid)
+            assert at_provider.captured_amount == 10_000
+            # A retry with the same key is the stored 409; the provider is not called again.
+            retried = await client.post(path, headers=headers)
+            assert retried.status_code == 409, retried.text
+            assert retried.headers["Idempotency-Replayed"] == "true"
+            assert retried.json()["code"] == "capture_in_flight"
+            assert retried.json()["payment_id"] == payment_id
+            # A capture under another key is refused while one is in flight.
+            other = await client.post(path, headers=tenant.with_idempotency())
+            assert other.status_code == 409, other.text
+            assert other.json()["code"] == "capture_in_flight"
+        assert await _capture_entries(engine, tenant.tenant_id, payment_id) == 0
+
+        result = await recover_in_flight(
+            engine, runtime=_runtime(live_app), min_age_seconds=0, lookup_seconds=0
+        )
+        assert payment_id in result.captures_resolved
+        [(_, status, _)] = await _payments_of(engine, tenant.tenant_id)
+        assert status == "captured"
+        [capture] = await _captures_of(engine, tenant.tenant_id)
+        assert capture.status == "succeeded"
+        assert await _capture_entries(engine, tenant.tenant_id, payment_id) == 1
+        # The client's key now replays the outcome.
+        replayed = await client.post(path, headers=headers)
+        assert replayed.status_code == 200, replayed.text
+        assert replayed.headers["Idempotency-Replayed"] == "true"
+        assert replayed.json()["status"] == "captured"
+        assert replayed.json()["captured_amount"]["amount"] == 10_000
+        again = await recover_in_flight(
+            engine, runtime=_runtime(live_app), min_age_seconds=0, lookup_seconds=0
+        )
+        assert payment_id not in again.captures_resolved
+        assert await _capture_entries(engine, tenant.tenant_id, payment_id) == 1
+        at_provider = await _at_provider(live_app, tenant, provider, ppid)
+        assert at_provider.captured_amount == 10_000
+
+
+async def test_a_capture_the_provider_never_made_frees_the_key(
+    live_app: FastAPI, engine: AsyncEngine, owner_engine: AsyncEngine
+) -> None:
+    """A capture recorded but never sent (a crash before the call) is resolved by reading the
+    payment at the provider: still uncaptured, so the capture is `not_found` and the client's
+    key may capture again."""
+    tenant: TenantContext = await make_live_tenant(engine)
+    async with _client(live_app) as client, root_client(live_app, tenant) as root:
+        payment = await _authorized(client, root, tenant, "stripe")
+        payment_id = payment["id"]
+        headers = tenant.with_idempotency()
+        path = f"/payments/{payment_id}/capture"
+        # The provider refuses the connection: the capture stays in flight (it may have
+        # arrived), and only the lookup may say it did not.
+        await set_faults(root, "stripe", unavailable=20)
+        try:
+            refused = await client.post(path, headers=headers)
+        finally:
+            await set_faults(root, "stripe")
+        assert refused.status_code == 503, refused.text
+        [capture] = await _captures_of(engine, tenant.tenant_id)
+        assert capture.status == "in_flight"
+        assert (await client.post(path, headers=headers)).status_code == 409
+
+        result = await recover_in_flight(
+            engine, runtime=_runtime(live_app), min_age_seconds=0, lookup_seconds=0
+        )
+        assert payment_id in result.captures_resolved
+        [capture] = await _captures_of(engine, tenant.tenant_id)
+        assert capture.status == "not_found"
+        [(_, status, _)] = await _payments_of(engine, tenant.tenant_id)
+        assert status == "authorized"
+        captured = await client.post(path, headers=headers)
+        assert captured.status_code == 200, captured.text
+        assert "Idempotency-Replayed" not in captured.headers
+        assert captured.json()["status"] == "captured"
+    assert await _capture_entries(engine, tenant.tenant_id, payment_id) == 1
