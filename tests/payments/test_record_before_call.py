@@ -28,6 +28,7 @@ from moneyrail.payments.tasks import recover_in_flight
 from tests.factories import TenantContext, make_live_tenant
 from tests.payments.helpers import (
     PROVIDERS,
+    create_captured_payment,
     objects_mentioning,
     pay_at_checkout,
     payment_body,
@@ -397,3 +398,119 @@ async def test_a_capture_the_provider_never_made_frees_the_key(
         assert "Idempotency-Replayed" not in captured.headers
         assert captured.json()["status"] == "captured"
     assert await _capture_entries(engine, tenant.tenant_id, payment_id) == 1
+
+
+# --- refunds ----------------------------------------------------------------------------------
+
+# Recovery reads the payment's refunded amount at the provider. Stripe, Razorpay and PayPal
+# report partial refunds too; Paystack and Chapa report a payment refunded in full (so a
+# full refund is found); Flutterwave's transaction carries no refunded amount, so a refund
+# in flight there is left in flight (never failed, never sent again).
+REFUND_FOUND = ("stripe", "razorpay", "paypal", "paystack", "chapa")
+
+
+async def _refunds_of(engine: AsyncEngine, tenant_id: str) -> list[Any]:
+    return await _rows(
+        engine,
+        "SELECT id, status, provider_idempotency_key, idempotency_key, amount"
+        " FROM payment_refunds WHERE tenant_id = :t ORDER BY created_at",
+        t=tenant_id,
+    )
+
+
+async def _refund_entries(engine: AsyncEngine, tenant_id: str, refund_id: str) -> int:
+    rows = await _rows(
+        engine,
+        "SELECT count(*) FROM ledger_entries WHERE tenant_id = :t"
+        " AND metadata ->> 'refund_id' = :r",
+        t=tenant_id,
+        r=refund_id,
+    )
+    return int(rows[0][0])
+
+
+async def _failed_refund(
+    app: FastAPI, owner_engine: AsyncEngine, engine: AsyncEngine, provider: str
+) -> tuple[TenantContext, dict[str, Any], dict[str, str], str]:
+    """A captured payment whose full refund failed after the provider refunded."""
+    tenant: TenantContext = await make_live_tenant(engine)
+    async with _client(app) as client, root_client(app, tenant) as root:
+        payment = await create_captured_payment(client, root, tenant, provider)
+        headers = tenant.with_idempotency()
+        body = {"payment_id": payment["id"]}
+        async with failing_payment_updates(owner_engine, tenant.tenant_id, "payment_refunds"):
+            failed = await client.post("/refunds", json=body, headers=headers)
+            assert failed.status_code >= 500, failed.text
+            # The refund committed before the call survived, its amount still reserved.
+            [refund] = await _refunds_of(engine, tenant.tenant_id)
+            assert (refund.status, refund.amount) == ("in_flight", 10_000)
+            assert refund.provider_idempotency_key and refund.idempotency_key
+            shown = await client.get(f"/refunds/{refund.id}", headers=tenant.headers)
+            assert shown.json()["status"] == "pending"
+            # A retry with the same key is the stored 409; the provider is not called again.
+            retried = await client.post("/refunds", json=body, headers=headers)
+            assert retried.status_code == 409, retried.text
+            assert retried.headers["Idempotency-Replayed"] == "true"
+            assert retried.json()["code"] == "refund_in_flight"
+            assert retried.json()["refund_id"] == refund.id
+            # Nothing is left to refund while the refund is in flight.
+            other = await client.post("/refunds", json=body, headers=tenant.with_idempotency())
+            assert other.status_code == 422, other.text
+            assert other.json()["code"] == "refund_exceeds_captured"
+        assert await _refund_entries(engine, tenant.tenant_id, refund.id) == 0
+    return tenant, payment, headers, refund.id
+
+
+@pytest.mark.parametrize("provider", REFUND_FOUND)
+async def test_a_refund_failing_after_the_provider_acted_is_recovered_by_lookup(
+    provider: str, live_app: FastAPI, engine: AsyncEngine, owner_engine: AsyncEngine
+) -> None:
+    tenant, payment, headers, refund_id = await _failed_refund(
+        live_app, owner_engine, engine, provider
+    )
+    ppid = payment["provider_payment_id"]
+    assert (await _at_provider(live_app, tenant, provider, ppid)).refunded_amount == 10_000
+
+    result = await recover_in_flight(
+        engine, runtime=_runtime(live_app), min_age_seconds=0, lookup_seconds=0
+    )
+    assert refund_id in result.refunds_resolved
+    [refund] = await _refunds_of(engine, tenant.tenant_id)
+    assert refund.status == "succeeded"
+    [(_, status, _)] = await _payments_of(engine, tenant.tenant_id)
+    assert status == "refunded"
+    assert await _refund_entries(engine, tenant.tenant_id, refund_id) == 1
+    async with _client(live_app) as client:
+        replayed = await client.post(
+            "/refunds", json={"payment_id": payment["id"]}, headers=headers
+        )
+    assert replayed.status_code == 201, replayed.text
+    assert replayed.headers["Idempotency-Replayed"] == "true"
+    assert (replayed.json()["id"], replayed.json()["status"]) == (refund_id, "succeeded")
+    again = await recover_in_flight(
+        engine, runtime=_runtime(live_app), min_age_seconds=0, lookup_seconds=0
+    )
+    assert refund_id not in again.refunds_resolved
+    assert await _refund_entries(engine, tenant.tenant_id, refund_id) == 1
+    # Refunded once at the provider.
+    assert (await _at_provider(live_app, tenant, provider, ppid)).refunded_amount == 10_000
+
+
+async def test_a_refund_the_provider_cannot_report_stays_in_flight(
+    live_app: FastAPI, engine: AsyncEngine, owner_engine: AsyncEngine
+) -> None:
+    """Flutterwave's transaction does not say what was refunded: recovery leaves the refund
+    in flight (its amount reserved, the key answering 409) rather than guess."""
+    tenant, payment, headers, refund_id = await _failed_refund(
+        live_app, owner_engine, engine, "flutterwave"
+    )
+    result = await recover_in_flight(
+        engine, runtime=_runtime(live_app), min_age_seconds=0, lookup_seconds=0
+    )
+    assert refund_id not in result.refunds_resolved
+    [refund] = await _refunds_of(engine, tenant.tenant_id)
+    assert refund.status == "in_flight"
+    async with _client(live_app) as client:
+        retried = await client.post("/refunds", json={"payment_id": payment["id"]}, headers=headers)
+    assert retried.status_code == 409, retried.text
+    assert await _refund_entries(engine, tenant.tenant_id, refund_id) == 0

@@ -1,7 +1,10 @@
 """Resolving what waits on a provider: in-flight recovery and the status poller.
 
-Recovery (design rule 6): a payment create is recorded, committed, before its provider call
-(`payments.intents.inflight`). An attempt still `in_flight` after
+Recovery (design rule 6): a payment create, a capture and a refund are each recorded,
+committed, before their provider call (`payments.intents.inflight`, `.captures`,
+`payments.refunds.service`). A capture left in flight is resolved by reading the payment's
+captured amount at its provider, a refund by reading its refunded amount — neither is ever
+sent again. An attempt still `in_flight` after
 `limits.payment_in_flight_min_age_seconds` lost its outcome (a crash, or a failure after
 the provider acted); `recover_in_flight` looks the payment up at that provider by our
 reference and the provider idempotency key (`find_payment`) — never by sending the create
@@ -44,6 +47,8 @@ from moneyrail.payments.intents.repository import repository
 from moneyrail.payments.intents.service import payment as payment_service
 from moneyrail.payments.models import Payment
 from moneyrail.payments.providers import ProviderRuntime
+from moneyrail.payments.refunds import views as refund_views
+from moneyrail.payments.refunds.repository import repository as refund_repository
 from moneyrail.payments.refunds.service import refunds as refund_service
 
 log = structlog.get_logger(__name__)
@@ -141,6 +146,8 @@ class RecoveryResult:
     resolved: list[str] = field(default_factory=list)
     # Payments whose capture in flight was resolved.
     captures_resolved: list[str] = field(default_factory=list)
+    # Refunds in flight that were resolved.
+    refunds_resolved: list[str] = field(default_factory=list)
     still_waiting: int = 0
     errors: int = 0
 
@@ -164,11 +171,13 @@ async def recover_in_flight(
         await bypass_tenant_scope(session)
         due = await repository.in_flight_due(session, before=before, limit=batch)
         captures_due = await repository.captures_in_flight_due(session, before=before, limit=batch)
+        refunds_due = await refund_repository.in_flight_due(session, before=before, limit=batch)
     result = RecoveryResult()
     give_up_before = now - timedelta(seconds=lookup_seconds)
     work: list[tuple[RecoverOne, str, str]] = [
         *((_recover, t, p) for t, p in due),
         *((_recover_capture, t, p) for t, p in captures_due),
+        *((_recover_refunds, t, p) for t, p in refunds_due),
     ]
     for recover, tenant_id, payment_id in work:
         try:
@@ -185,6 +194,7 @@ async def recover_in_flight(
             checked=result.checked,
             resolved=len(result.resolved),
             captures_resolved=len(result.captures_resolved),
+            refunds_resolved=len(result.refunds_resolved),
             waiting=result.still_waiting,
             errors=result.errors,
         )
@@ -242,6 +252,40 @@ async def _recover_capture(
             await connection.execute(FORGET_SQL, tenant_id, capture.idempotency_key)
     result.captures_resolved.append(payment_id)
     log.info("payments.capture_resolved", payment_id=payment_id, status=capture.status)
+    return True
+
+
+async def _recover_refunds(
+    session: AsyncSession,
+    tenant_id: str,
+    payment_id: str,
+    runtime: ProviderRuntime,
+    give_up_before: datetime,
+    result: RecoveryResult,
+) -> bool:
+    """A payment's refunds in flight: resolved from the payment's refunded amount at its
+    provider (`RefundService.recover_in_flight`); each client's stored 409 replaced by the
+    refund, or removed when nothing was refunded."""
+    payment = await repository.lock_for_polling(session, tenant_id=tenant_id, payment_id=payment_id)
+    if payment is None:
+        return False
+    result.checked += 1
+    resolved = await refund_service.recover_in_flight(
+        session, runtime=runtime, payment=payment, give_up_before=give_up_before
+    )
+    if not resolved:
+        result.still_waiting += 1
+        return False
+    connection = await driver(session)
+    for refund in resolved:
+        if refund.idempotency_key:
+            if refund.status == "failed":
+                await connection.execute(FORGET_SQL, tenant_id, refund.idempotency_key)
+            else:
+                body = refund_views.refund_out(refund).model_dump_json(by_alias=True)
+                await connection.execute(REPLACE_SQL, tenant_id, refund.idempotency_key, 201, body)
+        result.refunds_resolved.append(refund.id)
+        log.info("payments.refund_resolved", refund_id=refund.id, status=refund.status)
     return True
 
 
