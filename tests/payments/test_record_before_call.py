@@ -28,9 +28,13 @@ from moneyrail.payments.tasks import recover_in_flight
 from tests.factories import TenantContext, make_live_tenant
 from tests.payments.helpers import (
     PROVIDERS,
+    create_captured_payment,
     objects_mentioning,
+    pay_at_checkout,
     payment_body,
+    provider_side,
     root_client,
+    sandbox_creds,
     sandbox_state,
     set_faults,
 )
@@ -57,8 +61,11 @@ def made_at_provider(app: FastAPI, provider: str, payment_id: str) -> int:
 
 
 @asynccontextmanager
-async def failing_payment_updates(owner_engine: AsyncEngine, tenant_id: str) -> AsyncIterator[None]:
-    """A trigger refusing every update of this tenant's payments (phase 2), dropped after."""
+async def failing_payment_updates(
+    owner_engine: AsyncEngine, tenant_id: str, table: str = "payments"
+) -> AsyncIterator[None]:
+    """A trigger refusing every update of this tenant's rows of `table` (phase 2), dropped
+    after."""
     name = f"test_fail_{uuid.uuid4().hex[:12]}"
     async with owner_engine.begin() as conn:
         await conn.execute(
@@ -71,7 +78,7 @@ async def failing_payment_updates(owner_engine: AsyncEngine, tenant_id: str) -> 
         )
         await conn.execute(
             text(
-                f"CREATE TRIGGER {name} BEFORE UPDATE ON payments"
+                f"CREATE TRIGGER {name} BEFORE UPDATE ON {table}"
                 f" FOR EACH ROW EXECUTE FUNCTION {name}()"
             )
         )
@@ -79,7 +86,7 @@ async def failing_payment_updates(owner_engine: AsyncEngine, tenant_id: str) -> 
         yield
     finally:
         async with owner_engine.begin() as conn:
-            await conn.execute(text(f"DROP TRIGGER IF EXISTS {name} ON payments"))
+            await conn.execute(text(f"DROP TRIGGER IF EXISTS {name} ON {table}"))
             await conn.execute(text(f"DROP FUNCTION IF EXISTS {name}()"))
 
 
@@ -249,3 +256,261 @@ async def test_a_refusal_before_acceptance_leaves_the_key_free(
     assert objects_mentioning(live_app, "stripe", payment["id"], kind="payment_intent") == 1
     assert objects_mentioning(live_app, "stripe", refused_id, kind="payment_intent") == 0
     assert await _capture_entries(engine, tenant.tenant_id, payment["id"]) == 1
+
+
+# --- captures ---------------------------------------------------------------------------------
+
+# The sandboxes whose payments can be authorized and captured later; the hosted checkouts
+# (Paystack, Flutterwave, Chapa) capture when the customer pays.
+CAPTURING = ("stripe", "razorpay", "paypal")
+
+
+async def _authorized(
+    client: httpx.AsyncClient, root: httpx.AsyncClient, tenant: TenantContext, provider: str
+) -> dict[str, Any]:
+    response = await client.post(
+        "/payments",
+        json=payment_body(provider, capture="manual"),
+        headers=tenant.with_idempotency(),
+    )
+    assert response.status_code == 201, response.text
+    payment: dict[str, Any] = response.json()
+    if payment["status"] == "requires_action":
+        await pay_at_checkout(root, provider, payment["next_action"]["url"])
+        response = await client.post(
+            f"/payments/{payment['id']}/verify", headers=tenant.with_idempotency()
+        )
+        assert response.status_code == 200, response.text
+        payment = response.json()
+    assert payment["status"] == "authorized", payment
+    return payment
+
+
+async def _captures_of(engine: AsyncEngine, tenant_id: str) -> list[Any]:
+    return await _rows(
+        engine,
+        "SELECT payment_id, status, provider_idempotency_key, idempotency_key"
+        " FROM payment_captures WHERE tenant_id = :t ORDER BY created_at",
+        t=tenant_id,
+    )
+
+
+async def _at_provider(app: FastAPI, tenant: TenantContext, provider: str, ppid: str) -> Any:
+    connector = provider_side(app, sandbox_creds(app, tenant, provider))
+    try:
+        return await connector.get_payment(ppid)
+    finally:
+        await connector.aclose()
+
+
+@pytest.mark.parametrize("provider", CAPTURING)
+async def test_a_capture_failing_after_the_provider_acted_is_recovered_by_lookup(
+    provider: str, live_app: FastAPI, engine: AsyncEngine, owner_engine: AsyncEngine
+) -> None:
+    tenant: TenantContext = await make_live_tenant(engine)
+    async with _client(live_app) as client, root_client(live_app, tenant) as root:
+        payment = await _authorized(client, root, tenant, provider)
+        payment_id, ppid = payment["id"], payment["provider_payment_id"]
+        headers = tenant.with_idempotency()
+        path = f"/payments/{payment_id}/capture"
+        async with failing_payment_updates(owner_engine, tenant.tenant_id):
+            failed = await client.post(path, headers=headers)
+            assert failed.status_code >= 500, failed.text
+            # The capture committed before the call survived the request's rollback...
+            [capture] = await _captures_of(engine, tenant.tenant_id)
+            assert (capture.payment_id, capture.status) == (payment_id, "in_flight")
+            assert capture.provider_idempotency_key and capture.idempotency_key
+            [(_, status, _)] = await _payments_of(engine, tenant.tenant_id)
+            assert status == "authorized"
+            # ...while the provider captured.
+            at_provider = await _at_provider(live_app, tenant, provider, ppid)
+            assert at_provider.captured_amount == 10_000
+            # A retry with the same key is the stored 409; the provider is not called again.
+            retried = await client.post(path, headers=headers)
+            assert retried.status_code == 409, retried.text
+            assert retried.headers["Idempotency-Replayed"] == "true"
+            assert retried.json()["code"] == "capture_in_flight"
+            assert retried.json()["payment_id"] == payment_id
+            # A capture under another key is refused while one is in flight.
+            other = await client.post(path, headers=tenant.with_idempotency())
+            assert other.status_code == 409, other.text
+            assert other.json()["code"] == "capture_in_flight"
+        assert await _capture_entries(engine, tenant.tenant_id, payment_id) == 0
+
+        result = await recover_in_flight(
+            engine, runtime=_runtime(live_app), min_age_seconds=0, lookup_seconds=0
+        )
+        assert payment_id in result.captures_resolved
+        [(_, status, _)] = await _payments_of(engine, tenant.tenant_id)
+        assert status == "captured"
+        [capture] = await _captures_of(engine, tenant.tenant_id)
+        assert capture.status == "succeeded"
+        assert await _capture_entries(engine, tenant.tenant_id, payment_id) == 1
+        # The client's key now replays the outcome.
+        replayed = await client.post(path, headers=headers)
+        assert replayed.status_code == 200, replayed.text
+        assert replayed.headers["Idempotency-Replayed"] == "true"
+        assert replayed.json()["status"] == "captured"
+        assert replayed.json()["captured_amount"]["amount"] == 10_000
+        again = await recover_in_flight(
+            engine, runtime=_runtime(live_app), min_age_seconds=0, lookup_seconds=0
+        )
+        assert payment_id not in again.captures_resolved
+        assert await _capture_entries(engine, tenant.tenant_id, payment_id) == 1
+        at_provider = await _at_provider(live_app, tenant, provider, ppid)
+        assert at_provider.captured_amount == 10_000
+
+
+async def test_a_capture_the_provider_never_made_frees_the_key(
+    live_app: FastAPI, engine: AsyncEngine, owner_engine: AsyncEngine
+) -> None:
+    """A capture recorded but never sent (a crash before the call) is resolved by reading the
+    payment at the provider: still uncaptured, so the capture is `not_found` and the client's
+    key may capture again."""
+    tenant: TenantContext = await make_live_tenant(engine)
+    async with _client(live_app) as client, root_client(live_app, tenant) as root:
+        payment = await _authorized(client, root, tenant, "stripe")
+        payment_id = payment["id"]
+        headers = tenant.with_idempotency()
+        path = f"/payments/{payment_id}/capture"
+        # The provider refuses the connection: the capture stays in flight (it may have
+        # arrived), and only the lookup may say it did not.
+        await set_faults(root, "stripe", unavailable=20)
+        try:
+            refused = await client.post(path, headers=headers)
+        finally:
+            await set_faults(root, "stripe")
+        assert refused.status_code == 503, refused.text
+        [capture] = await _captures_of(engine, tenant.tenant_id)
+        assert capture.status == "in_flight"
+        assert (await client.post(path, headers=headers)).status_code == 409
+
+        result = await recover_in_flight(
+            engine, runtime=_runtime(live_app), min_age_seconds=0, lookup_seconds=0
+        )
+        assert payment_id in result.captures_resolved
+        [capture] = await _captures_of(engine, tenant.tenant_id)
+        assert capture.status == "not_found"
+        [(_, status, _)] = await _payments_of(engine, tenant.tenant_id)
+        assert status == "authorized"
+        captured = await client.post(path, headers=headers)
+        assert captured.status_code == 200, captured.text
+        assert "Idempotency-Replayed" not in captured.headers
+        assert captured.json()["status"] == "captured"
+    assert await _capture_entries(engine, tenant.tenant_id, payment_id) == 1
+
+
+# --- refunds ----------------------------------------------------------------------------------
+
+# Recovery reads the payment's refunded amount at the provider. Stripe, Razorpay and PayPal
+# report partial refunds too; Paystack and Chapa report a payment refunded in full (so a
+# full refund is found); Flutterwave's transaction carries no refunded amount, so a refund
+# in flight there is left in flight (never failed, never sent again).
+REFUND_FOUND = ("stripe", "razorpay", "paypal", "paystack", "chapa")
+
+
+async def _refunds_of(engine: AsyncEngine, tenant_id: str) -> list[Any]:
+    return await _rows(
+        engine,
+        "SELECT id, status, provider_idempotency_key, idempotency_key, amount"
+        " FROM payment_refunds WHERE tenant_id = :t ORDER BY created_at",
+        t=tenant_id,
+    )
+
+
+async def _refund_entries(engine: AsyncEngine, tenant_id: str, refund_id: str) -> int:
+    rows = await _rows(
+        engine,
+        "SELECT count(*) FROM ledger_entries WHERE tenant_id = :t"
+        " AND metadata ->> 'refund_id' = :r",
+        t=tenant_id,
+        r=refund_id,
+    )
+    return int(rows[0][0])
+
+
+async def _failed_refund(
+    app: FastAPI, owner_engine: AsyncEngine, engine: AsyncEngine, provider: str
+) -> tuple[TenantContext, dict[str, Any], dict[str, str], str]:
+    """A captured payment whose full refund failed after the provider refunded."""
+    tenant: TenantContext = await make_live_tenant(engine)
+    async with _client(app) as client, root_client(app, tenant) as root:
+        payment = await create_captured_payment(client, root, tenant, provider)
+        headers = tenant.with_idempotency()
+        body = {"payment_id": payment["id"]}
+        async with failing_payment_updates(owner_engine, tenant.tenant_id, "payment_refunds"):
+            failed = await client.post("/refunds", json=body, headers=headers)
+            assert failed.status_code >= 500, failed.text
+            # The refund committed before the call survived, its amount still reserved.
+            [refund] = await _refunds_of(engine, tenant.tenant_id)
+            assert (refund.status, refund.amount) == ("in_flight", 10_000)
+            assert refund.provider_idempotency_key and refund.idempotency_key
+            shown = await client.get(f"/refunds/{refund.id}", headers=tenant.headers)
+            assert shown.json()["status"] == "pending"
+            # A retry with the same key is the stored 409; the provider is not called again.
+            retried = await client.post("/refunds", json=body, headers=headers)
+            assert retried.status_code == 409, retried.text
+            assert retried.headers["Idempotency-Replayed"] == "true"
+            assert retried.json()["code"] == "refund_in_flight"
+            assert retried.json()["refund_id"] == refund.id
+            # Nothing is left to refund while the refund is in flight.
+            other = await client.post("/refunds", json=body, headers=tenant.with_idempotency())
+            assert other.status_code == 422, other.text
+            assert other.json()["code"] == "refund_exceeds_captured"
+        assert await _refund_entries(engine, tenant.tenant_id, refund.id) == 0
+    return tenant, payment, headers, refund.id
+
+
+@pytest.mark.parametrize("provider", REFUND_FOUND)
+async def test_a_refund_failing_after_the_provider_acted_is_recovered_by_lookup(
+    provider: str, live_app: FastAPI, engine: AsyncEngine, owner_engine: AsyncEngine
+) -> None:
+    tenant, payment, headers, refund_id = await _failed_refund(
+        live_app, owner_engine, engine, provider
+    )
+    ppid = payment["provider_payment_id"]
+    assert (await _at_provider(live_app, tenant, provider, ppid)).refunded_amount == 10_000
+
+    result = await recover_in_flight(
+        engine, runtime=_runtime(live_app), min_age_seconds=0, lookup_seconds=0
+    )
+    assert refund_id in result.refunds_resolved
+    [refund] = await _refunds_of(engine, tenant.tenant_id)
+    assert refund.status == "succeeded"
+    [(_, status, _)] = await _payments_of(engine, tenant.tenant_id)
+    assert status == "refunded"
+    assert await _refund_entries(engine, tenant.tenant_id, refund_id) == 1
+    async with _client(live_app) as client:
+        replayed = await client.post(
+            "/refunds", json={"payment_id": payment["id"]}, headers=headers
+        )
+    assert replayed.status_code == 201, replayed.text
+    assert replayed.headers["Idempotency-Replayed"] == "true"
+    assert (replayed.json()["id"], replayed.json()["status"]) == (refund_id, "succeeded")
+    again = await recover_in_flight(
+        engine, runtime=_runtime(live_app), min_age_seconds=0, lookup_seconds=0
+    )
+    assert refund_id not in again.refunds_resolved
+    assert await _refund_entries(engine, tenant.tenant_id, refund_id) == 1
+    # Refunded once at the provider.
+    assert (await _at_provider(live_app, tenant, provider, ppid)).refunded_amount == 10_000
+
+
+async def test_a_refund_the_provider_cannot_report_stays_in_flight(
+    live_app: FastAPI, engine: AsyncEngine, owner_engine: AsyncEngine
+) -> None:
+    """Flutterwave's transaction does not say what was refunded: recovery leaves the refund
+    in flight (its amount reserved, the key answering 409) rather than guess."""
+    tenant, payment, headers, refund_id = await _failed_refund(
+        live_app, owner_engine, engine, "flutterwave"
+    )
+    result = await recover_in_flight(
+        engine, runtime=_runtime(live_app), min_age_seconds=0, lookup_seconds=0
+    )
+    assert refund_id not in result.refunds_resolved
+    [refund] = await _refunds_of(engine, tenant.tenant_id)
+    assert refund.status == "in_flight"
+    async with _client(live_app) as client:
+        retried = await client.post("/refunds", json={"payment_id": payment["id"]}, headers=headers)
+    assert retried.status_code == 409, retried.text
+    assert await _refund_entries(engine, tenant.tenant_id, refund_id) == 0

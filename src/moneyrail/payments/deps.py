@@ -11,7 +11,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from moneyrail.core.db import database_of
+from moneyrail.core.idempotency import HEADER, request_fingerprint
 from moneyrail.core.settings import Settings
+from moneyrail.payments.intents.inflight import Recorder
 from moneyrail.payments.providers import ProviderRuntime
 
 
@@ -35,3 +38,22 @@ async def runtime_of(request: Request) -> ProviderRuntime:
 
 
 Runtime = Annotated[ProviderRuntime, Depends(runtime_of)]
+
+
+async def recorder_of(request: Request) -> Recorder:
+    """What a call that moves money needs to commit its record before the provider call
+    (design rule 6): sessions of its own — the test's factory when one is substituted, else
+    the app's database — and the client's key and request hash, as `core.idempotency`
+    computes them."""
+    factory = getattr(request.app.state, "session_factory", None)
+    path = request.url.path
+    return Recorder(
+        sessions=factory or database_of(request).sessionmaker,
+        key=request.headers.get(HEADER, ""),
+        request_hash=request_fingerprint(request.method, path, await request.body()),
+        method=request.method,
+        path=path,
+    )
+
+
+CallRecorder = Annotated[Recorder, Depends(recorder_of)]

@@ -158,6 +158,11 @@ class Refund(Base):
         PrimaryKeyConstraint("tenant_id", "id"),
         UniqueConstraint("tenant_id", "provider", "provider_refund_id"),
         Index("ix_payment_refunds_payment", "tenant_id", "payment_id"),
+        Index(
+            "ix_payment_refunds_in_flight",
+            "created_at",
+            postgresql_where=text("status = 'in_flight'"),
+        ),
     )
 
     tenant_id: Mapped[str] = mapped_column(String(40))
@@ -170,7 +175,43 @@ class Refund(Base):
     provider: Mapped[str] = mapped_column(String(32))
     provider_refund_id: Mapped[str | None] = mapped_column(String(128))
     provider_idempotency_key: Mapped[str | None] = mapped_column(String(64))
+    # The client's Idempotency-Key: its stored 409 is replaced when recovery resolves the
+    # refund (`in_flight` from the commit before the provider call until its outcome).
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
     failure_message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=_now, server_default=func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=_now, server_default=func.now(), onupdate=_now
+    )
+
+
+class PaymentCapture(Base):
+    """One capture request of a payment, recorded before its provider call (design rule 6)."""
+
+    __tablename__ = "payment_captures"
+    __table_args__ = (
+        PrimaryKeyConstraint("tenant_id", "id"),
+        Index("ix_payment_captures_payment", "tenant_id", "payment_id"),
+        Index(
+            "ix_payment_captures_in_flight",
+            "created_at",
+            postgresql_where=text("status = 'in_flight'"),
+        ),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(40))
+    id: Mapped[str] = mapped_column(String(40))
+    payment_id: Mapped[str] = mapped_column(String(40))
+    # in_flight | succeeded | failed (refused) | not_found (the provider never captured)
+    status: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[int | None] = mapped_column(BigInteger)  # None: the whole authorization
+    currency: Mapped[str] = mapped_column(String(3))
+    provider: Mapped[str] = mapped_column(String(32))
+    provider_idempotency_key: Mapped[str] = mapped_column(String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    error_code: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=_now, server_default=func.now()
     )

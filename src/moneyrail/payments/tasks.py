@@ -1,7 +1,10 @@
 """Resolving what waits on a provider: in-flight recovery and the status poller.
 
-Recovery (design rule 6): a payment create is recorded, committed, before its provider call
-(`payments.intents.inflight`). An attempt still `in_flight` after
+Recovery (design rule 6): a payment create, a capture and a refund are each recorded,
+committed, before their provider call (`payments.intents.inflight`, `.captures`,
+`payments.refunds.service`). A capture left in flight is resolved by reading the payment's
+captured amount at its provider, a refund by reading its refunded amount — neither is ever
+sent again. An attempt still `in_flight` after
 `limits.payment_in_flight_min_age_seconds` lost its outcome (a crash, or a failure after
 the provider acted); `recover_in_flight` looks the payment up at that provider by our
 reference and the provider idempotency key (`find_payment`) — never by sending the create
@@ -37,13 +40,15 @@ from moneyrail.core.db import bypass_tenant_scope, driver, run_before_commit, se
 from moneyrail.core.errors import AppError
 from moneyrail.core.jobs import schedule
 from moneyrail.core.settings import get_settings
-from moneyrail.payments.intents import provider_state, views
+from moneyrail.payments.intents import captures, provider_state, views
 from moneyrail.payments.intents.attempts import PaymentNeverMade
-from moneyrail.payments.intents.inflight import REPLACE_SQL
+from moneyrail.payments.intents.inflight import FORGET_SQL, REPLACE_SQL
 from moneyrail.payments.intents.repository import repository
 from moneyrail.payments.intents.service import payment as payment_service
 from moneyrail.payments.models import Payment
 from moneyrail.payments.providers import ProviderRuntime
+from moneyrail.payments.refunds import views as refund_views
+from moneyrail.payments.refunds.repository import repository as refund_repository
 from moneyrail.payments.refunds.service import refunds as refund_service
 
 log = structlog.get_logger(__name__)
@@ -139,6 +144,10 @@ async def _one(
 class RecoveryResult:
     checked: int = 0
     resolved: list[str] = field(default_factory=list)
+    # Payments whose capture in flight was resolved.
+    captures_resolved: list[str] = field(default_factory=list)
+    # Refunds in flight that were resolved.
+    refunds_resolved: list[str] = field(default_factory=list)
     still_waiting: int = 0
     errors: int = 0
 
@@ -151,24 +160,30 @@ async def recover_in_flight(
     min_age_seconds: float = limits.payment_in_flight_min_age_seconds,
     lookup_seconds: float = limits.payment_in_flight_lookup_seconds,
 ) -> RecoveryResult:
-    """One pass over the oldest payment creates left in flight: each looked up at its
-    provider and resolved in its own transaction (payment row locked, SKIP LOCKED)."""
+    """One pass over the oldest payment creates, then captures, left in flight: each looked
+    up at its provider and resolved in its own transaction (payment row locked, SKIP
+    LOCKED)."""
     factory = async_sessionmaker(engine, expire_on_commit=False)
     now = datetime.now(UTC)
+    batch = min(limit, limits.payment_poll_batch_size_max)
+    before = now - timedelta(seconds=min_age_seconds)
     async with factory() as session, session.begin():
         await bypass_tenant_scope(session)
-        due = await repository.in_flight_due(
-            session,
-            before=now - timedelta(seconds=min_age_seconds),
-            limit=min(limit, limits.payment_poll_batch_size_max),
-        )
+        due = await repository.in_flight_due(session, before=before, limit=batch)
+        captures_due = await repository.captures_in_flight_due(session, before=before, limit=batch)
+        refunds_due = await refund_repository.in_flight_due(session, before=before, limit=batch)
     result = RecoveryResult()
     give_up_before = now - timedelta(seconds=lookup_seconds)
-    for tenant_id, payment_id in due:
+    work: list[tuple[RecoverOne, str, str]] = [
+        *((_recover, t, p) for t, p in due),
+        *((_recover_capture, t, p) for t, p in captures_due),
+        *((_recover_refunds, t, p) for t, p in refunds_due),
+    ]
+    for recover, tenant_id, payment_id in work:
         try:
             async with factory() as session, session.begin():
                 await set_tenant(session, tenant_id)
-                if await _recover(session, tenant_id, payment_id, runtime, give_up_before, result):
+                if await recover(session, tenant_id, payment_id, runtime, give_up_before, result):
                     await run_before_commit(session)
         except AppError as exc:
             result.errors += 1
@@ -178,10 +193,100 @@ async def recover_in_flight(
             "payments.in_flight_recovered",
             checked=result.checked,
             resolved=len(result.resolved),
+            captures_resolved=len(result.captures_resolved),
+            refunds_resolved=len(result.refunds_resolved),
             waiting=result.still_waiting,
             errors=result.errors,
         )
     return result
+
+
+RecoverOne = Callable[
+    [AsyncSession, str, str, ProviderRuntime, datetime, RecoveryResult], Awaitable[bool]
+]
+
+
+async def _recover_capture(
+    session: AsyncSession,
+    tenant_id: str,
+    payment_id: str,
+    runtime: ProviderRuntime,
+    give_up_before: datetime,
+    result: RecoveryResult,
+) -> bool:
+    """A capture in flight: the payment read at its provider (its captured amount) says
+    whether the capture happened; it is applied once, never sent again."""
+    payment = await repository.lock_for_polling(session, tenant_id=tenant_id, payment_id=payment_id)
+    if payment is None:
+        return False
+    capture = await repository.capture_in_flight(
+        session, tenant_id=tenant_id, payment_id=payment_id
+    )
+    if capture is None:
+        return False
+    result.checked += 1
+    found = await captures.look_up(session, payment=payment, runtime=runtime)
+    connection = await driver(session)
+    if captures.is_captured(found):
+        await captures.apply(
+            session,
+            payment=payment,
+            capture=capture,
+            result=found,
+            subject=None,
+            reason="capture recovered from the provider",
+        )
+        if capture.idempotency_key:
+            view = await payment_service.get(session, tenant_id=tenant_id, payment_id=payment_id)
+            body = views.payment_out(view).model_dump_json(by_alias=True)
+            await connection.execute(REPLACE_SQL, tenant_id, capture.idempotency_key, 200, body)
+    elif capture.created_at >= give_up_before:
+        result.still_waiting += 1
+        return False
+    else:
+        # The provider holds the payment uncaptured: the capture never happened. The client
+        # may capture again with the same key.
+        capture.status = captures.NOT_FOUND
+        await session.flush()
+        if capture.idempotency_key:
+            await connection.execute(FORGET_SQL, tenant_id, capture.idempotency_key)
+    result.captures_resolved.append(payment_id)
+    log.info("payments.capture_resolved", payment_id=payment_id, status=capture.status)
+    return True
+
+
+async def _recover_refunds(
+    session: AsyncSession,
+    tenant_id: str,
+    payment_id: str,
+    runtime: ProviderRuntime,
+    give_up_before: datetime,
+    result: RecoveryResult,
+) -> bool:
+    """A payment's refunds in flight: resolved from the payment's refunded amount at its
+    provider (`RefundService.recover_in_flight`); each client's stored 409 replaced by the
+    refund, or removed when nothing was refunded."""
+    payment = await repository.lock_for_polling(session, tenant_id=tenant_id, payment_id=payment_id)
+    if payment is None:
+        return False
+    result.checked += 1
+    resolved = await refund_service.recover_in_flight(
+        session, runtime=runtime, payment=payment, give_up_before=give_up_before
+    )
+    if not resolved:
+        result.still_waiting += 1
+        return False
+    connection = await driver(session)
+    for refund in resolved:
+        if refund.idempotency_key:
+            if refund.status == "failed":
+                await connection.execute(FORGET_SQL, tenant_id, refund.idempotency_key)
+            else:
+                body = refund_views.refund_out(refund).model_dump_json(by_alias=True)
+                await connection.execute(REPLACE_SQL, tenant_id, refund.idempotency_key, 201, body)
+        result.refunds_resolved.append(refund.id)
+        log.info("payments.refund_resolved", refund_id=refund.id, status=refund.status)
+    return True
 
 
 async def _recover(

@@ -41,6 +41,9 @@ class PayPalConnector(PayPalSubscriptions, PayPalWebhooks):
     """`PaymentConnector` for PayPal: payments and refunds here, on top of the API call path
     (`api.py`), subscriptions (`subscriptions.py`) and webhooks (`webhooks.py`)."""
 
+    # The order it answers carries every refund made of it, partial ones included.
+    reports_partial_refunds = True
+
     # --- payments ---------------------------------------------------------------------------
 
     def _payment(self, order: Mapping[str, Any]) -> ProviderPayment:

@@ -85,6 +85,8 @@ def notes(values: Mapping[str, str]) -> dict[str, str]:
 
 class RazorpayConnector(HttpConnector):
     name = "razorpay"
+    # The payment it answers carries every refund made of it, partial ones included.
+    reports_partial_refunds = True
 
     def _http_options(self, credentials: Credentials) -> HttpOptions:
         key_id = require_value(credentials, "key_id")

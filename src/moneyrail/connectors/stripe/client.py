@@ -91,6 +91,8 @@ def form(params: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 class StripeConnector(HttpConnector):
     name = "stripe"
+    # The payment it answers carries every refund made of it, partial ones included.
+    reports_partial_refunds = True
 
     def _http_options(self, credentials: Credentials) -> HttpOptions:
         secret_key = require_value(credentials, "secret_key")

@@ -5,23 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
 from moneyrail.connectors.base import PaymentStatus
-from moneyrail.core.db import SessionDep, database_of
+from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import problem_responses
-from moneyrail.core.idempotency import (
-    HEADER,
-    IdempotencyKey,
-    IdempotentRoute,
-    idempotent,
-    request_fingerprint,
-)
+from moneyrail.core.idempotency import IdempotencyKey, IdempotentRoute, idempotent
 from moneyrail.core.pagination import Page, PageParams, page_params
 from moneyrail.payments.auth import PaymentsRead, PaymentsWrite
-from moneyrail.payments.deps import Runtime
+from moneyrail.payments.deps import CallRecorder, Runtime
 from moneyrail.payments.intents import views
-from moneyrail.payments.intents.inflight import Recorder
 from moneyrail.payments.intents.repository import PaymentFilters
 from moneyrail.payments.intents.schemas import (
     CaptureIn,
@@ -33,24 +26,6 @@ from moneyrail.payments.providers import PROVIDER_ERRORS
 from moneyrail.payments.schemas import ProviderName
 
 router = APIRouter(tags=["payments"], route_class=IdempotentRoute)
-
-
-async def recorder_of(request: Request) -> Recorder:
-    """What a create needs to commit its record before the provider call (design rule 6):
-    sessions of its own — the test's factory when one is substituted, else the app's
-    database — and the client's key and request hash, as `core.idempotency` computes them."""
-    factory = getattr(request.app.state, "session_factory", None)
-    path = request.url.path
-    return Recorder(
-        sessions=factory or database_of(request).sessionmaker,
-        key=request.headers.get(HEADER, ""),
-        request_hash=request_fingerprint(request.method, path, await request.body()),
-        method=request.method,
-        path=path,
-    )
-
-
-CallRecorder = Annotated[Recorder, Depends(recorder_of)]
 
 
 @router.post(
@@ -140,19 +115,22 @@ async def capture_payment(
     subject: PaymentsWrite,
     session: SessionDep,
     runtime: Runtime,
-    key: IdempotencyKey,
+    recorder: CallRecorder,
     body: CaptureIn | None = None,
 ) -> PaymentOut:
     """Captures an authorized payment, in full or in part (`amount`), at its provider; the
     captured amount is posted to the ledger in the same transaction. Answers 409 when the
-    payment is not authorized and 422 when the amount exceeds what is capturable."""
+    payment is not authorized and 422 when the amount exceeds what is capturable. The
+    capture is recorded before the provider is called: while its outcome is unresolved, a
+    retry with the same key answers 409 `capture_in_flight` until the recovery job has read
+    the payment at the provider."""
     view = await payment_service.capture(
         session,
         subject=subject,
         runtime=runtime,
         payment_id=payment_id,
         body=body or CaptureIn(),
-        idempotency_key=key,
+        recorder=recorder,
     )
     return views.payment_out(view)
 

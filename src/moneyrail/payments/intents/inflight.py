@@ -44,17 +44,34 @@ _RELEASE_SQL = (
     "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND request_hash = $3"
     " AND response_status = 409"
 )
+IN_FLIGHT_CODES = ("payment_in_flight", "capture_in_flight", "refund_in_flight")
 # The stored in-flight answer replaced by the outcome (recovery job): only while it is the 409.
 REPLACE_SQL = """
     UPDATE idempotency_keys SET response_status = $3, response_body = $4::jsonb
     WHERE tenant_id = $1 AND key = $2 AND response_status = 409
-      AND response_body ->> 'code' = 'payment_in_flight'
+      AND response_body ->> 'code' IN ('payment_in_flight', 'capture_in_flight', 'refund_in_flight')
+"""
+# The stored in-flight answer removed (recovery found the call moved nothing): the key is free.
+FORGET_SQL = """
+    DELETE FROM idempotency_keys
+    WHERE tenant_id = $1 AND key = $2 AND response_status = 409
+      AND response_body ->> 'code' IN ('payment_in_flight', 'capture_in_flight', 'refund_in_flight')
 """
 
 
 class PaymentInFlight(Conflict):
     code = "payment_in_flight"
     title = "The payment's provider call has not been resolved yet"
+
+
+class CaptureInFlight(Conflict):
+    code = "capture_in_flight"
+    title = "The capture's provider call has not been resolved yet"
+
+
+class RefundInFlight(Conflict):
+    code = "refund_in_flight"
+    title = "The refund's provider call has not been resolved yet"
 
 
 @dataclass(frozen=True)
@@ -79,6 +96,44 @@ def in_flight_body(payment_id: str) -> str:
             "code": PaymentInFlight.code,
             "payment_id": payment_id,
         }
+    )
+
+
+def answer_body(error: type[Conflict], detail: str, **ids: str) -> str:
+    """A stored 409 in-flight answer (`error.code`), naming the objects it is about."""
+    return json.dumps(
+        {
+            "type": PROBLEM_TYPE_BASE + error.code,
+            "title": error.title,
+            "status": IN_FLIGHT_STATUS,
+            "detail": detail,
+            "code": error.code,
+            **ids,
+        }
+    )
+
+
+async def remember(session: AsyncSession, recorder: Recorder, tenant_id: str, body: str) -> None:
+    """Map the client's key to the stored 409 `body`, in the record's own transaction."""
+    now = datetime.now(UTC)
+    await (await driver(session)).execute(
+        RECORD_SQL,
+        tenant_id,
+        recorder.key,
+        recorder.request_hash,
+        recorder.method,
+        recorder.path,
+        IN_FLIGHT_STATUS,
+        body,
+        now,
+        now + timedelta(hours=limits.idempotency_ttl_hours),
+    )
+
+
+async def forget(session: AsyncSession, recorder: Recorder, tenant_id: str) -> None:
+    """Remove the stored 409 of this request (its call moved nothing): the key is free."""
+    await (await driver(session)).execute(
+        _RELEASE_SQL, tenant_id, recorder.key, recorder.request_hash
     )
 
 

@@ -18,6 +18,7 @@ from moneyrail.core.pagination import PageParams, make_page, paginate_by_key
 from moneyrail.payments.models import (
     Payment,
     PaymentAttempt,
+    PaymentCapture,
     Refund,
 )
 
@@ -323,6 +324,54 @@ class PaymentsRepository:
             .execution_options(populate_existing=True)
         )
         return await session.scalar(stmt)
+
+    # --- captures recorded before their call (payments.intents.captures) ---------------------
+
+    async def add_capture(self, session: AsyncSession, capture: PaymentCapture) -> None:
+        session.add(capture)
+        await session.flush()
+
+    async def capture_in_flight(
+        self, session: AsyncSession, *, tenant_id: str, payment_id: str
+    ) -> PaymentCapture | None:
+        """The payment's capture in flight, if any, locked (read under the payment's lock)."""
+        stmt = (
+            select(PaymentCapture)
+            .where(
+                PaymentCapture.tenant_id == tenant_id,
+                PaymentCapture.payment_id == payment_id,
+                PaymentCapture.status == "in_flight",
+            )
+            .limit(1)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return await session.scalar(stmt)
+
+    async def capture(
+        self, session: AsyncSession, *, tenant_id: str, capture_id: str
+    ) -> PaymentCapture | None:
+        """One capture, locked."""
+        stmt = (
+            select(PaymentCapture)
+            .where(PaymentCapture.tenant_id == tenant_id, PaymentCapture.id == capture_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return await session.scalar(stmt)
+
+    async def captures_in_flight_due(
+        self, session: AsyncSession, *, before: datetime, limit: int
+    ) -> Sequence[tuple[str, str]]:
+        """(tenant, payment) of captures in flight since before `before`, oldest first
+        (caller bypasses RLS)."""
+        stmt = (
+            select(PaymentCapture.tenant_id, PaymentCapture.payment_id)
+            .where(PaymentCapture.status == "in_flight", PaymentCapture.created_at < before)
+            .order_by(PaymentCapture.created_at)
+            .limit(limit)
+        )
+        return [(row[0], row[1]) for row in (await session.execute(stmt)).all()]
 
 
 repository = PaymentsRepository()

@@ -35,14 +35,15 @@ from moneyrail.auth.subject import AuthSubject
 from moneyrail.connectors.base import (
     Environment,
     PaymentStatus,
+    ProviderDeclined,
+    ProviderNotSupported,
 )
 from moneyrail.connectors.http import ProviderCredentialsRejected
 from moneyrail.core.errors import AppError
 from moneyrail.core.ids import new_id
-from moneyrail.core.money import CurrencyMismatch, Money
 from moneyrail.core.pagination import PageParams
 from moneyrail.payments import state, transitions
-from moneyrail.payments.intents import attempts, inflight, provider_state
+from moneyrail.payments.intents import attempts, captures, inflight, provider_state
 from moneyrail.payments.intents.errors import (
     AllProvidersUnavailable as AllProvidersUnavailable,
 )
@@ -246,50 +247,63 @@ class PaymentService:
         runtime: ProviderRuntime,
         payment_id: str,
         body: CaptureIn,
-        idempotency_key: str,
+        recorder: Recorder,
     ) -> PaymentView:
-        """Capture an authorized payment, all of it or less.
+        """Capture an authorized payment, all of it or less, recorded before the provider
+        call (`payments.intents.captures`).
 
         Raises:
             PaymentNotFound, PaymentNotCapturable, CaptureExceedsAuthorized, CurrencyMismatch,
-            ProviderDeclined, ProviderUnavailable, ProviderTimeout (outcome unknown: retry
-            with the same Idempotency-Key, or verify).
+            CaptureInFlight, ProviderDeclined (nothing captured; the key is free again),
+            ProviderUnavailable, ProviderTimeout, ProviderError (the capture stays in flight:
+            a retry with the same key answers 409 until the recovery job resolves it).
         """
-        payment = await self._payment(
-            session, tenant_id=subject.tenant_id, payment_id=payment_id, lock=True
-        )
-        if payment.status in (s.value for s in state.CAPTURED_STATES):
-            return await self._view(session, payment)
-        if payment.status != PaymentStatus.authorized.value or payment.provider_payment_id is None:
-            raise PaymentNotCapturable(f"the payment is {payment.status}")
+        tenant_id = subject.tenant_id
         amount = body.amount.to_money() if body.amount is not None else None
-        if amount is not None:
-            if amount.currency != payment.currency:
-                raise CurrencyMismatch(f"the payment is in {payment.currency}")
-            if amount.amount > payment.amount:
-                raise CaptureExceedsAuthorized(
-                    f"at most {Money(payment.amount, payment.currency).format()} can be captured"
-                )
-        assert payment.provider is not None
-        async with open_connector(
-            session,
-            runtime=runtime,
-            tenant_id=payment.tenant_id,
-            provider=payment.provider,
-            environment=Environment(payment.environment),
-        ) as connector:
-            result = await call(
-                runtime,
-                connector.capture(
-                    payment.provider_payment_id,
-                    amount=amount,
-                    idempotency_key=provider_key(
-                        payment.tenant_id, idempotency_key, payment.provider, "capture"
+        # Committed before the call: whatever happens next, the capture is on record.
+        capture_id = await captures.record(
+            recorder, tenant_id=tenant_id, payment_id=payment_id, amount=amount
+        )
+        payment = await self._payment(session, tenant_id=tenant_id, payment_id=payment_id)
+        if capture_id is None:
+            return await self._view(session, payment)
+        assert payment.provider is not None and payment.provider_payment_id is not None
+        try:
+            async with open_connector(
+                session,
+                runtime=runtime,
+                tenant_id=tenant_id,
+                provider=payment.provider,
+                environment=Environment(payment.environment),
+            ) as connector:
+                result = await call(
+                    runtime,
+                    connector.capture(
+                        payment.provider_payment_id,
+                        amount=amount,
+                        idempotency_key=provider_key(
+                            tenant_id, recorder.key, payment.provider, "capture"
+                        ),
                     ),
-                ),
+                )
+        except (ProviderDeclined, ProviderNotSupported, ProviderCredentialsRejected) as exc:
+            # Refused: nothing was captured, so nothing to resolve and the key is free.
+            await captures.release(
+                recorder, tenant_id=tenant_id, capture_id=capture_id, error_code=exc.code
             )
-        await transitions.apply_provider_payment(
-            session, payment, result, subject=subject, reason="captured on request"
+            raise
+        payment = await self._payment(
+            session, tenant_id=tenant_id, payment_id=payment_id, lock=True
+        )
+        capture = await repository.capture(session, tenant_id=tenant_id, capture_id=capture_id)
+        assert capture is not None
+        await captures.apply(
+            session,
+            payment=payment,
+            capture=capture,
+            result=result,
+            subject=subject,
+            reason="captured on request",
         )
         return await self._view(session, payment)
 

@@ -6,9 +6,9 @@ from fastapi import APIRouter
 
 from moneyrail.core.db import SessionDep
 from moneyrail.core.errors import problem_responses
-from moneyrail.core.idempotency import IdempotencyKey, IdempotentRoute, idempotent
+from moneyrail.core.idempotency import IdempotentRoute, idempotent
 from moneyrail.payments.auth import PaymentsRead, PaymentsWrite
-from moneyrail.payments.deps import Runtime
+from moneyrail.payments.deps import CallRecorder, Runtime
 from moneyrail.payments.providers import PROVIDER_ERRORS
 from moneyrail.payments.refunds import views
 from moneyrail.payments.refunds.schemas import (
@@ -33,13 +33,15 @@ async def create_refund(
     subject: PaymentsWrite,
     session: SessionDep,
     runtime: Runtime,
-    key: IdempotencyKey,
+    recorder: CallRecorder,
 ) -> RefundOut:
     """Refunds a captured payment in full or in part at its provider and posts the refund to
     the ledger. Answers 409 when the payment is not captured and 422 when the amount exceeds
-    what is left to refund."""
+    what is left to refund. The refund is recorded before the provider is called: while its
+    outcome is unresolved, a retry with the same key answers 409 `refund_in_flight` until
+    the recovery job has looked it up at the provider."""
     refund = await refund_service.create(
-        session, subject=subject, runtime=runtime, body=body, idempotency_key=key
+        session, subject=subject, runtime=runtime, body=body, recorder=recorder
     )
     return views.refund_out(refund)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -76,6 +77,21 @@ class RefundsRepository:
             .with_for_update()
         )
         return await session.scalar(stmt)
+
+    async def in_flight_due(
+        self, session: AsyncSession, *, before: datetime, limit: int
+    ) -> Sequence[tuple[str, str]]:
+        """(tenant, payment) of refunds in flight since before `before`, oldest first, one
+        row per payment (caller bypasses RLS)."""
+        oldest = func.min(Refund.created_at)
+        stmt = (
+            select(Refund.tenant_id, Refund.payment_id)
+            .where(Refund.status == "in_flight", Refund.created_at < before)
+            .group_by(Refund.tenant_id, Refund.payment_id)
+            .order_by(oldest)
+            .limit(limit)
+        )
+        return [(row[0], row[1]) for row in (await session.execute(stmt)).all()]
 
 
 repository = RefundsRepository()

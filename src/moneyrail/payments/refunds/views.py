@@ -20,7 +20,8 @@ def refund_out(refund: Refund) -> RefundOut:
     return RefundOut(
         id=refund.id,
         payment_id=refund.payment_id,
-        status=RefundStatus(refund.status),
+        # A refund whose provider call is unresolved (in flight) is shown as pending.
+        status=RefundStatus(refund.status if refund.status != "in_flight" else "pending"),
         amount=_money(refund.amount, refund.currency),
         reason=refund.reason,
         provider=refund.provider,
