@@ -14,8 +14,8 @@ from fastapi import Depends, Request
 from moneyrail.core.db import database_of
 from moneyrail.core.idempotency import HEADER, request_fingerprint
 from moneyrail.core.settings import Settings
-from moneyrail.payments.intents.inflight import Recorder
 from moneyrail.payments.providers import ProviderRuntime
+from moneyrail.payments.recorder import Recorder
 
 
 async def runtime_of(request: Request) -> ProviderRuntime:

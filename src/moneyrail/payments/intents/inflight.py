@@ -23,8 +23,7 @@ otherwise from the app's `Database`, on a connection of its own.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +34,7 @@ from moneyrail.core.errors import PROBLEM_TYPE_BASE, Conflict
 from moneyrail.core.idempotency import RECORD_SQL
 from moneyrail.payments.intents.repository import repository
 from moneyrail.payments.models import Payment, PaymentAttempt
+from moneyrail.payments.recorder import Recorder as Recorder
 
 IN_FLIGHT = "in_flight"
 NOT_FOUND = "not_found"
@@ -72,17 +72,6 @@ class CaptureInFlight(Conflict):
 class RefundInFlight(Conflict):
     code = "refund_in_flight"
     title = "The refund's provider call has not been resolved yet"
-
-
-@dataclass(frozen=True)
-class Recorder:
-    """What the record needs beyond the payment: its own sessions and the client's request."""
-
-    sessions: Callable[[], AsyncSession]
-    key: str
-    request_hash: str
-    method: str
-    path: str
 
 
 def in_flight_body(payment_id: str) -> str:
