@@ -8,6 +8,10 @@ major units as JSON numbers: written from `Decimal` and read back into `Decimal`
   until then `get_payment` raises `ProviderObjectNotFound`.
 - Refunds need Flutterwave's numeric transaction id; the connector looks it up by `tx_ref`
   (`GET /v3/transactions/verify_by_reference?tx_ref=`). Partial refunds are supported.
+- The transaction Flutterwave returns carries no refunded amount, so `get_payment` reads the
+  transaction's refunds (`GET /v3/refunds?id={transaction id}&from=&to=&page=`, every page)
+  and reports what they hold: `refunded_amount` is the sum of those not failed, which is
+  what in-flight refund recovery compares with ours (`reports_partial_refunds`).
 - Webhooks: the newer `flutterwave-signature` header is the base64 HMAC-SHA256 of the raw
   body keyed with the dashboard's secret hash (as described by third-party integrations;
   Flutterwave's own page could not be retrieved); the legacy v3 `verif-hash` header is the
@@ -20,6 +24,7 @@ major units as JSON numbers: written from `Decimal` and read back into `Decimal`
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -62,12 +67,31 @@ _PAYMENT_STATUS = {
     "pending": PaymentStatus.processing,
     "cancelled": PaymentStatus.cancelled,
 }
+_CAPTURED = (
+    PaymentStatus.captured,
+    PaymentStatus.partially_refunded,
+    PaymentStatus.refunded,
+)
 _REFUND_STATUS = {
     "completed": RefundStatus.succeeded,
     "successful": RefundStatus.succeeded,
     "pending": RefundStatus.pending,
     "failed": RefundStatus.failed,
 }
+
+
+# `GET /v3/refunds` pages; a bound on how many are read for one transaction.
+_REFUND_PAGES_MAX = 20
+
+
+def _day(value: Any) -> str:
+    """A `YYYY-MM-DD` for the refunds list's `from` filter: the transaction's creation date
+    (its refunds come after it); the epoch's when Flutterwave did not send one."""
+    text = str(value or "")
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).date().isoformat()
+    except ValueError:
+        return "2016-01-01"
 
 
 def to_money(value: Any, currency: str) -> Money:
@@ -85,6 +109,9 @@ class FlutterwaveConnector(HostedCheckoutConnector):
     """`PaymentConnector` for Flutterwave v3. Raises the errors of `connectors.base`."""
 
     name = "flutterwave"
+    # `get_payment` reads the transaction's refunds: an amount refunded is reported exactly,
+    # a partial one included.
+    reports_partial_refunds = True
 
     async def _call(
         self,
@@ -95,7 +122,21 @@ class FlutterwaveConnector(HostedCheckoutConnector):
         params: Mapping[str, str] | None = None,
         retry: bool,
     ) -> Any:
-        """One API call; Flutterwave answers `{"status": "success"|"error", "message", "data"}`."""
+        """One API call; Flutterwave answers `{"status": "success"|"error", "message", "data"}`:
+        its `data`."""
+        payload = await self._envelope(method, path, body=body, params=params, retry=retry)
+        return payload.get("data")
+
+    async def _envelope(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+        retry: bool,
+    ) -> Mapping[str, Any]:
+        """One API call: the whole answer (`data` and, on lists, `meta.page_info`)."""
         content = dumps(body) if body is not None else None
         headers = {"Content-Type": "application/json"} if body is not None else None
         response = await self.http.request(
@@ -108,7 +149,7 @@ class FlutterwaveConnector(HostedCheckoutConnector):
         raise_for_client_error(response, message=message, provider_code=None)
         if payload.get("status") != "success":
             raise ProviderDeclined(message or "flutterwave refused the request")
-        return payload.get("data")
+        return payload
 
     # --- payments ---------------------------------------------------------------------------
 
@@ -173,20 +214,39 @@ class FlutterwaveConnector(HostedCheckoutConnector):
             return None
 
     async def get_payment(self, provider_payment_id: str) -> ProviderPayment:
-        """Raises: ProviderObjectNotFound (the customer has not paid on the link yet, or an
-        unknown tx_ref), ProviderUnavailable, ProviderTimeout."""
-        return self._payment(await self._transaction(provider_payment_id))
+        """The transaction with what its refunds hold (a successful transaction's refunds are
+        read too, see `refunds_of`).
 
-    def _payment(self, data: Mapping[str, Any]) -> ProviderPayment:
+        Raises: ProviderObjectNotFound (the customer has not paid on the link yet, or an
+        unknown tx_ref), ProviderUnavailable, ProviderTimeout.
+        """
+        data = await self._transaction(provider_payment_id)
+        refunded = 0
+        if _PAYMENT_STATUS.get(str(data.get("status"))) == PaymentStatus.captured:
+            refunded = sum(
+                r.amount.amount
+                for r in await self._refunds(data, tx_ref=provider_payment_id)
+                if r.status != RefundStatus.failed
+            )
+        return self._payment(data, refunded=refunded)
+
+    def _payment(self, data: Mapping[str, Any], *, refunded: int = 0) -> ProviderPayment:
         currency = str(data["currency"]).upper()
         amount = to_money(data["amount"], currency)
         status = _PAYMENT_STATUS.get(str(data.get("status")), PaymentStatus.processing)
+        if status is PaymentStatus.captured and refunded:
+            status = (
+                PaymentStatus.refunded
+                if refunded >= amount.amount
+                else PaymentStatus.partially_refunded
+            )
         return ProviderPayment(
             provider=self.name,
             provider_payment_id=str(data["tx_ref"]),
             status=status,
             amount=amount,
-            captured_amount=amount.amount if status == PaymentStatus.captured else 0,
+            captured_amount=amount.amount if status in _CAPTURED else 0,
+            refunded_amount=refunded,
             fee=_fee(data.get("app_fee"), currency),
             raw=dict(data),
         )
@@ -236,6 +296,51 @@ class FlutterwaveConnector(HostedCheckoutConnector):
         )
         log.info("flutterwave.refund_created", tx_ref=provider_payment_id)
         return self._refund(data, tx_ref=provider_payment_id, currency=amount.currency)
+
+    async def refunds_of(self, provider_payment_id: str) -> list[ProviderRefund]:
+        """Every refund of the transaction with this `tx_ref`, whatever its status.
+
+        Raises: ProviderObjectNotFound (no transaction), ProviderUnavailable, ProviderTimeout.
+        """
+        return await self._refunds(
+            await self._transaction(provider_payment_id), tx_ref=provider_payment_id
+        )
+
+    async def _refunds(
+        self, transaction: Mapping[str, Any], *, tx_ref: str
+    ) -> list[ProviderRefund]:
+        """`GET /v3/refunds?id=` (the transaction's numeric id) from the transaction's day to
+        tomorrow, page by page; rows of another transaction are ignored."""
+        currency = str(transaction["currency"]).upper()
+        transaction_id = str(transaction["id"])
+        until = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+        found: list[ProviderRefund] = []
+        page = 1
+        while True:
+            params = {
+                "id": transaction_id,
+                "from": _day(transaction.get("created_at")),
+                "to": until,
+                "page": str(page),
+            }
+            payload = await self._envelope("GET", "/v3/refunds", params=params, retry=True)
+            rows = payload.get("data")
+            if not isinstance(rows, list):
+                raise ProviderError("flutterwave answered without a list of refunds")
+            meta = payload.get("meta")
+            info = meta.get("page_info") if isinstance(meta, dict) else None
+            total_pages = info.get("total_pages") if isinstance(info, dict) else None
+            total_pages = total_pages if isinstance(total_pages, int) else 1
+            for row in rows:
+                if isinstance(row, dict) and str(row.get("transaction_id")) == transaction_id:
+                    found.append(self._refund(row, tx_ref=tx_ref, currency=currency))
+            if page >= total_pages or not rows:
+                return found
+            if page >= _REFUND_PAGES_MAX:
+                raise ProviderError(
+                    f"flutterwave lists more than {_REFUND_PAGES_MAX} pages of refunds"
+                )
+            page += 1
 
     async def get_refund(self, provider_refund_id: str) -> ProviderRefund:
         data = await self._call("GET", f"/v3/refunds/{provider_refund_id}", retry=True)

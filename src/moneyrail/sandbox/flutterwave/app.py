@@ -1,7 +1,10 @@
 """Flutterwave sandbox (API v3): payment links, transaction verification by id and by
 `tx_ref`, refunds, and webhooks, in Flutterwave's wire format: the
 `{"status": "success"|"error", "message", "data"}` envelope, amounts in major units as JSON
-numbers, numeric transaction ids, statuses `successful`/`failed`.
+numbers, numeric transaction ids, statuses `successful`/`failed`. Refunds are read one by
+one (`GET /v3/refunds/{id}`) or listed (`GET /v3/refunds`, filtered by `id` — the
+transaction's numeric id —, `from`/`to` (`YYYY-MM-DD`, inclusive), `status`, `currency`,
+`flw_ref`; newest first, `page` by `_REFUNDS_PAGE_SIZE`, `meta.page_info`).
 
 Accounts are secret keys (`FLWSECK_TEST-…` or `FLWSECK-…`); anything else answers 401
 `{"status": "error", "message": "Invalid authorization key", "data": null}`. As on
@@ -52,6 +55,7 @@ from moneyrail.sandbox.state import (
     signed_webhook_response,
 )
 
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _KEY = re.compile(r"^FLWSECK(_TEST)?-[A-Za-z0-9]+(-X)?$")
 CURRENCIES = frozenset(
     "NGN USD EUR GBP GHS KES UGX TZS RWF ZAR XAF XOF ZMW MWK EGP ETB".split()  # noqa: SIM905
@@ -59,6 +63,7 @@ CURRENCIES = frozenset(
 _FEE_RATE = Decimal("0.014")
 _FIRST_TRANSACTION_ID = 288_200_000
 _FIRST_REFUND_ID = 8_600
+_REFUNDS_PAGE_SIZE = 10
 
 
 def _now() -> str:
@@ -163,6 +168,22 @@ class FlutterwaveSandbox:
             "created_at": refund["created_at"],
         }
 
+    @staticmethod
+    def refund_row(refund: dict[str, Any]) -> dict[str, Any]:
+        """A refund as `GET /v3/refunds` lists it (`transaction_id`, not `tx_id`)."""
+        return {
+            "id": refund["id"],
+            "amount_refunded": refund["amount"],
+            "status": refund["status"],
+            "flw_ref": refund["flw_ref"],
+            "comment": refund.get("comments"),
+            "settlement_id": "NEW",
+            "meta": {"source": "availablebalance"},
+            "created_at": refund["created_at"],
+            "account_id": 17321,
+            "transaction_id": refund["tx_id"],
+        }
+
     # --- API --------------------------------------------------------------------------------
 
     async def create_link(self, request: Request, account: str, key: str) -> Response:
@@ -259,6 +280,67 @@ class FlutterwaveSandbox:
         if refund is None:
             return fail(400, "No refund was found for this id")
         return ok("Refund fetched", self.refund_json(refund))
+
+    async def list_refunds(self, request: Request, account: str, key: str) -> Response:
+        query = request.query_params
+        since, until = query.get("from"), query.get("to")
+        for day in (since, until):
+            if day is not None and not _DAY.match(day):
+                return fail(400, "Invalid date format, use YYYY-MM-DD")
+        page_text = query.get("page", "1")
+        if not page_text.isdigit() or int(page_text) < 1:
+            return fail(400, "Invalid page provided")
+        page = int(page_text)
+        # The account's refunds in the bounded store, newest first.
+        rows = [
+            self.refund_row(refund)
+            for obj_id, refund in reversed(list(self.state.objects.items()))
+            if obj_id.startswith("refund:")
+            and self.state.owner_of(obj_id) == account
+            and self._listed(account, refund, query, since, until)
+        ]
+        total_pages = max(1, -(-len(rows) // _REFUNDS_PAGE_SIZE))
+        start = (page - 1) * _REFUNDS_PAGE_SIZE
+        return reply(
+            200,
+            {
+                "status": "success",
+                "message": "Refunds fetched",
+                "meta": {
+                    "page_info": {
+                        "total": len(rows),
+                        "current_page": page,
+                        "total_pages": total_pages,
+                        "page_size": _REFUNDS_PAGE_SIZE,
+                    }
+                },
+                "data": rows[start : start + _REFUNDS_PAGE_SIZE],
+            },
+        )
+
+    def _listed(
+        self,
+        account: str,
+        refund: dict[str, Any],
+        query: Any,
+        since: str | None,
+        until: str | None,
+    ) -> bool:
+        day = refund["created_at"][:10]
+        if (since and day < since) or (until and day > until):
+            return False
+        if query.get("id") is not None and query["id"] != str(refund["tx_id"]):
+            return False
+        if query.get("status") is not None and query["status"] != refund["status"]:
+            return False
+        if query.get("flw_ref") is not None and query["flw_ref"] != refund["flw_ref"]:
+            return False
+        if query.get("currency") is not None:
+            txn = self.transaction(account, str(refund["tx_id"]))
+            link = self.link(account, txn["tx_ref"]) if txn else None
+            if link is None or link["currency"] != query["currency"].upper():
+                return False
+        return True
 
     # --- hosted page and hooks ----------------------------------------------------------------
 
@@ -368,6 +450,7 @@ def create_app() -> Starlette:
         ),
         Route("/v3/transactions/{id}/verify", api(sandbox.verify), methods=["GET"]),
         Route("/v3/transactions/{id}/refund", api(sandbox.refund), methods=["POST"]),
+        Route("/v3/refunds", api(sandbox.list_refunds), methods=["GET"]),
         Route("/v3/refunds/{id}", api(sandbox.fetch_refund), methods=["GET"]),
         Route(f"{HOOK_PREFIX}/checkout/{{token}}", sandbox.checkout, methods=["GET", "POST"]),
         Route(f"{HOOK_PREFIX}/webhooks", api(sandbox.webhook), methods=["POST"]),
