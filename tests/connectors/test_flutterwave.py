@@ -92,6 +92,40 @@ async def test_partial_then_full_refund_and_over_refund(
         await flutterwave.refund(tx_ref, amount=Money(1, "NGN"), idempotency_key="r5")
 
 
+async def test_refunds_are_listed_and_reported_on_the_payment(
+    flutterwave: FlutterwaveConnector, transport: httpx.ASGITransport
+) -> None:
+    """The transaction carries no refunded amount: `get_payment` reads the transaction's
+    refunds (`GET /v3/refunds?id=`, every page) and reports their sum."""
+    tx_ref = await paid(flutterwave, transport)
+    second = await flutterwave.create_payment(request("order-other"))
+    assert second.next_action_url
+    await checkout(transport, second.next_action_url, "success")
+    other = second.provider_payment_id
+    await flutterwave.refund(other, amount=Money(700, "NGN"), idempotency_key="o1")
+    assert (await flutterwave.get_payment(tx_ref)).refunded_amount == 0
+    assert await flutterwave.refunds_of(tx_ref) == []
+    # More refunds than one page of the list holds (ten a page in the sandbox).
+    made = [
+        await flutterwave.refund(tx_ref, amount=Money(100 + i, "NGN"), idempotency_key=f"r{i}")
+        for i in range(12)
+    ]
+    listed = await flutterwave.refunds_of(tx_ref)
+    assert sorted(r.provider_refund_id for r in listed) == sorted(
+        r.provider_refund_id for r in made
+    )
+    assert {r.provider_payment_id for r in listed} == {tx_ref}
+    found = await flutterwave.get_payment(tx_ref)
+    assert found.status is PaymentStatus.partially_refunded
+    assert found.captured_amount == 1_050_050
+    assert found.refunded_amount == sum(100 + i for i in range(12))
+    rest = 1_050_050 - found.refunded_amount
+    await flutterwave.refund(tx_ref, amount=Money(rest, "NGN"), idempotency_key="last")
+    refunded = await flutterwave.get_payment(tx_ref)
+    assert (refunded.status, refunded.refunded_amount) == (PaymentStatus.refunded, 1_050_050)
+    assert (await flutterwave.get_payment(other)).refunded_amount == 700
+
+
 async def test_webhook_signatures(
     flutterwave: FlutterwaveConnector, transport: httpx.ASGITransport
 ) -> None:
