@@ -502,3 +502,164 @@ async def test_a_refund_failing_after_the_provider_acted_is_recovered_by_lookup(
         finally:
             await connector.aclose()
         assert [(r.amount.amount, r.status.value) for r in listed] == [(10_000, "succeeded")]
+
+
+# --- subscription changes ---------------------------------------------------------------------
+
+# The providers whose sandbox subscriptions can be made here without a prior payment (Paystack
+# subscribes a customer who has paid before).
+SUBSCRIBING = {"stripe": "USD", "razorpay": "INR", "paypal": "USD"}
+
+
+class _Counting(httpx.AsyncBaseTransport):
+    """The app's provider transport, counting the requests that change a subscription."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.changes = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method in ("POST", "DELETE") and "subscriptions/" in request.url.path:
+            self.changes += 1
+        return await self.inner.handle_async_request(request)
+
+
+async def _subscription(client: httpx.AsyncClient, tenant: TenantContext, provider: str) -> Any:
+    body: dict[str, Any] = {
+        "provider": provider,
+        "plan": {
+            "name": "Pro monthly",
+            "amount": {"amount": 1_500, "currency": SUBSCRIBING[provider]},
+            "interval": "month",
+        },
+        "customer": {"email": "ada@example.com", "name": "Ada"},
+    }
+    if provider == "stripe":
+        body["payment_method"] = "pm_card_visa"
+    else:
+        body["total_count"] = 12
+    created = await client.post("/subscriptions", json=body, headers=tenant.with_idempotency())
+    assert created.status_code == 201, created.text
+    return created.json()
+
+
+async def _changes_of(engine: AsyncEngine, tenant_id: str) -> list[Any]:
+    return await _rows(
+        engine,
+        "SELECT id, action, status, provider_idempotency_key, idempotency_key"
+        " FROM payment_subscription_changes WHERE tenant_id = :t ORDER BY created_at",
+        t=tenant_id,
+    )
+
+
+async def _subscription_at_provider(
+    app: FastAPI, tenant: TenantContext, provider: str, psid: str
+) -> Any:
+    connector: Any = provider_side(app, sandbox_creds(app, tenant, provider))
+    try:
+        return await connector.get_subscription(psid)
+    finally:
+        await connector.aclose()
+
+
+@pytest.mark.parametrize("provider", SUBSCRIBING)
+async def test_a_cancel_failing_after_the_provider_acted_is_recovered_by_lookup(
+    provider: str, live_app: FastAPI, engine: AsyncEngine, owner_engine: AsyncEngine
+) -> None:
+    tenant: TenantContext = await make_live_tenant(engine)
+    counting = _Counting(live_app.state.provider_transport)
+    async with _client(live_app) as client, root_client(live_app, tenant) as root:
+        sub = await _subscription(client, tenant, provider)
+        sub_id, psid = sub["id"], sub["provider_subscription_id"]
+        if provider == "paypal":
+            # PayPal cancels only a subscription the subscriber approved.
+            await pay_at_checkout(root, provider, sub["next_action"]["url"])
+        headers = tenant.with_idempotency()
+        live_app.state.provider_transport, inner = counting, live_app.state.provider_transport
+        try:
+            async with failing_payment_updates(
+                owner_engine, tenant.tenant_id, "payment_subscriptions"
+            ):
+                failed = await client.delete(f"/subscriptions/{sub_id}", headers=headers)
+                assert failed.status_code >= 500, failed.text
+                assert counting.changes == 1
+                # The change committed before the call survived the request's rollback...
+                [change] = await _changes_of(engine, tenant.tenant_id)
+                assert (change.action, change.status) == ("cancel", "in_flight")
+                assert change.provider_idempotency_key and change.idempotency_key
+                shown = await client.get(f"/subscriptions/{sub_id}", headers=tenant.headers)
+                assert shown.json()["status"] == sub["status"]
+                # ...while the provider cancelled.
+                at_provider = await _subscription_at_provider(live_app, tenant, provider, psid)
+                assert at_provider.status.value == "cancelled"
+                # A retry with the same key is the stored 409; the provider is not called.
+                retried = await client.delete(f"/subscriptions/{sub_id}", headers=headers)
+                assert retried.status_code == 409, retried.text
+                assert retried.headers["Idempotency-Replayed"] == "true"
+                assert retried.json()["code"] == "subscription_in_flight"
+                assert retried.json()["subscription_id"] == sub_id
+                # Another change under another key is refused while one is in flight.
+                other = await client.delete(
+                    f"/subscriptions/{sub_id}", headers=tenant.with_idempotency()
+                )
+                assert other.status_code == 409, other.text
+                assert other.json()["code"] == "subscription_in_flight"
+                assert counting.changes == 1
+        finally:
+            live_app.state.provider_transport = inner
+
+        result = await recover_in_flight(
+            engine, runtime=_runtime(live_app), min_age_seconds=0, lookup_seconds=0
+        )
+        assert change.id in result.subscription_changes_resolved
+        [change] = await _changes_of(engine, tenant.tenant_id)
+        assert change.status == "succeeded"
+        shown = await client.get(f"/subscriptions/{sub_id}", headers=tenant.headers)
+        assert shown.json()["status"] == "cancelled"
+        # The client's key now replays the outcome.
+        replayed = await client.delete(f"/subscriptions/{sub_id}", headers=headers)
+        assert replayed.status_code == 200, replayed.text
+        assert replayed.headers["Idempotency-Replayed"] == "true"
+        assert replayed.json()["status"] == "cancelled"
+        again = await recover_in_flight(
+            engine, runtime=_runtime(live_app), min_age_seconds=0, lookup_seconds=0
+        )
+        assert change.id not in again.subscription_changes_resolved
+    assert counting.changes == 1
+    # One subscription at the provider, cancelled.
+    assert objects_mentioning(live_app, provider, sub_id, kind="subscription") == 1
+    at_provider = await _subscription_at_provider(live_app, tenant, provider, psid)
+    assert at_provider.status.value == "cancelled"
+
+
+async def test_a_pause_the_provider_never_made_frees_the_key(
+    live_app: FastAPI, engine: AsyncEngine
+) -> None:
+    """A pause refused at the connection stays in flight (it may have arrived); the lookup
+    finds the subscription active, so the pause is `not_found` and the key may pause again."""
+    tenant: TenantContext = await make_live_tenant(engine)
+    async with _client(live_app) as client, root_client(live_app, tenant) as root:
+        sub = await _subscription(client, tenant, "stripe")
+        sub_id = sub["id"]
+        headers = tenant.with_idempotency()
+        path = f"/subscriptions/{sub_id}/pause"
+        await set_faults(root, "stripe", unavailable=20)
+        try:
+            refused = await client.post(path, headers=headers)
+        finally:
+            await set_faults(root, "stripe")
+        assert refused.status_code == 503, refused.text
+        [change] = await _changes_of(engine, tenant.tenant_id)
+        assert (change.action, change.status) == ("pause", "in_flight")
+        assert (await client.post(path, headers=headers)).status_code == 409
+
+        result = await recover_in_flight(
+            engine, runtime=_runtime(live_app), min_age_seconds=0, lookup_seconds=0
+        )
+        assert change.id in result.subscription_changes_resolved
+        [change] = await _changes_of(engine, tenant.tenant_id)
+        assert change.status == "not_found"
+        paused = await client.post(path, headers=headers)
+        assert paused.status_code == 200, paused.text
+        assert "Idempotency-Replayed" not in paused.headers
+        assert paused.json()["status"] == "paused"

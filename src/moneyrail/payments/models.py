@@ -254,6 +254,39 @@ class Subscription(Base):
     )
 
 
+class SubscriptionChange(Base):
+    """One cancel, pause or resume of a subscription, recorded before its provider call
+    (design rule 6)."""
+
+    __tablename__ = "payment_subscription_changes"
+    __table_args__ = (
+        PrimaryKeyConstraint("tenant_id", "id"),
+        Index("ix_payment_subscription_changes_sub", "tenant_id", "subscription_id"),
+        Index(
+            "ix_payment_subscription_changes_in_flight",
+            "created_at",
+            postgresql_where=text("status = 'in_flight'"),
+        ),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(String(40))
+    id: Mapped[str] = mapped_column(String(40))
+    subscription_id: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(16))  # cancel | pause | resume
+    # in_flight | succeeded | failed (refused) | not_found (the provider never made it)
+    status: Mapped[str] = mapped_column(String(16))
+    provider: Mapped[str] = mapped_column(String(32))
+    provider_idempotency_key: Mapped[str] = mapped_column(String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=_now, server_default=func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=_now, server_default=func.now(), onupdate=_now
+    )
+
+
 class RoutingConfig(Base):
     """A tenant's routing rules (ordered) and default provider order."""
 

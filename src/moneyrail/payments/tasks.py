@@ -12,7 +12,9 @@ again — and applies what it finds exactly as the request would have (`apply_cr
 the payment's row lock, only while the attempt is in flight, so the ledger entry is written
 once). When the provider has no trace of it after `limits.payment_in_flight_lookup_seconds`,
 it never made it: the payment is `failed`. Either way the client's stored 409 is replaced
-by the outcome, so a retry with the same key replays it.
+by the outcome, so a retry with the same key replays it. A subscription's cancel, pause or
+resume left in flight (`payments.subscriptions.changes`) is resolved by reading the
+subscription at its provider (`get_subscription`), never by sending the change again.
 
 The poller: a payment is left `processing` when a provider took the create but did not
 answer, or reports it still in flight; a refund is left `pending` until the provider
@@ -32,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import structlog
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from moneyrail.connectors.base import PaymentStatus
@@ -45,11 +48,14 @@ from moneyrail.payments.intents.attempts import PaymentNeverMade
 from moneyrail.payments.intents.inflight import FORGET_SQL, REPLACE_SQL
 from moneyrail.payments.intents.repository import repository
 from moneyrail.payments.intents.service import payment as payment_service
-from moneyrail.payments.models import Payment
+from moneyrail.payments.models import Payment, Subscription, SubscriptionChange
 from moneyrail.payments.providers import ProviderRuntime
 from moneyrail.payments.refunds import views as refund_views
 from moneyrail.payments.refunds.repository import repository as refund_repository
 from moneyrail.payments.refunds.service import refunds as refund_service
+from moneyrail.payments.subscriptions import changes
+from moneyrail.payments.subscriptions import views as subscription_views
+from moneyrail.payments.subscriptions.service import subscriptions as subscription_service
 
 log = structlog.get_logger(__name__)
 
@@ -148,6 +154,8 @@ class RecoveryResult:
     captures_resolved: list[str] = field(default_factory=list)
     # Refunds in flight that were resolved.
     refunds_resolved: list[str] = field(default_factory=list)
+    # Subscription changes (cancel, pause, resume) in flight that were resolved.
+    subscription_changes_resolved: list[str] = field(default_factory=list)
     still_waiting: int = 0
     errors: int = 0
 
@@ -172,12 +180,14 @@ async def recover_in_flight(
         due = await repository.in_flight_due(session, before=before, limit=batch)
         captures_due = await repository.captures_in_flight_due(session, before=before, limit=batch)
         refunds_due = await refund_repository.in_flight_due(session, before=before, limit=batch)
+        changes_due = await _subscription_changes_due(session, before=before, limit=batch)
     result = RecoveryResult()
     give_up_before = now - timedelta(seconds=lookup_seconds)
     work: list[tuple[RecoverOne, str, str]] = [
         *((_recover, t, p) for t, p in due),
         *((_recover_capture, t, p) for t, p in captures_due),
         *((_recover_refunds, t, p) for t, p in refunds_due),
+        *((_recover_subscription_change, t, s) for t, s in changes_due),
     ]
     for recover, tenant_id, payment_id in work:
         try:
@@ -195,6 +205,7 @@ async def recover_in_flight(
             resolved=len(result.resolved),
             captures_resolved=len(result.captures_resolved),
             refunds_resolved=len(result.refunds_resolved),
+            subscription_changes_resolved=len(result.subscription_changes_resolved),
             waiting=result.still_waiting,
             errors=result.errors,
         )
@@ -286,6 +297,71 @@ async def _recover_refunds(
                 await connection.execute(REPLACE_SQL, tenant_id, refund.idempotency_key, 201, body)
         result.refunds_resolved.append(refund.id)
         log.info("payments.refund_resolved", refund_id=refund.id, status=refund.status)
+    return True
+
+
+async def _subscription_changes_due(
+    session: AsyncSession, *, before: datetime, limit: int
+) -> list[tuple[str, str]]:
+    """(tenant, subscription) of subscription changes in flight since before `before`, oldest
+    first (caller bypasses RLS)."""
+    stmt = (
+        select(SubscriptionChange.tenant_id, SubscriptionChange.subscription_id)
+        .where(
+            SubscriptionChange.status == changes.IN_FLIGHT, SubscriptionChange.created_at < before
+        )
+        .order_by(SubscriptionChange.created_at)
+        .limit(limit)
+    )
+    return [(row[0], row[1]) for row in (await session.execute(stmt)).all()]
+
+
+async def _recover_subscription_change(
+    session: AsyncSession,
+    tenant_id: str,
+    subscription_id: str,
+    runtime: ProviderRuntime,
+    give_up_before: datetime,
+    result: RecoveryResult,
+) -> bool:
+    """A subscription's cancel, pause or resume in flight: the subscription read at its
+    provider (`get_subscription`) says whether the change was made; it is applied once, never
+    sent again. Not made after the lookup window: `not_found`, and the client's key is free."""
+    sub = await session.scalar(
+        select(Subscription)
+        .where(Subscription.tenant_id == tenant_id, Subscription.id == subscription_id)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    if sub is None:
+        return False
+    change = await changes.in_flight(session, tenant_id=tenant_id, subscription_id=subscription_id)
+    if change is None:
+        return False
+    result.checked += 1
+    found = await changes.look_up(session, sub=sub, runtime=runtime)
+    connection = await driver(session)
+    if changes.made(change.action, found.status):
+        await subscription_service.apply_change(session, sub, change.id, found, subject=None)
+        if change.idempotency_key:
+            body = subscription_views.subscription_out(sub).model_dump_json(by_alias=True)
+            await connection.execute(REPLACE_SQL, tenant_id, change.idempotency_key, 200, body)
+    elif change.created_at >= give_up_before:
+        result.still_waiting += 1
+        return False
+    else:
+        # The provider holds the subscription unchanged: the change never happened. The client
+        # may send it again with the same key.
+        await subscription_service.apply_change(session, sub, change.id, found, subject=None)
+        if change.idempotency_key:
+            await connection.execute(FORGET_SQL, tenant_id, change.idempotency_key)
+    result.subscription_changes_resolved.append(change.id)
+    log.info(
+        "payments.subscription_change_resolved",
+        subscription_id=subscription_id,
+        change_id=change.id,
+        status=change.status,
+    )
     return True
 
 

@@ -44,18 +44,25 @@ _RELEASE_SQL = (
     "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND key = $2 AND request_hash = $3"
     " AND response_status = 409"
 )
-IN_FLIGHT_CODES = ("payment_in_flight", "capture_in_flight", "refund_in_flight")
+IN_FLIGHT_CODES = (
+    "payment_in_flight",
+    "capture_in_flight",
+    "refund_in_flight",
+    "subscription_in_flight",
+)
 # The stored in-flight answer replaced by the outcome (recovery job): only while it is the 409.
 REPLACE_SQL = """
     UPDATE idempotency_keys SET response_status = $3, response_body = $4::jsonb
     WHERE tenant_id = $1 AND key = $2 AND response_status = 409
-      AND response_body ->> 'code' IN ('payment_in_flight', 'capture_in_flight', 'refund_in_flight')
+      AND response_body ->> 'code' IN ('payment_in_flight', 'capture_in_flight', 'refund_in_flight',
+                                       'subscription_in_flight')
 """
 # The stored in-flight answer removed (recovery found the call moved nothing): the key is free.
 FORGET_SQL = """
     DELETE FROM idempotency_keys
     WHERE tenant_id = $1 AND key = $2 AND response_status = 409
-      AND response_body ->> 'code' IN ('payment_in_flight', 'capture_in_flight', 'refund_in_flight')
+      AND response_body ->> 'code' IN ('payment_in_flight', 'capture_in_flight', 'refund_in_flight',
+                                       'subscription_in_flight')
 """
 
 

@@ -14,7 +14,7 @@ from moneyrail.core.idempotency import (
     idempotent,
 )
 from moneyrail.payments.auth import PaymentsRead, PaymentsWrite
-from moneyrail.payments.deps import Runtime
+from moneyrail.payments.deps import CallRecorder, Runtime
 from moneyrail.payments.providers import PROVIDER_ERRORS
 from moneyrail.payments.subscriptions import views
 from moneyrail.payments.subscriptions.schemas import CreateSubscriptionIn, SubscriptionOut
@@ -70,6 +70,7 @@ async def _act(
     session: SessionDep,
     runtime: Runtime,
     key: str | None,
+    recorder: CallRecorder,
 ) -> SubscriptionOut:
     sub = await subscription_service.act(
         session,
@@ -78,6 +79,7 @@ async def _act(
         subscription_id=subscription_id,
         action=action,
         idempotency_key=key or f"{action}:{subscription_id}",
+        recorder=recorder,
     )
     return views.subscription_out(sub)
 
@@ -95,10 +97,11 @@ async def cancel_subscription(
     session: SessionDep,
     runtime: Runtime,
     key: OptionalIdempotencyKey,
+    recorder: CallRecorder,
 ) -> SubscriptionOut:
     """Cancels the subscription at its provider; no further renewals are charged. Answers 409
     when it is already cancelled."""
-    return await _act("cancel", subscription_id, subject, session, runtime, key)
+    return await _act("cancel", subscription_id, subject, session, runtime, key, recorder)
 
 
 @router.post(
@@ -114,10 +117,11 @@ async def pause_subscription(
     session: SessionDep,
     runtime: Runtime,
     key: IdempotencyKey,
+    recorder: CallRecorder,
 ) -> SubscriptionOut:
     """Pauses renewals at the provider (where the provider supports it); resume continues the
     same subscription."""
-    return await _act("pause", subscription_id, subject, session, runtime, key)
+    return await _act("pause", subscription_id, subject, session, runtime, key, recorder)
 
 
 @router.post(
@@ -133,6 +137,7 @@ async def resume_subscription(
     session: SessionDep,
     runtime: Runtime,
     key: IdempotencyKey,
+    recorder: CallRecorder,
 ) -> SubscriptionOut:
     """Resumes a paused subscription at its provider. Answers 409 unless it is paused."""
-    return await _act("resume", subscription_id, subject, session, runtime, key)
+    return await _act("resume", subscription_id, subject, session, runtime, key, recorder)

@@ -22,11 +22,13 @@ from moneyrail.connectors.base import (
     Customer,
     Environment,
     PaymentStatus,
+    ProviderDeclined,
     ProviderNotSupported,
     ProviderSubscription,
     SubscriptionStatus,
 )
-from moneyrail.core.errors import Conflict, NotFound, Unprocessable
+from moneyrail.connectors.http import ProviderCredentialsRejected
+from moneyrail.core.errors import Unprocessable
 from moneyrail.core.ids import new_id
 from moneyrail.payments import transitions
 from moneyrail.payments.intents.service import payment as payment_service
@@ -38,7 +40,15 @@ from moneyrail.payments.providers import (
     open_connector,
     provider_key,
 )
+from moneyrail.payments.recorder import Recorder
 from moneyrail.payments.routing import rules as routing
+from moneyrail.payments.subscriptions import changes
+from moneyrail.payments.subscriptions.changes import (
+    SubscriptionFinished as SubscriptionFinished,
+)
+from moneyrail.payments.subscriptions.changes import (
+    SubscriptionNotFound as SubscriptionNotFound,
+)
 from moneyrail.payments.subscriptions.repository import repository
 from moneyrail.payments.subscriptions.schemas import CreateSubscriptionIn
 
@@ -46,16 +56,6 @@ log = structlog.get_logger(__name__)
 
 FINAL = frozenset({SubscriptionStatus.cancelled, SubscriptionStatus.completed})
 _PAST = {"cancel": "cancelled", "pause": "paused", "resume": "resumed"}
-
-
-class SubscriptionNotFound(NotFound):
-    code = "subscription_not_found"
-    title = "Subscription not found"
-
-
-class SubscriptionFinished(Conflict):
-    code = "subscription_finished"
-    title = "The subscription has ended"
 
 
 class NoSubscriptionProvider(Unprocessable):
@@ -197,38 +197,76 @@ class SubscriptionService:
         subscription_id: str,
         action: str,
         idempotency_key: str,
+        recorder: Recorder,
     ) -> Subscription:
-        """`action`: cancel, pause or resume. Cancelling twice answers the cancelled one.
+        """`action`: cancel, pause or resume, recorded before the provider call
+        (`payments.subscriptions.changes`). Cancelling twice answers the cancelled one.
 
-        Raises: SubscriptionNotFound, SubscriptionFinished, ProviderNotSupported,
-        ProviderDeclined, ProviderUnavailable, ProviderTimeout.
+        Raises: SubscriptionNotFound, SubscriptionFinished, SubscriptionInFlight,
+        ProviderNotSupported, ProviderDeclined (nothing changed; the key is free again),
+        ProviderUnavailable, ProviderTimeout, ProviderError (the change stays in flight: a
+        retry with the same key answers 409 until the recovery job resolves it).
         """
-        sub = await self._load(
-            session, tenant_id=subject.tenant_id, subscription_id=subscription_id, lock=True
+        tenant_id = subject.tenant_id
+        # Committed before the call: whatever happens next, the change is on record.
+        change_id = await changes.record(
+            recorder,
+            tenant_id=tenant_id,
+            subscription_id=subscription_id,
+            action=action,
+            key=idempotency_key,
         )
-        if SubscriptionStatus(sub.status) in FINAL:
-            if action == "cancel":
-                return sub
-            raise SubscriptionFinished(f"the subscription is {sub.status}")
+        if change_id is None:
+            return await self._load(session, tenant_id=tenant_id, subscription_id=subscription_id)
+        sub = await self._load(session, tenant_id=tenant_id, subscription_id=subscription_id)
+        row = await changes.change(session, tenant_id=tenant_id, change_id=change_id)
         assert sub.provider_subscription_id is not None
-        async with open_connector(
-            session,
-            runtime=runtime,
-            tenant_id=sub.tenant_id,
-            provider=sub.provider,
-            environment=Environment(sub.environment),
-        ) as connector:
-            result = await call(
-                runtime,
-                _operation(connector, f"{action}_subscription")(
-                    sub.provider_subscription_id,
-                    idempotency_key=provider_key(
-                        sub.tenant_id, idempotency_key, sub.provider, action
+        try:
+            async with open_connector(
+                session,
+                runtime=runtime,
+                tenant_id=sub.tenant_id,
+                provider=sub.provider,
+                environment=Environment(sub.environment),
+            ) as connector:
+                result = await call(
+                    runtime,
+                    _operation(connector, f"{action}_subscription")(
+                        sub.provider_subscription_id,
+                        idempotency_key=row.provider_idempotency_key,
                     ),
-                ),
+                )
+        except (ProviderDeclined, ProviderNotSupported, ProviderCredentialsRejected) as exc:
+            # Refused: nothing changed, so nothing to resolve and the key is free.
+            await changes.release(
+                recorder, tenant_id=tenant_id, change_id=change_id, error_code=exc.code
             )
-        await self.apply(session, sub, result, subject=subject, action=action)
+            raise
+        sub = await self._load(
+            session, tenant_id=tenant_id, subscription_id=subscription_id, lock=True
+        )
+        await self.apply_change(session, sub, change_id, result, subject=subject)
         return sub
+
+    async def apply_change(
+        self,
+        session: AsyncSession,
+        sub: Subscription,
+        change_id: str,
+        result: ProviderSubscription,
+        *,
+        subject: AuthSubject | None,
+    ) -> bool:
+        """Apply the provider's answer to a recorded change (the subscription locked by the
+        caller), once: False when the change is no longer in flight (resolved already)."""
+        row = await changes.change(session, tenant_id=sub.tenant_id, change_id=change_id)
+        if row.status != changes.IN_FLIGHT:
+            return False
+        row.status = (
+            changes.SUCCEEDED if changes.made(row.action, result.status) else changes.NOT_FOUND
+        )
+        await self.apply(session, sub, result, subject=subject, action=row.action)
+        return True
 
     async def sync(
         self,
