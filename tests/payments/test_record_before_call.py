@@ -517,10 +517,13 @@ class _Counting(httpx.AsyncBaseTransport):
     def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
         self.inner = inner
         self.changes = 0
+        self.creates = 0
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.method in ("POST", "DELETE") and "subscriptions/" in request.url.path:
             self.changes += 1
+        if request.method == "POST" and request.url.path.endswith("/v1/subscriptions"):
+            self.creates += 1
         return await self.inner.handle_async_request(request)
 
 
@@ -543,11 +546,13 @@ async def _subscription(client: httpx.AsyncClient, tenant: TenantContext, provid
     return created.json()
 
 
-async def _changes_of(engine: AsyncEngine, tenant_id: str) -> list[Any]:
+async def _changes_of(engine: AsyncEngine, tenant_id: str, *, creates: bool = False) -> list[Any]:
+    """The tenant's subscription changes: the creates, or the changes after them."""
     return await _rows(
         engine,
         "SELECT id, action, status, provider_idempotency_key, idempotency_key"
-        " FROM payment_subscription_changes WHERE tenant_id = :t ORDER BY created_at",
+        " FROM payment_subscription_changes WHERE tenant_id = :t"
+        f" AND action {'=' if creates else '<>'} 'create' ORDER BY created_at",
         t=tenant_id,
     )
 
@@ -663,3 +668,122 @@ async def test_a_pause_the_provider_never_made_frees_the_key(
         assert paused.status_code == 200, paused.text
         assert "Idempotency-Replayed" not in paused.headers
         assert paused.json()["status"] == "paused"
+
+
+def _stripe_subscription_body() -> dict[str, Any]:
+    return {
+        "provider": "stripe",
+        "plan": {
+            "name": "Pro monthly",
+            "amount": {"amount": 1_500, "currency": "USD"},
+            "interval": "month",
+        },
+        "customer": {"email": "ada@example.com", "name": "Ada"},
+        "payment_method": "pm_card_visa",
+    }
+
+
+async def _subscriptions_of(engine: AsyncEngine, tenant_id: str) -> list[Any]:
+    return await _rows(
+        engine,
+        "SELECT id, status, provider_subscription_id FROM payment_subscriptions"
+        " WHERE tenant_id = :t",
+        t=tenant_id,
+    )
+
+
+async def test_a_subscription_create_failing_after_stripe_made_it_is_recovered_by_lookup(
+    live_app: FastAPI, engine: AsyncEngine, owner_engine: AsyncEngine
+) -> None:
+    tenant: TenantContext = await make_live_tenant(engine)
+    body = _stripe_subscription_body()
+    headers = tenant.with_idempotency()
+    counting = _Counting(live_app.state.provider_transport)
+    live_app.state.provider_transport, inner = counting, live_app.state.provider_transport
+    try:
+        async with _client(live_app) as client:
+            async with failing_payment_updates(
+                owner_engine, tenant.tenant_id, "payment_subscriptions"
+            ):
+                failed = await client.post("/subscriptions", json=body, headers=headers)
+                assert failed.status_code >= 500, failed.text
+                assert counting.creates == 1
+                # The record committed before the call survived the request's rollback...
+                [(sub_id, status, psid)] = await _subscriptions_of(engine, tenant.tenant_id)
+                assert (status, psid) == ("requires_action", None)
+                [change] = await _changes_of(engine, tenant.tenant_id, creates=True)
+                assert (change.action, change.status) == ("create", "in_flight")
+                assert change.provider_idempotency_key and change.idempotency_key
+                # ...while Stripe made the subscription, carrying our reference.
+                assert objects_mentioning(live_app, "stripe", sub_id, kind="subscription") == 1
+                # A retry with the same key is the stored 409; Stripe is not called.
+                retried = await client.post("/subscriptions", json=body, headers=headers)
+                assert retried.status_code == 409, retried.text
+                assert retried.json()["code"] == "subscription_in_flight"
+                assert retried.json()["subscription_id"] == sub_id
+                # No change can be sent while the create is unresolved.
+                other = await client.delete(
+                    f"/subscriptions/{sub_id}", headers=tenant.with_idempotency()
+                )
+                assert other.status_code == 409, other.text
+                assert counting.creates == 1 and counting.changes == 0
+
+            result = await recover_in_flight(
+                engine, runtime=_runtime(live_app), min_age_seconds=0, lookup_seconds=0
+            )
+            assert change.id in result.subscription_changes_resolved
+            [change] = await _changes_of(engine, tenant.tenant_id, creates=True)
+            assert change.status == "succeeded"
+            [(_, status, psid)] = await _subscriptions_of(engine, tenant.tenant_id)
+            assert psid is not None
+            at_provider = await _subscription_at_provider(live_app, tenant, "stripe", psid)
+            assert status == at_provider.status.value == "active"
+            # The client's key now replays the outcome.
+            replayed = await client.post("/subscriptions", json=body, headers=headers)
+            assert replayed.status_code == 201, replayed.text
+            assert replayed.headers["Idempotency-Replayed"] == "true"
+            assert replayed.json()["id"] == sub_id
+            assert replayed.json()["provider_subscription_id"] == psid
+            assert replayed.json()["status"] == status
+            again = await recover_in_flight(
+                engine, runtime=_runtime(live_app), min_age_seconds=0, lookup_seconds=0
+            )
+            assert change.id not in again.subscription_changes_resolved
+    finally:
+        live_app.state.provider_transport = inner
+    assert counting.creates == 1
+    assert objects_mentioning(live_app, "stripe", sub_id, kind="subscription") == 1
+
+
+async def test_a_subscription_create_stripe_never_made_frees_the_key(
+    live_app: FastAPI, engine: AsyncEngine
+) -> None:
+    """A create refused at the connection stays in flight (it may have arrived); the lookup
+    finds nothing, so the subscription is removed and the same key creates it."""
+    tenant: TenantContext = await make_live_tenant(engine)
+    body = _stripe_subscription_body()
+    headers = tenant.with_idempotency()
+    async with _client(live_app) as client, root_client(live_app, tenant) as root:
+        await set_faults(root, "stripe", unavailable=20)
+        try:
+            refused = await client.post("/subscriptions", json=body, headers=headers)
+        finally:
+            await set_faults(root, "stripe")
+        assert refused.status_code == 503, refused.text
+        [(sub_id, _, _)] = await _subscriptions_of(engine, tenant.tenant_id)
+        [change] = await _changes_of(engine, tenant.tenant_id, creates=True)
+        assert (change.action, change.status) == ("create", "in_flight")
+        assert (await client.post("/subscriptions", json=body, headers=headers)).status_code == 409
+
+        result = await recover_in_flight(
+            engine, runtime=_runtime(live_app), min_age_seconds=0, lookup_seconds=0
+        )
+        assert change.id in result.subscription_changes_resolved
+        [change] = await _changes_of(engine, tenant.tenant_id, creates=True)
+        assert change.status == "not_found"
+        assert await _subscriptions_of(engine, tenant.tenant_id) == []
+        created = await client.post("/subscriptions", json=body, headers=headers)
+        assert created.status_code == 201, created.text
+        assert "Idempotency-Replayed" not in created.headers
+        assert created.json()["status"] == "active"
+    assert objects_mentioning(live_app, "stripe", sub_id, kind="subscription") == 0

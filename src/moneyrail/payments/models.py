@@ -272,7 +272,7 @@ class SubscriptionChange(Base):
     tenant_id: Mapped[str] = mapped_column(String(40))
     id: Mapped[str] = mapped_column(String(40))
     subscription_id: Mapped[str] = mapped_column(String(40))
-    action: Mapped[str] = mapped_column(String(16))  # cancel | pause | resume
+    action: Mapped[str] = mapped_column(String(16))  # create | cancel | pause | resume
     # in_flight | succeeded | failed (refused) | not_found (the provider never made it)
     status: Mapped[str] = mapped_column(String(16))
     provider: Mapped[str] = mapped_column(String(32))

@@ -14,7 +14,9 @@ once). When the provider has no trace of it after `limits.payment_in_flight_look
 it never made it: the payment is `failed`. Either way the client's stored 409 is replaced
 by the outcome, so a retry with the same key replays it. A subscription's cancel, pause or
 resume left in flight (`payments.subscriptions.changes`) is resolved by reading the
-subscription at its provider (`get_subscription`), never by sending the change again.
+subscription at its provider (`get_subscription`), never by sending the change again; a
+subscription create left in flight (Stripe) by looking it up by our reference
+(`find_subscription`), never by creating it again.
 
 The poller: a payment is left `processing` when a provider took the create but did not
 answer, or reports it still in flight; a refund is left `pending` until the provider
@@ -339,6 +341,18 @@ async def _recover_subscription_change(
     if change is None:
         return False
     result.checked += 1
+    if change.action == changes.CREATE:
+        if not await _recover_subscription_create(session, sub, change, runtime, give_up_before):
+            result.still_waiting += 1
+            return False
+        result.subscription_changes_resolved.append(change.id)
+        log.info(
+            "payments.subscription_create_resolved",
+            subscription_id=subscription_id,
+            change_id=change.id,
+            status=change.status,
+        )
+        return True
     found = await changes.look_up(session, sub=sub, runtime=runtime)
     connection = await driver(session)
     if changes.made(change.action, found.status):
@@ -362,6 +376,36 @@ async def _recover_subscription_change(
         change_id=change.id,
         status=change.status,
     )
+    return True
+
+
+async def _recover_subscription_create(
+    session: AsyncSession,
+    sub: Subscription,
+    change: SubscriptionChange,
+    runtime: ProviderRuntime,
+    give_up_before: datetime,
+) -> bool:
+    """A subscription create in flight: looked up at its provider by our reference (the
+    subscription id, `find_subscription`) and applied once — never created again. None there
+    after the lookup window: it was never made; the subscription is removed and the client's
+    key is free. False while waiting for that window."""
+    tenant_id = sub.tenant_id
+    found = await changes.find_created(session, sub=sub, runtime=runtime)
+    connection = await driver(session)
+    if found is not None:
+        await subscription_service.apply_created(session, sub, change.id, found, subject=None)
+        if change.idempotency_key:
+            body = subscription_views.subscription_out(sub).model_dump_json(by_alias=True)
+            await connection.execute(REPLACE_SQL, tenant_id, change.idempotency_key, 201, body)
+        return True
+    if change.created_at >= give_up_before:
+        return False
+    await changes.forget_create(
+        session, sub=sub, change_id=change.id, status=changes.NOT_FOUND, error_code=None
+    )
+    if change.idempotency_key:
+        await connection.execute(FORGET_SQL, tenant_id, change.idempotency_key)
     return True
 
 

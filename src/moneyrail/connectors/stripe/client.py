@@ -326,6 +326,24 @@ class StripeConnector(HttpConnector):
         )
         return self._subscription(sub)
 
+    async def find_subscription(self, *, reference: str) -> ProviderSubscription | None:
+        """The subscription a create with this `reference` (our subscription id) made, looked
+        up without sending the create again; None when Stripe has none.
+
+        Stripe's Search API (`GET /v1/subscriptions/search`) by the `metadata[reference]`
+        every create carries. Search is eventually consistent (Stripe: under a minute), so
+        callers treat "none" as final only after `limits.payment_in_flight_lookup_seconds`.
+        """
+        if "'" in reference or "\\" in reference:
+            return None
+        found = await self._call(
+            "GET", "/v1/subscriptions/search", {"query": f"metadata['reference']:'{reference}'"}
+        )
+        subs = [s for s in found.get("data") or [] if isinstance(s, dict)]
+        if not subs:
+            return None
+        return self._subscription(subs[0])
+
     async def get_subscription(self, provider_subscription_id: str) -> ProviderSubscription:
         return self._subscription(
             await self._call("GET", f"/v1/subscriptions/{provider_subscription_id}")

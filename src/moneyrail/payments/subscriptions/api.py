@@ -38,11 +38,17 @@ async def create_subscription(
     session: SessionDep,
     runtime: Runtime,
     key: IdempotencyKey,
+    recorder: CallRecorder,
 ) -> SubscriptionOut:
     """On a provider plan (`plan_id`) or a plan created now (`plan`). Renewal charges are
     recorded as payments with this subscription's id."""
     sub = await subscription_service.create(
-        session, subject=subject, runtime=runtime, body=body, idempotency_key=key
+        session,
+        subject=subject,
+        runtime=runtime,
+        body=body,
+        idempotency_key=key,
+        recorder=recorder,
     )
     return views.subscription_out(sub)
 

@@ -11,6 +11,14 @@ failure leaves the record: a retry with the same key answers 409 without reachin
 provider, and the recovery job (`payments.tasks.recover_in_flight`) reads the subscription
 at the provider (`get_subscription`, the lookup) and applies it — never sending the change
 again.
+
+Creation is recorded the same way where the provider can look a subscription up by our
+reference (`find_subscription`; Stripe): `record_create` commits the subscription (no
+provider id yet) with a `create` change in flight and the stored 409, the provider is
+called, and the request applies the outcome once; the recovery job looks a lost create up
+by our reference (the subscription id, sent as metadata), never creating it again. A create
+that was refused, or that the provider never made, removes the subscription and frees the
+key. Providers without that lookup still create inside the request's transaction.
 """
 
 from __future__ import annotations
@@ -37,6 +45,8 @@ IN_FLIGHT = "in_flight"
 SUCCEEDED = "succeeded"
 FAILED = "failed"
 NOT_FOUND = "not_found"
+
+CREATE = "create"
 
 FINAL = frozenset({SubscriptionStatus.cancelled, SubscriptionStatus.completed})
 
@@ -172,4 +182,96 @@ async def look_up(
         if get is None:
             raise ProviderNotSupported(f"{connector.name} has no subscriptions")
         result: ProviderSubscription = await call(runtime, get(sub.provider_subscription_id))
+        return result
+
+
+async def record_create(recorder: Recorder, sub: Subscription, *, key: str) -> str:
+    """Commit `sub` (a new row, no provider id yet) with its `create` change in flight and the
+    client's key mapped to the stored 409; the change's id. `key` is the provider
+    idempotency key the create carries."""
+    async with recorder.sessions() as session, session.begin():
+        await set_tenant(session, sub.tenant_id)
+        session.add(sub)
+        row = SubscriptionChange(
+            tenant_id=sub.tenant_id,
+            id=new_id("sch"),
+            subscription_id=sub.id,
+            action=CREATE,
+            status=IN_FLIGHT,
+            provider=sub.provider,
+            provider_idempotency_key=key,
+            idempotency_key=recorder.key or None,
+        )
+        session.add(row)
+        await session.flush()
+        if recorder.key:
+            await remember_answer(
+                session,
+                recorder,
+                sub.tenant_id,
+                answer_body(
+                    SubscriptionInFlight,
+                    "the provider was called to create this subscription and its outcome is "
+                    "not recorded yet; it is being resolved from the provider — read the "
+                    "subscription, or retry later",
+                    subscription_id=sub.id,
+                    change_id=row.id,
+                ),
+            )
+        session.expunge(sub)
+        return row.id
+
+
+async def forget_create(
+    session: AsyncSession, *, sub: Subscription, change_id: str, status: str, error_code: str | None
+) -> None:
+    """Close a create the provider refused or never made: the change ends `status`, the
+    subscription (never made) is removed."""
+    row = await change(session, tenant_id=sub.tenant_id, change_id=change_id)
+    if row.status == IN_FLIGHT:
+        row.status, row.error_code = status, error_code
+    await session.delete(sub)
+    await session.flush()
+
+
+async def release_create(
+    recorder: Recorder, *, tenant_id: str, subscription_id: str, change_id: str, error_code: str
+) -> None:
+    """A create the provider refused (nothing made): the subscription removed, the key free."""
+    async with recorder.sessions() as session, session.begin():
+        await set_tenant(session, tenant_id)
+        sub = await session.scalar(
+            select(Subscription)
+            .where(Subscription.tenant_id == tenant_id, Subscription.id == subscription_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if sub is not None:
+            await forget_create(
+                session, sub=sub, change_id=change_id, status=FAILED, error_code=error_code
+            )
+        if recorder.key:
+            await forget(session, recorder, tenant_id)
+
+
+async def find_created(
+    session: AsyncSession, *, sub: Subscription, runtime: ProviderRuntime
+) -> ProviderSubscription | None:
+    """The subscription a lost create made, looked up at the provider by our reference (the
+    subscription id); None when the provider has none. Never creates it again.
+
+    Raises: ProviderNotSupported (no lookup), ProviderUnavailable, ProviderTimeout,
+    ProviderError.
+    """
+    async with open_connector(
+        session,
+        runtime=runtime,
+        tenant_id=sub.tenant_id,
+        provider=sub.provider,
+        environment=Environment(sub.environment),
+    ) as connector:
+        find = getattr(connector, "find_subscription", None)
+        if find is None:
+            raise ProviderNotSupported(f"{connector.name} cannot look a subscription up")
+        result: ProviderSubscription | None = await call(runtime, find(reference=sub.id))
         return result

@@ -90,9 +90,16 @@ class SubscriptionService:
         runtime: ProviderRuntime,
         body: CreateSubscriptionIn,
         idempotency_key: str,
+        recorder: Recorder,
     ) -> Subscription:
-        """Raises: NoSubscriptionProvider, ProviderNotSupported, ProviderDeclined,
-        ProviderUnavailable, ProviderTimeout (retry with the same Idempotency-Key)."""
+        """Where the provider can look a subscription up by our reference
+        (`find_subscription`), the create is recorded before the call
+        (`changes.record_create`) and its outcome applied once.
+
+        Raises: NoSubscriptionProvider, ProviderNotSupported, ProviderDeclined (nothing made;
+        the key is free), ProviderUnavailable, ProviderTimeout, ProviderError (recorded
+        creates stay in flight: a retry with the same key answers 409
+        `subscription_in_flight` until the recovery job resolves it)."""
         tenant_id = subject.tenant_id
         candidates: list[str]
         if body.provider is not None:
@@ -146,41 +153,97 @@ class SubscriptionService:
             environment=environment,
             credentials=route.credentials,
         ) as connector:
-            if body.plan is not None:
-                sub.plan_id = await call(
-                    runtime,
-                    _operation(connector, "create_plan")(
-                        CreatePlan(
-                            name=body.plan.name,
-                            amount=body.plan.amount.to_money(),
-                            interval=body.plan.interval,
-                            interval_count=body.plan.interval_count,
-                            idempotency_key=f"{key}-plan",
-                        )
-                    ),
+            if getattr(connector, "find_subscription", None) is None:
+                # No lookup by our reference at this provider yet: a lost create could not be
+                # resolved, so it is still called inside the request's transaction.
+                result = await self._call_create(runtime, connector, sub, body, key)
+                sub.provider_subscription_id = result.provider_subscription_id
+                self._apply_fields(sub, result)
+                sub.status = result.status.value
+                await repository.add(session, sub)
+                await self._record(session, sub, subject=subject, action="created", before=None)
+                return sub
+            # Committed before the call: whatever happens next, the create is on record.
+            sub_id = sub.id
+            change_id = await changes.record_create(recorder, sub, key=key)
+            try:
+                result = await self._call_create(runtime, connector, sub, body, key)
+            except (ProviderDeclined, ProviderNotSupported, ProviderCredentialsRejected) as exc:
+                # Refused: nothing was made, so nothing to resolve and the key is free.
+                await changes.release_create(
+                    recorder,
+                    tenant_id=tenant_id,
+                    subscription_id=sub_id,
+                    change_id=change_id,
+                    error_code=exc.code,
                 )
-            result: ProviderSubscription = await call(
+                raise
+        sub = await self._load(session, tenant_id=tenant_id, subscription_id=sub_id, lock=True)
+        await self.apply_created(session, sub, change_id, result, subject=subject)
+        return sub
+
+    async def _call_create(
+        self,
+        runtime: ProviderRuntime,
+        connector: Any,
+        sub: Subscription,
+        body: CreateSubscriptionIn,
+        key: str,
+    ) -> ProviderSubscription:
+        """The plan (when given) and the subscription created at the provider; `sub.plan_id`
+        set to the plan made. Our reference (the subscription id) travels with the create."""
+        if body.plan is not None:
+            sub.plan_id = await call(
                 runtime,
-                _operation(connector, "create_subscription")(
-                    CreateSubscription(
-                        reference=sub.id,
-                        plan_id=sub.plan_id,
-                        idempotency_key=key,
-                        customer=Customer(**body.customer.model_dump()),
-                        quantity=body.quantity,
-                        total_count=body.total_count,
-                        payment_method=body.payment_method,
-                        return_url=body.return_url,
-                        metadata=dict(body.metadata),
+                _operation(connector, "create_plan")(
+                    CreatePlan(
+                        name=body.plan.name,
+                        amount=body.plan.amount.to_money(),
+                        interval=body.plan.interval,
+                        interval_count=body.plan.interval_count,
+                        idempotency_key=f"{key}-plan",
                     )
                 ),
             )
+        result: ProviderSubscription = await call(
+            runtime,
+            _operation(connector, "create_subscription")(
+                CreateSubscription(
+                    reference=sub.id,
+                    plan_id=sub.plan_id,
+                    idempotency_key=key,
+                    customer=Customer(**body.customer.model_dump()),
+                    quantity=body.quantity,
+                    total_count=body.total_count,
+                    payment_method=body.payment_method,
+                    return_url=body.return_url,
+                    metadata=dict(body.metadata),
+                )
+            ),
+        )
+        return result
+
+    async def apply_created(
+        self,
+        session: AsyncSession,
+        sub: Subscription,
+        change_id: str,
+        result: ProviderSubscription,
+        *,
+        subject: AuthSubject | None,
+    ) -> bool:
+        """Apply the provider's subscription to a recorded create (the subscription locked by
+        the caller), once: False when the create is no longer in flight."""
+        row = await changes.change(session, tenant_id=sub.tenant_id, change_id=change_id)
+        if row.status != changes.IN_FLIGHT:
+            return False
+        row.status = changes.SUCCEEDED
         sub.provider_subscription_id = result.provider_subscription_id
         self._apply_fields(sub, result)
         sub.status = result.status.value
-        await repository.add(session, sub)
+        await session.flush()
         await self._record(session, sub, subject=subject, action="created", before=None)
-        return sub
+        return True
 
     async def get(
         self, session: AsyncSession, *, tenant_id: str, subscription_id: str

@@ -1,5 +1,6 @@
-"""Stripe sandbox: `GET /v1/payment_intents/search` (Stripe's Search Query Language, the
-subset moneyrail sends: `metadata['key']:'value'` clauses joined by `AND`).
+"""Stripe sandbox: `GET /v1/payment_intents/search` and `GET /v1/subscriptions/search`
+(Stripe's Search Query Language, the subset moneyrail sends: `metadata['key']:'value'`
+clauses joined by `AND`).
 
 Answers Stripe's `search_result` list object. Stripe documents that search is eventually
 consistent (new objects may be missing for up to a minute); the sandbox answers at once.
@@ -38,28 +39,35 @@ def _clauses(query: str) -> list[tuple[str, str]]:
 
 
 def search_routes(sandbox: StripeSandbox) -> list[Route]:
-    """The search route, to be listed before `/v1/payment_intents/{id}`."""
+    """The search routes, to be listed before `/v1/payment_intents/{id}` and
+    `/v1/subscriptions/{id}`."""
 
-    async def search(p: Params, owner: str, request: Request) -> tuple[int, dict[str, Any]]:
-        query = str(p.get("query") or "")
-        if not query:
-            raise error(400, "Missing required param: query.", param="query")
-        clauses = _clauses(query)
-        limit = min(int(p.get("limit") or 10), _LIMIT_MAX)
-        state = sandbox.state
-        found = [
-            public(obj)
-            for obj_id, obj in list(state.objects.items())
-            if obj.get("object") == "payment_intent"
-            and state.owner_of(obj_id) == owner
-            and all((obj.get("metadata") or {}).get(k) == v for k, v in clauses)
-        ]
-        return 200, {
-            "object": "search_result",
-            "url": "/v1/payment_intents/search",
-            "has_more": len(found) > limit,
-            "next_page": None,
-            "data": found[:limit],
-        }
+    def searching(kind: str, url: str) -> Route:
+        async def search(p: Params, owner: str, request: Request) -> tuple[int, dict[str, Any]]:
+            query = str(p.get("query") or "")
+            if not query:
+                raise error(400, "Missing required param: query.", param="query")
+            clauses = _clauses(query)
+            limit = min(int(p.get("limit") or 10), _LIMIT_MAX)
+            state = sandbox.state
+            found = [
+                public(obj)
+                for obj_id, obj in list(state.objects.items())
+                if obj.get("object") == kind
+                and state.owner_of(obj_id) == owner
+                and all((obj.get("metadata") or {}).get(k) == v for k, v in clauses)
+            ]
+            return 200, {
+                "object": "search_result",
+                "url": url,
+                "has_more": len(found) > limit,
+                "next_page": None,
+                "data": found[:limit],
+            }
 
-    return [Route("/v1/payment_intents/search", sandbox.endpoint(search), methods=["GET"])]
+        return Route(url, sandbox.endpoint(search), methods=["GET"])
+
+    return [
+        searching("payment_intent", "/v1/payment_intents/search"),
+        searching("subscription", "/v1/subscriptions/search"),
+    ]
