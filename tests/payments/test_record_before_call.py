@@ -670,17 +670,27 @@ async def test_a_pause_the_provider_never_made_frees_the_key(
         assert paused.json()["status"] == "paused"
 
 
-def _stripe_subscription_body() -> dict[str, Any]:
-    return {
-        "provider": "stripe",
+def _subscription_body(provider: str = "stripe") -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "provider": provider,
         "plan": {
             "name": "Pro monthly",
-            "amount": {"amount": 1_500, "currency": "USD"},
+            "amount": {"amount": 1_500, "currency": SUBSCRIBING[provider]},
             "interval": "month",
         },
         "customer": {"email": "ada@example.com", "name": "Ada"},
-        "payment_method": "pm_card_visa",
     }
+    if provider == "stripe":
+        body["payment_method"] = "pm_card_visa"
+    else:
+        body["total_count"] = 12
+    return body
+
+
+# The providers that look a subscription up by our reference (creation recorded before the
+# call), and the status of the subscription made: Stripe charges the card at once, Razorpay
+# waits for the customer's mandate.
+LOOKED_UP = {"stripe": "active", "razorpay": "requires_action"}
 
 
 async def _subscriptions_of(engine: AsyncEngine, tenant_id: str) -> list[Any]:
@@ -692,11 +702,12 @@ async def _subscriptions_of(engine: AsyncEngine, tenant_id: str) -> list[Any]:
     )
 
 
-async def test_a_subscription_create_failing_after_stripe_made_it_is_recovered_by_lookup(
-    live_app: FastAPI, engine: AsyncEngine, owner_engine: AsyncEngine
+@pytest.mark.parametrize("provider", LOOKED_UP)
+async def test_a_subscription_create_failing_after_the_provider_made_it_is_recovered_by_lookup(
+    provider: str, live_app: FastAPI, engine: AsyncEngine, owner_engine: AsyncEngine
 ) -> None:
     tenant: TenantContext = await make_live_tenant(engine)
-    body = _stripe_subscription_body()
+    body = _subscription_body(provider)
     headers = tenant.with_idempotency()
     counting = _Counting(live_app.state.provider_transport)
     live_app.state.provider_transport, inner = counting, live_app.state.provider_transport
@@ -714,9 +725,9 @@ async def test_a_subscription_create_failing_after_stripe_made_it_is_recovered_b
                 [change] = await _changes_of(engine, tenant.tenant_id, creates=True)
                 assert (change.action, change.status) == ("create", "in_flight")
                 assert change.provider_idempotency_key and change.idempotency_key
-                # ...while Stripe made the subscription, carrying our reference.
-                assert objects_mentioning(live_app, "stripe", sub_id, kind="subscription") == 1
-                # A retry with the same key is the stored 409; Stripe is not called.
+                # ...while the provider made the subscription, carrying our reference.
+                assert objects_mentioning(live_app, provider, sub_id, kind="subscription") == 1
+                # A retry with the same key is the stored 409; the provider is not called.
                 retried = await client.post("/subscriptions", json=body, headers=headers)
                 assert retried.status_code == 409, retried.text
                 assert retried.json()["code"] == "subscription_in_flight"
@@ -736,8 +747,8 @@ async def test_a_subscription_create_failing_after_stripe_made_it_is_recovered_b
             assert change.status == "succeeded"
             [(_, status, psid)] = await _subscriptions_of(engine, tenant.tenant_id)
             assert psid is not None
-            at_provider = await _subscription_at_provider(live_app, tenant, "stripe", psid)
-            assert status == at_provider.status.value == "active"
+            at_provider = await _subscription_at_provider(live_app, tenant, provider, psid)
+            assert status == at_provider.status.value == LOOKED_UP[provider]
             # The client's key now replays the outcome.
             replayed = await client.post("/subscriptions", json=body, headers=headers)
             assert replayed.status_code == 201, replayed.text
@@ -752,7 +763,7 @@ async def test_a_subscription_create_failing_after_stripe_made_it_is_recovered_b
     finally:
         live_app.state.provider_transport = inner
     assert counting.creates == 1
-    assert objects_mentioning(live_app, "stripe", sub_id, kind="subscription") == 1
+    assert objects_mentioning(live_app, provider, sub_id, kind="subscription") == 1
 
 
 async def test_a_subscription_create_stripe_never_made_frees_the_key(
@@ -761,7 +772,7 @@ async def test_a_subscription_create_stripe_never_made_frees_the_key(
     """A create refused at the connection stays in flight (it may have arrived); the lookup
     finds nothing, so the subscription is removed and the same key creates it."""
     tenant: TenantContext = await make_live_tenant(engine)
-    body = _stripe_subscription_body()
+    body = _subscription_body()
     headers = tenant.with_idempotency()
     async with _client(live_app) as client, root_client(live_app, tenant) as root:
         await set_faults(root, "stripe", unavailable=20)

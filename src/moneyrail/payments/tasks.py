@@ -15,7 +15,7 @@ it never made it: the payment is `failed`. Either way the client's stored 409 is
 by the outcome, so a retry with the same key replays it. A subscription's cancel, pause or
 resume left in flight (`payments.subscriptions.changes`) is resolved by reading the
 subscription at its provider (`get_subscription`), never by sending the change again; a
-subscription create left in flight (Stripe) by looking it up by our reference
+subscription create left in flight (Stripe, Razorpay) by looking it up by our reference
 (`find_subscription`), never by creating it again.
 
 The poller: a payment is left `processing` when a provider took the create but did not

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from moneyrail.connectors.base import (
@@ -51,6 +52,9 @@ from moneyrail.core.money import Money
 RECEIPT_LENGTH_MAX = 40
 NOTES_MAX = 15
 NOTE_LENGTH_MAX = 256
+# "Fetch all subscriptions": at most 100 a page; a lost create is looked for in 10 pages.
+_LIST_PAGE = 100
+_LIST_PAGES_MAX = 10
 PERIODS = {"day": "daily", "week": "weekly", "month": "monthly", "year": "yearly"}
 REFUND_STATUS = {
     "pending": RefundStatus.pending,
@@ -326,6 +330,31 @@ class RazorpayConnector(HttpConnector):
             },
         )
         return self._subscription(sub)
+
+    async def find_subscription(
+        self, *, reference: str, since: datetime | None = None
+    ) -> ProviderSubscription | None:
+        """The subscription a create with this `reference` (our subscription id, in its
+        `notes`) made, looked up without creating it again; None when Razorpay has none.
+
+        Razorpay cannot filter subscriptions by notes: "fetch all subscriptions"
+        (`GET /v1/subscriptions`) is paged from the creation time `since` (a minute earlier,
+        for clock skew) and matched on `notes.reference`.
+        """
+        params: dict[str, str] = {"count": str(_LIST_PAGE)}
+        if since is not None:
+            params["from"] = str(int(since.timestamp()) - 60)
+        for page in range(_LIST_PAGES_MAX):
+            found = await self._call(
+                "GET", "/v1/subscriptions", params={**params, "skip": str(page * _LIST_PAGE)}
+            )
+            items = [s for s in found.get("items") or [] if isinstance(s, dict)]
+            for sub in items:
+                if (sub.get("notes") or {}).get("reference") == reference:
+                    return self._subscription(sub)
+            if len(items) < _LIST_PAGE:
+                return None
+        return None
 
     async def get_subscription(self, provider_subscription_id: str) -> ProviderSubscription:
         return self._subscription(

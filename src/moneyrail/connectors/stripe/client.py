@@ -9,6 +9,7 @@ as `Idempotency-Key`, which makes retrying it safe, so writes and reads are retr
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -326,9 +327,12 @@ class StripeConnector(HttpConnector):
         )
         return self._subscription(sub)
 
-    async def find_subscription(self, *, reference: str) -> ProviderSubscription | None:
+    async def find_subscription(
+        self, *, reference: str, since: datetime | None = None
+    ) -> ProviderSubscription | None:
         """The subscription a create with this `reference` (our subscription id) made, looked
-        up without sending the create again; None when Stripe has none.
+        up without sending the create again; None when Stripe has none (`since`, the record's
+        time, is not needed: the search is by reference alone).
 
         Stripe's Search API (`GET /v1/subscriptions/search`) by the `metadata[reference]`
         every create carries. Search is eventually consistent (Stripe: under a minute), so

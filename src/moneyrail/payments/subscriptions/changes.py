@@ -13,7 +13,7 @@ at the provider (`get_subscription`, the lookup) and applies it — never sendin
 again.
 
 Creation is recorded the same way where the provider can look a subscription up by our
-reference (`find_subscription`; Stripe): `record_create` commits the subscription (no
+reference (`find_subscription`; Stripe, Razorpay): `record_create` commits the subscription (no
 provider id yet) with a `create` change in flight and the stored 409, the provider is
 called, and the request applies the outcome once; the recovery job looks a lost create up
 by our reference (the subscription id, sent as metadata), never creating it again. A create
@@ -273,5 +273,7 @@ async def find_created(
         find = getattr(connector, "find_subscription", None)
         if find is None:
             raise ProviderNotSupported(f"{connector.name} cannot look a subscription up")
-        result: ProviderSubscription | None = await call(runtime, find(reference=sub.id))
+        result: ProviderSubscription | None = await call(
+            runtime, find(reference=sub.id, since=sub.created_at)
+        )
         return result

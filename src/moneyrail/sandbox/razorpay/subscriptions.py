@@ -1,5 +1,5 @@
 """Razorpay sandbox plans and subscriptions (`POST /v1/plans`, `POST /v1/subscriptions`,
-`GET /v1/subscriptions/{id}`, `POST /v1/subscriptions/{id}/cancel|pause|resume`), in
+`GET /v1/subscriptions` (plan_id, from, to, count, skip), `GET /v1/subscriptions/{id}`, `POST /v1/subscriptions/{id}/cancel|pause|resume`), in
 Razorpay's wire format. A new subscription waits in `created` until its mandate is
 authenticated through the `/_sandbox/subscriptions/{id}/authenticate` hook.
 """
@@ -106,6 +106,32 @@ def subscription_routes(s: RazorpaySandbox) -> list[Route]:
         }
         return s.state.put(sub_id, sub, owner=owner)
 
+    async def list_subscriptions(body: Body, owner: str, request: Request) -> Body:
+        """Razorpay's "fetch all subscriptions": newest first, `count` (at most 100) from
+        `skip`, narrowed by `plan_id` and the `from`/`to` creation timestamps."""
+
+        def number(name: str, default: int) -> int:
+            try:
+                return int(body.get(name) or default)
+            except ValueError as exc:
+                raise error(400, f"The {name} must be an integer.", field=name) from exc
+
+        count, skip = min(number("count", 10), 100), number("skip", 0)
+        since, until = number("from", 0), number("to", 0)
+        plan_id = body.get("plan_id")
+        items = [
+            o
+            for i, o in s.state.objects.items()
+            if o.get("entity") == "subscription"
+            and s.state.owner_of(i) == owner
+            and (plan_id is None or o.get("plan_id") == plan_id)
+            and int(o.get("created_at") or 0) >= since
+            and (not until or int(o.get("created_at") or 0) <= until)
+        ]
+        items.reverse()
+        page = items[skip : skip + count]
+        return {"entity": "collection", "count": len(page), "items": page}
+
     async def get_subscription(body: Body, owner: str, request: Request) -> Body:
         return s.get("subscription", request.path_params["id"], owner)
 
@@ -136,6 +162,7 @@ def subscription_routes(s: RazorpaySandbox) -> list[Route]:
     return [
         Route("/v1/plans", e(create_plan), methods=["POST"]),
         Route("/v1/subscriptions", e(create_subscription), methods=["POST"]),
+        Route("/v1/subscriptions", e(list_subscriptions), methods=["GET"]),
         Route("/v1/subscriptions/{id}", e(get_subscription), methods=["GET"]),
         Route("/v1/subscriptions/{id}/{action}", e(subscription_action), methods=["POST"]),
     ]
